@@ -1,0 +1,470 @@
+"""The DocSpace client: one place for endpoints, pagination and the server's quirks.
+
+Workflows never build URLs or unwrap envelopes; they call these methods and get typed records.
+Histories are generators: a scan holds one page (100 rows) at a time, never a whole history.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from .dates import format_query_date
+from .errors import AuditUnavailable, MalformedRecord, MalformedResponse
+from .models import (
+    AuditEvent,
+    FileEntry,
+    Folder,
+    Group,
+    IpRestriction,
+    IpRestrictionSettings,
+    LoginEvent,
+    Room,
+    RoomMember,
+    User,
+)
+from .settings import ClientSettings
+from .transport import Envelope, Transport
+
+log = logging.getLogger(__name__)
+
+#: The server's maximum (and default) page size: ``[Range(1, 100)]``, larger is a 400.
+PAGE_SIZE = 100
+#: What ``…/last`` returns, and what a portal without the Audit option returns for any filter.
+LAST_EVENTS = 20
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+R = TypeVar("R")
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass
+class ScanStats:
+    """What a scan read: pages, rows, and the rows it had to skip."""
+
+    pages: int = 0
+    rows: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+
+
+def guid(value: str, name: str = "userId") -> str:
+    """Validate a GUID before it reaches a URL (``../settings`` or ``?x=`` must not pass)."""
+    if not isinstance(value, str) or not _GUID.match(value):
+        raise ValueError(f"{name} must be a GUID, got {value!r}")
+    return value.lower()
+
+
+def int_id(value: int | str, name: str = "id") -> int:
+    """Validate a room, folder or file id (a positive integer) before it reaches a URL."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class DocSpaceClient:
+    """A typed DocSpace REST client on ``requests``.
+
+    ``DocSpaceClient.from_env()`` reads ``DOCSPACE_URL`` and the API key (see ``settings``).
+    """
+
+    def __init__(self, settings: ClientSettings, **transport_options: Any) -> None:
+        self.settings = settings
+        self.transport = Transport(settings, **transport_options)
+
+    @classmethod
+    def from_env(cls, **transport_options: Any) -> DocSpaceClient:
+        return cls(ClientSettings.from_env(), **transport_options)
+
+    @property
+    def portal_url(self) -> str:
+        return self.settings.url
+
+    @property
+    def requests_sent(self) -> int:
+        return self.transport.requests_sent
+
+    def __repr__(self) -> str:
+        return f"DocSpaceClient({self.settings.url!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> DocSpaceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _get(
+        self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None
+    ) -> Envelope:
+        return self.transport.request("GET", path, params=params)
+
+    def _list(self, envelope: Envelope, path: str) -> list[Any]:
+        if not isinstance(envelope.response, list):
+            raise MalformedResponse(
+                f"expected a list in response, got {type(envelope.response).__name__}", path=path
+            )
+        return envelope.response
+
+    def _object(self, envelope: Envelope, path: str) -> dict[str, Any]:
+        if not isinstance(envelope.response, dict):
+            raise MalformedResponse(
+                f"expected an object in response, got {type(envelope.response).__name__}", path=path
+            )
+        return envelope.response
+
+    def _parse_rows(
+        self, rows: Iterable[Any], parse: Callable[[Any], R], stats: ScanStats
+    ) -> Iterator[R]:
+        for row in rows:
+            try:
+                yield parse(row)
+            except MalformedRecord as exc:
+                stats.malformed += 1
+                log.warning("skipping %s", exc)
+
+    def _pages_without_total(
+        self, path: str, params: dict[str, Any], stats: ScanStats
+    ) -> Iterator[list[Any]]:
+        """Audit and login endpoints send no ``total``: page until a short page.
+
+        Also detects the "no Audit option" fallback, where the portal ignores ``startIndex``
+        and every filter and answers with its 20 newest events: a first page of exactly 20
+        rows is followed by one more request, and the same 20 ids again means the fallback.
+        """
+        start = 0
+        first_ids: set[Any] | None = None
+        while True:
+            page = self._list(
+                self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start}), path
+            )
+            stats.pages += 1
+            ids = {row.get("id") for row in page if isinstance(row, dict)}
+            if first_ids is not None:
+                if ids and ids == first_ids:
+                    raise AuditUnavailable(
+                        "the portal ignores audit filters and paging (returns its 20 newest events "
+                        "for every request): the tariff lacks the Audit option or the Login History "
+                        "section is hidden",
+                        path=path,
+                    )
+                first_ids = None
+            yield page
+            if len(page) < PAGE_SIZE:
+                if start == 0 and len(page) == LAST_EVENTS:
+                    first_ids = ids
+                    start += len(page)
+                    continue
+                return
+            start += PAGE_SIZE
+
+    def _pages_with_total(
+        self, path: str, params: dict[str, Any], stats: ScanStats
+    ) -> Iterator[list[Any]]:
+        """People and room members send ``total``; ``count`` may even be negative past it."""
+        start = 0
+        while True:
+            envelope = self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start})
+            page = self._list(envelope, path)
+            stats.pages += 1
+            yield page
+            start += len(page)
+            if not page or envelope.total is None or start >= envelope.total:
+                return
+
+    # -- audit trail ------------------------------------------------------------------------
+
+    def audit_events(
+        self,
+        from_: datetime,
+        to: datetime,
+        *,
+        user_id: str | None = None,
+        action: int | None = None,
+        action_type: int | None = None,
+        stats: ScanStats | None = None,
+    ) -> Iterator[AuditEvent]:
+        """Audit events with ``from_ <= date <= to``, newest first, one page at a time.
+
+        The server filters before paging here (unlike the login filter). ``moduleType`` is never
+        sent: any non-zero value is a 500 on DocSpace 3.6-3.7.
+        """
+        stats = stats if stats is not None else ScanStats()
+        path = "security/audit/events/filter"
+        params: dict[str, Any] = {
+            "from": format_query_date(from_),
+            "to": format_query_date(to, round_up=True),
+        }
+        if user_id is not None:
+            params["userId"] = guid(user_id)
+        if action is not None:
+            params["action"] = int(action)
+        if action_type is not None:
+            params["actionType"] = int(action_type)
+        low = from_.replace(microsecond=0)
+        high = to
+        previous: set[int] = set()
+        for page in self._pages_without_total(path, params, stats):
+            current: set[int] = set()
+            for event in self._parse_rows(page, AuditEvent.from_wire, stats):
+                stats.rows += 1
+                _check_audit_row(event, low, high, user_id, action, path)
+                current.add(event.id)
+                if event.id in previous:
+                    # New events push older ones back by a few places between two pages.
+                    stats.duplicates += 1
+                    continue
+                yield event
+            previous = current
+
+    def last_audit_events(self) -> list[AuditEvent]:
+        envelope = self._get("security/audit/events/last")
+        rows = self._list(envelope, "security/audit/events/last")
+        return list(self._parse_rows(rows, AuditEvent.from_wire, ScanStats()))
+
+    # -- login history ----------------------------------------------------------------------
+
+    def login_events(
+        self,
+        from_: datetime,
+        to: datetime,
+        *,
+        user_id: str | None = None,
+        actions: Collection[int] | None = None,
+        stats: ScanStats | None = None,
+    ) -> Iterator[LoginEvent]:
+        """Login events with ``from_ <= date <= to``, newest first, filtered on our side.
+
+        ``login/filter`` cuts its page from the *unfiltered* newest-first stream and filters
+        afterwards, so a filtered page can be short or empty while matches exist further back.
+        We page with no filters and filter here, stopping once dates fall before ``from_``.
+        """
+        stats = stats if stats is not None else ScanStats()
+        path = "security/audit/login/filter"
+        wanted_user = guid(user_id) if user_id is not None else None
+        wanted_actions = frozenset(actions) if actions is not None else None
+        previous: set[int] = set()
+        for page in self._pages_without_total(path, {}, stats):
+            current: set[int] = set()
+            past_start = False
+            for event in self._parse_rows(page, LoginEvent.from_wire, stats):
+                stats.rows += 1
+                current.add(event.id)
+                if event.date < from_:
+                    past_start = True
+                    continue
+                if event.id in previous:
+                    stats.duplicates += 1
+                    continue
+                if event.date > to:
+                    continue
+                if wanted_user is not None and (event.user_id or "").lower() != wanted_user:
+                    continue
+                if wanted_actions is not None and event.action_id not in wanted_actions:
+                    continue
+                yield event
+            if past_start:
+                return
+            previous = current
+
+    def last_login_events(self) -> list[LoginEvent]:
+        envelope = self._get("security/audit/login/last")
+        rows = self._list(envelope, "security/audit/login/last")
+        return list(self._parse_rows(rows, LoginEvent.from_wire, ScanStats()))
+
+    # -- people -----------------------------------------------------------------------------
+
+    def user(self, user_id: str) -> User:
+        path = f"people/{guid(user_id)}"
+        return User.from_wire(self._object(self._get(path), path))
+
+    def me(self) -> User:
+        """The user the API key acts as (its creator)."""
+        return User.from_wire(self._object(self._get("people/@self"), "people/@self"))
+
+    def users(
+        self,
+        *,
+        status: int | None = None,
+        is_admin: bool | None = None,
+        search: str | None = None,
+        stats: ScanStats | None = None,
+    ) -> Iterator[User]:
+        """People matching the filter (``/people/filter``), all statuses unless given."""
+        stats = stats if stats is not None else ScanStats()
+        params: dict[str, Any] = {}
+        if status is not None:
+            params["employeeStatus"] = int(status)
+        if is_admin is not None:
+            params["isAdministrator"] = "true" if is_admin else "false"
+        if search:
+            params["filterValue"] = search
+        for page in self._pages_with_total("people/filter", params, stats):
+            yield from self._parse_rows(page, User.from_wire, stats)
+
+    def users_by_email(self, email: str) -> list[User]:
+        """Users whose email is exactly ``email`` (case-insensitive)."""
+        wanted = email.strip().lower()
+        return [u for u in self.users(search=wanted) if (u.email or "").lower() == wanted]
+
+    def set_user_status(self, user_ids: Collection[str], status: int) -> list[User]:
+        """``PUT /people/status/{1|2}``: 1 enables, 2 disables.
+
+        All-or-nothing on the server: if any id is the owner, the caller, an admin (unless the
+        caller is the owner), LDAP, or unknown, the whole call is a 403 and nothing changes.
+        Call it for one user at a time so one protected id cannot block the others.
+        """
+        if status not in (1, 2):
+            raise ValueError("status must be 1 (active) or 2 (disabled)")
+        ids = [guid(u) for u in user_ids]
+        path = f"people/status/{status}"
+        envelope = self.transport.request("PUT", path, body={"userIds": ids, "resendAll": False})
+        return list(self._parse_rows(self._list(envelope, path), User.from_wire, ScanStats()))
+
+    def logout_all(self, user_id: str) -> None:
+        """Log a user out of every session (``PUT /security/activeconnections/logoutall/{id}``)."""
+        self.transport.request("PUT", f"security/activeconnections/logoutall/{guid(user_id)}")
+
+    def group(self, group_id: str) -> Group:
+        path = f"group/{guid(group_id, 'groupId')}"
+        return Group.from_wire(self._object(self._get(path), path))
+
+    # -- IP restrictions --------------------------------------------------------------------
+
+    def ip_restrictions(self) -> list[IpRestriction]:
+        path = "settings/iprestrictions"
+        return list(
+            self._parse_rows(
+                self._list(self._get(path), path), IpRestriction.from_wire, ScanStats()
+            )
+        )
+
+    def ip_restriction_settings(self) -> IpRestrictionSettings:
+        path = "settings/iprestrictions/settings"
+        return IpRestrictionSettings.from_wire(self._object(self._get(path), path))
+
+    def put_ip_restrictions(
+        self, entries: Collection[IpRestriction], *, enable: bool | None = None
+    ) -> list[IpRestriction]:
+        """Replace the portal's whole list (single addresses only; CIDR and ranges are a 400).
+
+        ``enable`` omitted keeps the server's rule: enabled when the list is not empty.
+        """
+        import ipaddress
+
+        for entry in entries:
+            try:
+                ipaddress.ip_address(entry.ip)
+            except ValueError:
+                raise ValueError(
+                    f"IP restrictions take single addresses only, got {entry.ip!r}"
+                ) from None
+        if enable and not entries:
+            raise ValueError(
+                "refusing to enable IP restrictions with an empty list (a 400 on the portal)"
+            )
+        body: dict[str, Any] = {"ipRestrictions": [e.to_wire() for e in entries]}
+        if enable is not None:
+            body["enable"] = enable
+        path = "settings/iprestrictions"
+        response = self._object(self.transport.request("PUT", path, body=body), path)
+        echoed = response.get("ipRestrictions")
+        rows = echoed if isinstance(echoed, list) else []
+        return list(self._parse_rows(rows, IpRestriction.from_wire, ScanStats()))
+
+    # -- rooms and files --------------------------------------------------------------------
+
+    def rooms(
+        self, *, room_types: Collection[int] = (), stats: ScanStats | None = None
+    ) -> Iterator[Room]:
+        """Active rooms, optionally of the given ``roomType`` values (8 = Virtual Data Room).
+
+        The rooms list keeps its paging inside ``response`` (``total``, ``count``), not in the
+        envelope.
+        """
+        stats = stats if stats is not None else ScanStats()
+        path = "files/rooms"
+        start = 0
+        while True:
+            params: list[tuple[str, Any]] = [("type", int(t)) for t in room_types]
+            params += [("count", PAGE_SIZE), ("startIndex", start)]
+            content = self._object(self._get(path, params), path)
+            folders = content.get("folders")
+            if not isinstance(folders, list):
+                raise MalformedResponse("rooms list has no folders", path=path)
+            stats.pages += 1
+            yield from self._parse_rows(folders, Room.from_wire, stats)
+            start += len(folders)
+            total = content.get("total")
+            if not folders or not isinstance(total, int) or start >= total:
+                return
+
+    def room(self, room_id: int | str) -> Room:
+        path = f"files/rooms/{int_id(room_id, 'roomId')}"
+        return Room.from_wire(self._object(self._get(path), path))
+
+    def room_members(
+        self, room_id: int | str, *, filter_type: int = 0, stats: ScanStats | None = None
+    ) -> Iterator[RoomMember]:
+        """Shares of a room (``filterType`` 0: users and groups; 16 users; 32 groups; 15 links)."""
+        stats = stats if stats is not None else ScanStats()
+        path = f"files/rooms/{int_id(room_id, 'roomId')}/share"
+        for page in self._pages_with_total(path, {"filterType": int(filter_type)}, stats):
+            yield from self._parse_rows(page, RoomMember.from_wire, stats)
+
+    def create_room(self, title: str, room_type: int = 8) -> Room:
+        """Create a room (``roomType`` 8 is a Virtual Data Room). An administrator's action."""
+        if not title.strip():
+            raise ValueError("a room needs a title")
+        path = "files/rooms"
+        envelope = self.transport.request(
+            "POST", path, body={"title": title, "roomType": int(room_type)}
+        )
+        return Room.from_wire(self._object(envelope, path))
+
+    def file(self, file_id: int | str) -> FileEntry:
+        """A file's entry (403 for another user's "My documents", 404 once deleted)."""
+        path = f"files/file/{int_id(file_id, 'fileId')}"
+        return FileEntry.from_wire(self._object(self._get(path), path))
+
+    def folder_path(self, folder_id: int | str) -> list[Folder]:
+        """Breadcrumbs from the "Rooms" root down to the folder; the room carries ``roomType``."""
+        path = f"files/folder/{int_id(folder_id, 'folderId')}/path"
+        return list(
+            self._parse_rows(self._list(self._get(path), path), Folder.from_wire, ScanStats())
+        )
+
+
+def _check_audit_row(
+    event: AuditEvent,
+    low: datetime,
+    high: datetime,
+    user_id: str | None,
+    action: int | None,
+    path: str,
+) -> None:
+    """A row outside the requested filter means the portal ignored the filter (no Audit option)."""
+    outside = event.date < low or event.date > high.replace(microsecond=0) + _ONE_SECOND
+    if user_id is not None and (event.user_id or "").lower() != user_id.lower():
+        outside = True
+    if action is not None and event.action_id != action:
+        outside = True
+    if outside:
+        raise AuditUnavailable(
+            f"the portal returned audit event {event.id} outside the requested filter: it ignores "
+            "audit filters (the tariff lacks the Audit option or Login History is hidden)",
+            path=path,
+        )

@@ -1,0 +1,73 @@
+"""Dates on the DocSpace wire.
+
+The server writes every date as a string in the tenant's local time with its offset
+(``2025-03-04T12:15:42.0000000+03:00``; ``Z`` when the offset is 0), seven fractional digits.
+Queries must send an explicit zone: the server's exact formats reject Python's six-digit
+``isoformat()``, and a zone-less value is a 400. We send ``YYYY-MM-DDTHH:MM:SSZ``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+
+def parse_wire_date(value: str) -> datetime:
+    """Parse a wire date string into an aware UTC ``datetime``.
+
+    Raises ``ValueError`` for anything that is not an ISO 8601 instant with a zone.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"date is not a string: {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"date has no zone: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def parse_user_date(value: str | datetime) -> datetime:
+    """Parse a date given by a person or an event payload; a zone-less value is taken as UTC."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_query_date(value: datetime, *, round_up: bool = False) -> str:
+    """Format a bound for ``from``/``to``: UTC, whole seconds, ``Z``.
+
+    The wire takes whole seconds; ``round_up`` widens an upper bound to the next second so an
+    inclusive ``to`` never drops an event in its last fraction of a second.
+    """
+    if value.tzinfo is None:
+        raise ValueError("query dates must be timezone-aware")
+    utc = value.astimezone(UTC)
+    if round_up and utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds (what DocSpace sends) or an HTTP date."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or utcnow())).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)

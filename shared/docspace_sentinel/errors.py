@@ -1,0 +1,123 @@
+"""One small exception hierarchy for the whole project.
+
+Every error names what failed and, where there is one, what to do about it. Low-level failures
+(``requests`` exceptions, broken JSON) are wrapped here at the client's edge, so callers only ever
+catch these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SentinelError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(SentinelError):
+    """A setting is missing or malformed. Raised at start, naming the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")
+
+
+class MalformedRecord(SentinelError, ValueError):
+    """A wire record (an event, a user …) lacks a field we need or has the wrong type.
+
+    Scans count and skip these; they never end a run.
+    """
+
+    def __init__(self, kind: str, problem: str, record_id: Any = None) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        where = f" {kind} {record_id!r}" if record_id is not None else f" {kind}"
+        super().__init__(f"malformed{where}: {problem}")
+
+
+class DocSpaceError(SentinelError):
+    """The DocSpace API answered with an error, or could not be reached."""
+
+    #: Whether retrying the same request may succeed.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        where = f"{method} {path}: " if method and path else ""
+        code = f"HTTP {status_code}: " if status_code else ""
+        super().__init__(f"{where}{code}{message}")
+
+
+class BadRequest(DocSpaceError):
+    """400: an ``ArgumentException`` or a model-validation error (``errors`` holds the fields)."""
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any):
+        self.errors = errors or {}
+        super().__init__(message, **kw)
+
+
+class AuthError(DocSpaceError):
+    """401: the API key was rejected (the server sends an empty body)."""
+
+
+class PaymentRequired(DocSpaceError):
+    """402: the portal's plan lacks an option (audit trail, seats …)."""
+
+
+class Forbidden(DocSpaceError):
+    """403: the key's user may not do this ("Access denied"), or the key lacks a scope."""
+
+
+class IpBlocked(Forbidden):
+    """403 with the bare string "The access to the portal is restricted": our own IP is blocked."""
+
+
+class NotFound(DocSpaceError):
+    """404: the user, room, file or folder does not exist (or no longer does)."""
+
+
+class RateLimited(DocSpaceError):
+    """429: the portal's rate limiter refused the request."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ServerError(DocSpaceError):
+    """5xx from the portal."""
+
+    retryable = True
+
+
+class TransportError(DocSpaceError):
+    """The request did not complete: connection refused or dropped, or a timeout."""
+
+    retryable = True
+
+
+class MalformedResponse(DocSpaceError):
+    """A success status with a body that is not the JSON envelope we expect."""
+
+    retryable = True
+
+
+class AuditUnavailable(DocSpaceError):
+    """The portal ignored the audit filters and sent its 20 newest events instead.
+
+    DocSpace does this silently when the tariff lacks the Audit option or the LoginHistory
+    section is hidden. Returning those rows as if they matched would be wrong data.
+    """

@@ -1,0 +1,171 @@
+"""The DocSpace connection settings: portal URL, API key, timeouts and retries.
+
+Constructor arguments win over the environment; ``ClientSettings.from_env()`` reads:
+
+=============================== =====================================================
+``DOCSPACE_URL``                 portal root, ``https://`` (``http://`` only for
+                                 127.0.0.1 / localhost, i.e. the bundled simulator)
+``DOCSPACE_API_KEY_SECRET``      Secrets Manager name or ARN holding the API key
+                                 (a plain string, or JSON with ``apiKey``)
+``DOCSPACE_API_KEY``             the key itself, for local runs only (refused in Lambda)
+``DOCSPACE_API_KEY_CACHE_SECONDS`` how long a warm Lambda reuses the fetched key (300)
+``DOCSPACE_TIMEOUT_SECONDS``     per-request timeout (15)
+``DOCSPACE_MAX_ATTEMPTS``        attempts per request, first one included (5)
+``DOCSPACE_RETRY_BUDGET_SECONDS`` most time one request may spend retrying (60)
+=============================== =====================================================
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .config import Env, env_float, env_int, env_str
+from .errors import ConfigError
+from .secret import Secret
+
+URL = "DOCSPACE_URL"
+API_KEY_SECRET = "DOCSPACE_API_KEY_SECRET"  # noqa: S105 - a variable name, not a secret
+API_KEY = "DOCSPACE_API_KEY"
+API_KEY_CACHE_SECONDS = "DOCSPACE_API_KEY_CACHE_SECONDS"
+TIMEOUT_SECONDS = "DOCSPACE_TIMEOUT_SECONDS"
+MAX_ATTEMPTS = "DOCSPACE_MAX_ATTEMPTS"
+RETRY_BUDGET_SECONDS = "DOCSPACE_RETRY_BUDGET_SECONDS"
+
+_LOCAL_HOSTS = {"localhost"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the client retries 429, 5xx, connection errors and timeouts."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    #: A ``Retry-After`` longer than this is not waited for: the error is raised instead
+    #: (the daily POST/PUT limit answers with up to 86400 s).
+    max_retry_after: float = 60.0
+    #: The most time one request may spend in attempts and sleeps together.
+    total_budget: float = 60.0
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    url: str
+    api_key: Secret = field(repr=False)
+    timeout: float = 15.0
+    retry: RetryPolicy = RetryPolicy()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", validate_portal_url(self.url))
+        if not self.api_key:
+            raise ConfigError(API_KEY, "the API key is empty")
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> ClientSettings:
+        url = env_str(URL, env=env)
+        if url is None:
+            raise ConfigError(
+                URL, "is required: the portal root, e.g. https://example.onlyoffice.com"
+            )
+        return cls(
+            url=url,
+            api_key=load_api_key(env),
+            timeout=env_float(TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env),
+            retry=RetryPolicy(
+                max_attempts=env_int(MAX_ATTEMPTS, 5, minimum=1, maximum=20, env=env),
+                total_budget=env_float(
+                    RETRY_BUDGET_SECONDS, 60.0, minimum=0.0, maximum=900.0, env=env
+                ),
+            ),
+        )
+
+
+def validate_portal_url(url: str) -> str:
+    """Return the portal root without a trailing slash, or raise ``ConfigError``."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(URL, f"is not a valid URL: {exc}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(URL, f"must be an https:// URL with a host, got {url!r}")
+    if parts.username or parts.password:
+        raise ConfigError(URL, "must not carry credentials; put the key in the secret")
+    if parts.query or parts.fragment:
+        raise ConfigError(URL, "must be the portal root, without a query or fragment")
+    if parts.scheme == "http" and not _is_local(host):
+        raise ConfigError(URL, "must use https; plain http is only allowed for 127.0.0.1/localhost")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/2.0"):
+        path = path[: -len("/api/2.0")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _is_local(host: str) -> bool:
+    if host.lower() in _LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_api_key(env: Env | None = None) -> Secret:
+    """The API key: from Secrets Manager in Lambda, or ``DOCSPACE_API_KEY`` for local runs."""
+    import os
+
+    source = os.environ if env is None else env
+    secret_name = env_str(API_KEY_SECRET, env=env)
+    if secret_name is not None:
+        max_age = env_int(API_KEY_CACHE_SECONDS, 300, minimum=0, maximum=86400, env=env)
+        return Secret(_key_from_secret_string(_fetch_secret(secret_name, max_age)))
+    plain = env_str(API_KEY, env=env)
+    if plain is None:
+        raise ConfigError(
+            API_KEY_SECRET,
+            f"is required: the Secrets Manager name or ARN of the API key ({API_KEY} for local runs)",
+        )
+    if source.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigError(
+            API_KEY,
+            f"is for local runs only; in Lambda store the key in Secrets Manager ({API_KEY_SECRET})",
+        )
+    return Secret(plain)
+
+
+def _fetch_secret(name: str, max_age: int) -> str:
+    # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_secret(name, max_age=max_age)
+    except parameters.exceptions.GetParameterError as exc:
+        # The message names the secret and the AWS error code, never the value.
+        raise ConfigError(API_KEY_SECRET, f"could not read secret {name!r}: {exc}") from None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return str(value)
+
+
+def _key_from_secret_string(text: str) -> str:
+    """A secret holds the key as a plain string or as JSON ``{"apiKey": "..."}``."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            raise ConfigError(
+                API_KEY_SECRET, "the secret looks like JSON but does not parse"
+            ) from None
+        for key in ("apiKey", "api_key", "DOCSPACE_API_KEY", "key"):
+            value = data.get(key) if isinstance(data, dict) else None
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        raise ConfigError(API_KEY_SECRET, 'the secret JSON has no "apiKey" string')
+    if not stripped:
+        raise ConfigError(API_KEY_SECRET, "the secret is empty")
+    return stripped

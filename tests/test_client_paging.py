@@ -1,0 +1,196 @@
+"""Pagination: stop rules, the login filter's paging bug, the no-Audit fallback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from docspace_sentinel.client import ScanStats
+from docspace_sentinel.errors import AuditUnavailable
+from tests.support import API, audit_row, envelope, login_row, make_client
+
+AUDIT = f"{API}/security/audit/events/filter"
+LOGIN = f"{API}/security/audit/login/filter"
+FROM = datetime(2025, 3, 1, tzinfo=UTC)
+TO = datetime(2025, 3, 5, tzinfo=UTC)
+
+
+def _query(call: responses.Call) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query)
+
+
+def _dates(n: int, start: datetime = TO - timedelta(minutes=1)) -> list[str]:
+    """n wire dates, newest first, in a +03:00 tenant."""
+    tz = timedelta(hours=3)
+    return [
+        (start - timedelta(minutes=i) + tz).strftime("%Y-%m-%dT%H:%M:%S.0000000+03:00")
+        for i in range(n)
+    ]
+
+
+@responses.activate
+def test_audit_pages_until_a_short_page_with_count_100() -> None:
+    dates = _dates(230)
+    rows = [audit_row(1000 + i, d) for i, d in enumerate(dates)]
+    for start in (0, 100, 200):
+        responses.get(AUDIT, json=envelope(rows[start : start + 100]))
+    events = list(make_client().audit_events(FROM, TO))
+    assert [e.id for e in events] == [r["id"] for r in rows]
+    queries = [_query(c) for c in responses.calls]
+    assert [q["startIndex"] for q in queries] == [["0"], ["100"], ["200"]]
+    assert all(q["count"] == ["100"] for q in queries)
+    assert queries[0]["from"] == ["2025-03-01T00:00:00Z"]
+    assert queries[0]["to"] == ["2025-03-05T00:00:00Z"]
+    assert "moduleType" not in queries[0]
+
+
+@responses.activate
+def test_from_and_to_are_url_encoded_utc_with_z() -> None:
+    responses.get(AUDIT, json=envelope([]))
+    tz = datetime(2025, 3, 1, 3, 0, 0, 500, tzinfo=UTC).astimezone()
+    list(make_client().audit_events(tz, tz + timedelta(seconds=10)))
+    raw = urlsplit(responses.calls[0].request.url).query
+    assert "from=2025-03-01T03%3A00%3A00Z" in raw
+    # the inclusive upper bound is widened to the next whole second, never cut
+    assert "to=2025-03-01T03%3A00%3A11Z" in raw
+
+
+@responses.activate
+def test_audit_stops_on_an_exactly_full_last_page_followed_by_empty() -> None:
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(100))]
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope([]))
+    assert len(list(make_client().audit_events(FROM, TO))) == 100
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_rows_shifted_between_pages_are_yielded_once() -> None:
+    dates = _dates(150)
+    rows = [audit_row(5000 + i, d) for i, d in enumerate(dates)]
+    responses.get(AUDIT, json=envelope(rows[:100]))
+    # two new events arrived at the front: the second page starts two rows earlier
+    responses.get(AUDIT, json=envelope(rows[98:150]))
+    stats = ScanStats()
+    events = list(make_client().audit_events(FROM, TO, stats=stats))
+    assert [e.id for e in events] == [r["id"] for r in rows]
+    assert stats.duplicates == 2 and stats.pages == 2
+
+
+@responses.activate
+def test_malformed_rows_are_counted_and_skipped() -> None:
+    dates = _dates(5)
+    rows = [audit_row(i, d) for i, d in enumerate(dates)]
+    rows[1].pop("date")
+    rows[2]["id"] = "not-a-number"
+    rows[3] = "garbage"  # type: ignore[assignment]
+    responses.get(AUDIT, json=envelope(rows))
+    stats = ScanStats()
+    events = list(make_client().audit_events(FROM, TO, stats=stats))
+    assert [e.id for e in events] == [0, 4]
+    assert stats.malformed == 3
+
+
+@responses.activate
+def test_no_audit_option_fallback_is_detected_by_rows_outside_the_filter() -> None:
+    old = audit_row(1, "2024-01-01T10:00:00.0000000+03:00")
+    responses.get(AUDIT, json=envelope([old]))
+    with pytest.raises(AuditUnavailable, match="Audit option"):
+        list(make_client().audit_events(FROM, TO))
+
+
+@responses.activate
+def test_no_audit_option_fallback_is_detected_by_repeated_last_20() -> None:
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(20))]
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope(rows))
+    with pytest.raises(AuditUnavailable):
+        list(make_client().audit_events(FROM, TO))
+
+
+@responses.activate
+def test_exactly_20_real_rows_are_confirmed_with_one_more_request() -> None:
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(20))]
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope([]))
+    assert len(list(make_client().audit_events(FROM, TO))) == 20
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_login_filter_pages_unfiltered_and_filters_client_side() -> None:
+    john = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    jane = "1c9d6a3e-0000-4a5b-8c7d-111111111111"
+    newer = _dates(100, TO + timedelta(hours=5))  # after `to`: skipped
+    inside = _dates(100, TO - timedelta(hours=1))
+    older = _dates(50, FROM - timedelta(minutes=1))  # before `from`: the scan stops
+    page1 = [login_row(i, d, userId=jane) for i, d in enumerate(newer)]
+    page2 = [
+        login_row(1000 + i, d, userId=john if i % 2 else jane, actionId=1010 if i % 4 == 1 else 1002)
+        for i, d in enumerate(inside)
+    ]
+    page3 = [login_row(2000 + i, d, userId=john) for i, d in enumerate(older)]
+    for page in (page1, page2, page3):
+        responses.get(LOGIN, json=envelope(page))
+    found = list(make_client().login_events(FROM, TO, user_id=john, actions={1010}))
+    assert [e.id for e in found] == [r["id"] for r in page2 if r["userId"] == john and r["actionId"] == 1010]
+    assert len(found) == 25
+    # no filter is ever sent: the server would cut pages before filtering
+    for call in responses.calls:
+        assert set(_query(call)) == {"count", "startIndex"}
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_login_scan_stops_once_past_from() -> None:
+    rows = [login_row(i, d) for i, d in enumerate(_dates(100, FROM + timedelta(minutes=30)))]
+    responses.get(LOGIN, json=envelope(rows))
+    found = list(make_client().login_events(FROM, TO))
+    assert len(found) == 31  # minutes 30 .. 0 after FROM, inclusive
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_login_fallback_is_detected() -> None:
+    rows = [login_row(i, d) for i, d in enumerate(_dates(20))]
+    responses.get(LOGIN, json=envelope(rows))
+    responses.get(LOGIN, json=envelope(rows))
+    with pytest.raises(AuditUnavailable):
+        list(make_client().login_events(FROM, TO))
+
+
+@responses.activate
+def test_people_page_by_total() -> None:
+    people = [{"id": f"00000000-0000-0000-0000-{i:012d}", "displayName": f"U{i}"} for i in range(250)]
+    for start in (0, 100, 200):
+        responses.get(f"{API}/people/filter", json=envelope(people[start : start + 100], total=250))
+    users = list(make_client().users())
+    assert len(users) == 250 and len(responses.calls) == 3
+
+
+@responses.activate
+def test_room_members_stop_at_total_even_with_negative_count() -> None:
+    share = {"access": 2, "subjectType": 0, "sharedTo": {"id": "00000000-0000-0000-0000-000000000001", "displayName": "A"}}
+    url = f"{API}/files/rooms/42/share"
+    responses.get(url, json=envelope([share] * 100, total=150))
+    responses.get(url, json=envelope([share] * 50, total=150))
+    members = list(make_client().room_members(42))
+    assert len(members) == 150 and len(responses.calls) == 2
+    assert _query(responses.calls[0])["filterType"] == ["0"]
+
+
+@responses.activate
+def test_rooms_list_pages_inside_response() -> None:
+    def content(rooms: list[dict[str, object]], start: int) -> dict[str, object]:
+        return {"files": [], "folders": rooms, "current": {"id": 1, "title": "Rooms"},
+                "pathParts": [], "startIndex": start, "count": len(rooms), "total": 130, "new": 0}
+
+    rooms = [{"id": 100 + i, "title": f"R{i}", "roomType": 8} for i in range(130)]
+    responses.get(f"{API}/files/rooms", json=envelope(content(rooms[:100], 0), count=1))
+    responses.get(f"{API}/files/rooms", json=envelope(content(rooms[100:], 100), count=1))
+    found = list(make_client().rooms(room_types=[8]))
+    assert len(found) == 130 and all(r.is_vdr for r in found)
+    assert _query(responses.calls[0])["type"] == ["8"]

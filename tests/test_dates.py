@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from docspace_sentinel.dates import format_query_date, parse_retry_after, parse_wire_date
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("2025-03-04T12:15:42.0000000+03:00", datetime(2025, 3, 4, 9, 15, 42, tzinfo=UTC)),
+        ("2025-03-04T09:15:42.0000000Z", datetime(2025, 3, 4, 9, 15, 42, tzinfo=UTC)),
+        ("2025-03-04T09:15:42.1234567Z", datetime(2025, 3, 4, 9, 15, 42, 123456, tzinfo=UTC)),
+        ("2025-03-04T01:15:42.5000000-08:00", datetime(2025, 3, 4, 9, 15, 42, 500000, tzinfo=UTC)),
+        ("2025-03-04T09:15:42Z", datetime(2025, 3, 4, 9, 15, 42, tzinfo=UTC)),
+    ],
+)
+def test_wire_dates_become_aware_utc(wire: str, expected: datetime) -> None:
+    parsed = parse_wire_date(wire)
+    assert parsed == expected
+    assert parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize("bad", ["2025-03-04T09:15:42", "yesterday", "", "2025-13-01T00:00:00Z"])
+def test_bad_or_zoneless_wire_dates_are_rejected(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_wire_date(bad)
+
+
+def test_query_dates_are_utc_whole_seconds_with_z() -> None:
+    moscow = timezone(timedelta(hours=3))
+    value = datetime(2025, 3, 4, 12, 15, 42, 999_999, tzinfo=moscow)
+    assert format_query_date(value) == "2025-03-04T09:15:42Z"
+    assert format_query_date(value, round_up=True) == "2025-03-04T09:15:43Z"
+    assert format_query_date(value.replace(microsecond=0), round_up=True) == "2025-03-04T09:15:42Z"
+    with pytest.raises(ValueError):
+        format_query_date(datetime(2025, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    now = datetime(2025, 3, 4, 9, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Tue, 04 Mar 2025 09:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("-5") == 0.0

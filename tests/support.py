@@ -21,10 +21,14 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-def envelope(response: Any, *, total: int | None = None, count: int | None = None) -> dict[str, Any]:
+def envelope(
+    response: Any, *, total: int | None = None, count: int | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "response": response,
-        "count": count if count is not None else (len(response) if isinstance(response, list) else 1),
+        "count": count
+        if count is not None
+        else (len(response) if isinstance(response, list) else 1),
         "links": [{"href": f"{API}/x", "action": "GET"}],
         "status": 0,
         "statusCode": 200,

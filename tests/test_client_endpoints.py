@@ -19,7 +19,10 @@ def test_set_user_status_puts_one_user_ids_body() -> None:
     responses.put(f"{API}/people/status/2", json=envelope([{"id": JOHN, "status": 2}], count=1))
     users = make_client().set_user_status([JOHN], 2)
     assert users[0].is_disabled
-    assert json.loads(responses.calls[0].request.body or b"{}") == {"userIds": [JOHN], "resendAll": False}
+    assert json.loads(responses.calls[0].request.body or b"{}") == {
+        "userIds": [JOHN],
+        "resendAll": False,
+    }
 
 
 @responses.activate
@@ -36,7 +39,9 @@ def test_set_user_status_rejects_other_statuses() -> None:
         make_client().set_user_status([JOHN], 4)
 
 
-@pytest.mark.parametrize("bad", ["../settings", "x?admin=1", "", "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a1"])
+@pytest.mark.parametrize(
+    "bad", ["../settings", "x?admin=1", "", "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a1"]
+)
 def test_user_ids_are_validated_before_reaching_a_url(bad: str) -> None:
     client = make_client()
     with pytest.raises(ValueError, match="GUID"):
@@ -77,8 +82,14 @@ def test_ip_restrictions_refuses_to_enable_an_empty_list() -> None:
 
 @responses.activate
 def test_ip_restriction_list_and_settings() -> None:
-    responses.get(f"{API}/settings/iprestrictions", json=envelope([{"id": 1, "tenantId": 1, "ip": "198.51.100.20", "forAdmin": True}]))
-    responses.get(f"{API}/settings/iprestrictions/settings", json=envelope({"enable": True, "lastModified": "2025-01-01T00:00:00"}))
+    responses.get(
+        f"{API}/settings/iprestrictions",
+        json=envelope([{"id": 1, "tenantId": 1, "ip": "198.51.100.20", "forAdmin": True}]),
+    )
+    responses.get(
+        f"{API}/settings/iprestrictions/settings",
+        json=envelope({"enable": True, "lastModified": "2025-01-01T00:00:00"}),
+    )
     client = make_client()
     assert client.ip_restrictions() == [IpRestriction("198.51.100.20", for_admin=True, id=1)]
     assert client.ip_restriction_settings().enable is True
@@ -86,8 +97,15 @@ def test_ip_restriction_list_and_settings() -> None:
 
 @responses.activate
 def test_file_to_room_lookups() -> None:
-    responses.get(f"{API}/files/file/5678", json=envelope({"id": 5678, "title": "a.docx", "folderId": 31, "rootFolderId": 2}))
-    path = [{"id": 2, "title": "Rooms"}, {"id": 30, "title": "VDR", "roomType": 8}, {"id": 31, "title": "Q1", "parentId": 30}]
+    responses.get(
+        f"{API}/files/file/5678",
+        json=envelope({"id": 5678, "title": "a.docx", "folderId": 31, "rootFolderId": 2}),
+    )
+    path = [
+        {"id": 2, "title": "Rooms"},
+        {"id": 30, "title": "VDR", "roomType": 8},
+        {"id": 31, "title": "Q1", "parentId": 30},
+    ]
     responses.get(f"{API}/files/folder/31/path", json=envelope(path, count=1))
     client = make_client()
     entry = client.file(5678)

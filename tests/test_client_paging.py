@@ -129,14 +129,18 @@ def test_login_filter_pages_unfiltered_and_filters_client_side() -> None:
     older = _dates(50, FROM - timedelta(minutes=1))  # before `from`: the scan stops
     page1 = [login_row(i, d, userId=jane) for i, d in enumerate(newer)]
     page2 = [
-        login_row(1000 + i, d, userId=john if i % 2 else jane, actionId=1010 if i % 4 == 1 else 1002)
+        login_row(
+            1000 + i, d, userId=john if i % 2 else jane, actionId=1010 if i % 4 == 1 else 1002
+        )
         for i, d in enumerate(inside)
     ]
     page3 = [login_row(2000 + i, d, userId=john) for i, d in enumerate(older)]
     for page in (page1, page2, page3):
         responses.get(LOGIN, json=envelope(page))
     found = list(make_client().login_events(FROM, TO, user_id=john, actions={1010}))
-    assert [e.id for e in found] == [r["id"] for r in page2 if r["userId"] == john and r["actionId"] == 1010]
+    assert [e.id for e in found] == [
+        r["id"] for r in page2 if r["userId"] == john and r["actionId"] == 1010
+    ]
     assert len(found) == 25
     # no filter is ever sent: the server would cut pages before filtering
     for call in responses.calls:
@@ -164,7 +168,9 @@ def test_login_fallback_is_detected() -> None:
 
 @responses.activate
 def test_people_page_by_total() -> None:
-    people = [{"id": f"00000000-0000-0000-0000-{i:012d}", "displayName": f"U{i}"} for i in range(250)]
+    people = [
+        {"id": f"00000000-0000-0000-0000-{i:012d}", "displayName": f"U{i}"} for i in range(250)
+    ]
     for start in (0, 100, 200):
         responses.get(f"{API}/people/filter", json=envelope(people[start : start + 100], total=250))
     users = list(make_client().users())
@@ -173,7 +179,11 @@ def test_people_page_by_total() -> None:
 
 @responses.activate
 def test_room_members_stop_at_total_even_with_negative_count() -> None:
-    share = {"access": 2, "subjectType": 0, "sharedTo": {"id": "00000000-0000-0000-0000-000000000001", "displayName": "A"}}
+    share = {
+        "access": 2,
+        "subjectType": 0,
+        "sharedTo": {"id": "00000000-0000-0000-0000-000000000001", "displayName": "A"},
+    }
     url = f"{API}/files/rooms/42/share"
     responses.get(url, json=envelope([share] * 100, total=150))
     responses.get(url, json=envelope([share] * 50, total=150))
@@ -185,8 +195,16 @@ def test_room_members_stop_at_total_even_with_negative_count() -> None:
 @responses.activate
 def test_rooms_list_pages_inside_response() -> None:
     def content(rooms: list[dict[str, object]], start: int) -> dict[str, object]:
-        return {"files": [], "folders": rooms, "current": {"id": 1, "title": "Rooms"},
-                "pathParts": [], "startIndex": start, "count": len(rooms), "total": 130, "new": 0}
+        return {
+            "files": [],
+            "folders": rooms,
+            "current": {"id": 1, "title": "Rooms"},
+            "pathParts": [],
+            "startIndex": start,
+            "count": len(rooms),
+            "total": 130,
+            "new": 0,
+        }
 
     rooms = [{"id": 100 + i, "title": f"R{i}", "roomType": 8} for i in range(130)]
     responses.get(f"{API}/files/rooms", json=envelope(content(rooms[:100], 0), count=1))

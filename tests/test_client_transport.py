@@ -141,7 +141,9 @@ def test_post_is_not_resent_after_an_unknown_outcome() -> None:
 @responses.activate
 def test_post_is_resent_after_429() -> None:
     responses.post(f"{API}/files/rooms", status=429, headers={"Retry-After": "1"})
-    responses.post(f"{API}/files/rooms", json=envelope({"id": 77, "title": "Deal room", "roomType": 8}))
+    responses.post(
+        f"{API}/files/rooms", json=envelope({"id": 77, "title": "Deal room", "roomType": 8})
+    )
     room = make_client().create_room("Deal room")
     assert room.id == 77 and room.is_vdr
 
@@ -196,7 +198,9 @@ def test_401_with_empty_body() -> None:
 
 @responses.activate
 def test_403_bare_string_is_an_ip_block() -> None:
-    responses.get(ME, status=403, body="The access to the portal is restricted", content_type="text/plain")
+    responses.get(
+        ME, status=403, body="The access to the portal is restricted", content_type="text/plain"
+    )
     with pytest.raises(IpBlocked):
         make_client().me()
 
@@ -211,7 +215,11 @@ def test_403_empty_body_is_a_missing_scope() -> None:
 
 @responses.activate
 def test_404_error_body() -> None:
-    responses.get(f"{API}/people/9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", status=404, json=fixture("error_404.json"))
+    responses.get(
+        f"{API}/people/9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11",
+        status=404,
+        json=fixture("error_404.json"),
+    )
     with pytest.raises(NotFound, match="The user could not be found"):
         make_client().user("9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11")
 
@@ -224,7 +232,13 @@ def test_the_key_never_appears_in_logs_reprs_or_errors(caplog: pytest.LogCapture
     client = make_client(retry=RetryPolicy(max_attempts=2))
     with pytest.raises(DocSpaceError) as caught:
         client.me()
-    texts = [caplog.text, repr(client), repr(client.settings), str(caught.value), repr(caught.value)]
+    texts = [
+        caplog.text,
+        repr(client),
+        repr(client.settings),
+        str(caught.value),
+        repr(caught.value),
+    ]
     texts += [repr(client.transport.session.auth), repr(dict(client.transport.session.headers))]
     assert caplog.text  # the retry was logged …
     for text in texts:

@@ -36,7 +36,7 @@ def test_query_dates_are_utc_whole_seconds_with_z() -> None:
     assert format_query_date(value, round_up=True) == "2025-03-04T09:15:43Z"
     assert format_query_date(value.replace(microsecond=0), round_up=True) == "2025-03-04T09:15:42Z"
     with pytest.raises(ValueError):
-        format_query_date(datetime(2025, 1, 1))  # noqa: DTZ001 - the point of the test
+        format_query_date(datetime(2025, 1, 1))
 
 
 def test_retry_after_seconds_and_http_date() -> None:

@@ -54,8 +54,14 @@ def test_login_event() -> None:
 
 def test_display_name_is_html_decoded() -> None:
     user = User.from_wire(
-        {"id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", "displayName": "O&#39;Brien &amp; Sons",
-         "status": 2, "isAdmin": True, "isLDAP": True, "terminated": "2025-03-04T09:15:42.0000000Z"}
+        {
+            "id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11",
+            "displayName": "O&#39;Brien &amp; Sons",
+            "status": 2,
+            "isAdmin": True,
+            "isLDAP": True,
+            "terminated": "2025-03-04T09:15:42.0000000Z",
+        }
     )
     assert user.display_name == "O'Brien & Sons"
     assert user.is_disabled and user.is_admin and user.is_ldap and not user.is_owner
@@ -63,11 +69,21 @@ def test_display_name_is_html_decoded() -> None:
 
 
 def test_room_members_users_groups_links() -> None:
-    person = {"id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", "displayName": "John Doe", "email": "j@x"}
-    user = RoomMember.from_wire({"access": 9, "sharedTo": person, "sharedToUser": person, "subjectType": 0})
+    person = {
+        "id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11",
+        "displayName": "John Doe",
+        "email": "j@x",
+    }
+    user = RoomMember.from_wire(
+        {"access": 9, "sharedTo": person, "sharedToUser": person, "subjectType": 0}
+    )
     group = RoomMember.from_wire(
-        {"access": 2, "sharedTo": {"id": "1c9d6a3e-0000-4a5b-8c7d-111111111111", "name": "Legal"},
-         "sharedToGroup": {"id": "1c9d6a3e-0000-4a5b-8c7d-111111111111", "name": "Legal"}, "subjectType": 2}
+        {
+            "access": 2,
+            "sharedTo": {"id": "1c9d6a3e-0000-4a5b-8c7d-111111111111", "name": "Legal"},
+            "sharedToGroup": {"id": "1c9d6a3e-0000-4a5b-8c7d-111111111111", "name": "Legal"},
+            "subjectType": 2,
+        }
     )
     link = RoomMember.from_wire({"access": 2, "sharedLink": {"title": "Invite"}, "subjectType": 1})
     assert user.is_user and user.is_manager and user.user is not None
@@ -77,9 +93,13 @@ def test_room_members_users_groups_links() -> None:
 
 
 def test_room_and_ip_restriction() -> None:
-    room = Room.from_wire({"id": 42, "title": "VDR", "roomType": 8, "created": "2025-03-04T09:15:42.0000000Z"})
+    room = Room.from_wire(
+        {"id": 42, "title": "VDR", "roomType": 8, "created": "2025-03-04T09:15:42.0000000Z"}
+    )
     assert room.is_vdr and room.created is not None
-    entry = IpRestriction.from_wire({"id": 3, "tenantId": 1, "ip": "203.0.113.7", "forAdmin": False})
+    entry = IpRestriction.from_wire(
+        {"id": 3, "tenantId": 1, "ip": "203.0.113.7", "forAdmin": False}
+    )
     assert entry.to_wire() == {"ip": "203.0.113.7", "forAdmin": False}
 
 

@@ -53,12 +53,18 @@ def test_missing_url_and_key_name_the_setting() -> None:
 
 
 def test_plain_key_for_local_runs_only() -> None:
-    settings = ClientSettings.from_env({"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY": KEY})
+    settings = ClientSettings.from_env(
+        {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY": KEY}
+    )
     assert settings.api_key.reveal() == KEY
     assert KEY not in repr(settings)
     with pytest.raises(ConfigError, match="local runs only"):
         ClientSettings.from_env(
-            {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY": KEY, "AWS_LAMBDA_FUNCTION_NAME": "fn"}
+            {
+                "DOCSPACE_URL": "https://p.example.com",
+                "DOCSPACE_API_KEY": KEY,
+                "AWS_LAMBDA_FUNCTION_NAME": "fn",
+            }
         )
 
 
@@ -96,8 +102,11 @@ def aws(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("stored", [KEY, json.dumps({"apiKey": KEY})])
 def test_key_from_secrets_manager(aws, stored: str) -> None:  # type: ignore[no-untyped-def]
     aws.create_secret(Name="docspace/api-key", SecretString=stored)
-    env = {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY_SECRET": "docspace/api-key",
-           "AWS_LAMBDA_FUNCTION_NAME": "fn"}
+    env = {
+        "DOCSPACE_URL": "https://p.example.com",
+        "DOCSPACE_API_KEY_SECRET": "docspace/api-key",
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    }
     settings = ClientSettings.from_env(env)
     assert settings.api_key.reveal() == KEY
 
@@ -112,4 +121,6 @@ def test_missing_secret_names_the_setting_not_the_value(aws) -> None:  # type: i
 def test_secret_json_without_key(aws) -> None:  # type: ignore[no-untyped-def]
     aws.create_secret(Name="bad", SecretString=json.dumps({"other": 1}))
     with pytest.raises(ConfigError, match="apiKey"):
-        ClientSettings.from_env({"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY_SECRET": "bad"})
+        ClientSettings.from_env(
+            {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY_SECRET": "bad"}
+        )

@@ -1,0 +1,6 @@
+"""Login audit: login queries on demand, a scheduled digest and brute-force findings."""
+
+from docspace_sentinel.handler import workflow_handler
+from docspace_sentinel.workflows import login_audit
+
+handler = workflow_handler(login_audit.WORKFLOW, login_audit.run, query=login_audit.query)

@@ -1,0 +1,79 @@
+"""Run a Lambda handler in this process, as the Lambda runtime would, without Docker.
+
+The function's folder and the layer's folder go on ``sys.path`` (as ``/var/task`` and
+``/opt/python`` are in Lambda), and the handler module is loaded by file path under a unique
+name: every handler is called ``app.py``, and two modules named ``app`` cannot share a process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER = ROOT / "shared"
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class FakeContext:
+    """The parts of the Lambda context the handlers and Powertools read."""
+
+    function_name: str = "docspace-sentinel-local"
+    timeout_seconds: float = 900.0
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self.timeout_seconds - (time.monotonic() - self.started)
+        return max(0, int(left * 1000))
+
+
+_loaded: dict[str, Handler] = {}
+
+
+def load_handler(function: str, attribute: str = "handler") -> Handler:
+    """``load_handler("vdr_activity")`` → ``functions/vdr_activity/app.py:handler``."""
+    key = f"{function}:{attribute}"
+    if key in _loaded:
+        return _loaded[key]
+    folder = ROOT / "functions" / function
+    path = folder / "app.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no handler at {path}")
+    if str(LAYER) not in sys.path:
+        sys.path.insert(0, str(LAYER))
+    spec = importlib.util.spec_from_file_location(f"functions_{function}_app", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(folder))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    handler: Handler = getattr(module, attribute)
+    _loaded[key] = handler
+    return handler
+
+
+def invoke(
+    function: str,
+    event: dict[str, Any],
+    *,
+    timeout_seconds: float = 900.0,
+    attribute: str = "handler",
+) -> Any:
+    return load_handler(function, attribute)(event, FakeContext(function, timeout_seconds))

@@ -1,0 +1,125 @@
+"""The portal's directory: users, groups, rooms, folders, files, shares, IP restrictions.
+
+Plain mutable records; the scenario owns them and the server's lock guards them.
+Times are epoch microseconds (UTC) throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUS_ACTIVE = 1
+STATUS_TERMINATED = 2
+STATUS_PENDING = 4
+
+ACTIVATION_ACTIVATED = 1
+ACTIVATION_PENDING = 2
+
+
+@dataclass
+class ClientProfile:
+    """Where and how a user connects from; audit and login events copy these fields."""
+
+    ip: str
+    country: str | None
+    city: str | None
+    browser: str
+    platform: str
+
+
+@dataclass
+class User:
+    id: str
+    first_name: str
+    last_name: str
+    user_name: str
+    email: str
+    registered: int
+    status: int = STATUS_ACTIVE
+    activation_status: int = ACTIVATION_ACTIVATED
+    terminated: int | None = None
+    is_owner: bool = False
+    is_admin: bool = False
+    is_room_admin: bool = False
+    is_collaborator: bool = False
+    is_visitor: bool = False
+    is_ldap: bool = False
+    is_sso: bool = False
+    group_ids: list[str] = field(default_factory=list)
+    profiles: list[ClientProfile] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The plain display name, as audit and login events carry it."""
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_docspace_admin(self) -> bool:
+        return self.is_admin or self.is_owner
+
+
+@dataclass
+class Group:
+    id: str
+    name: str
+    manager_id: str | None
+    member_ids: list[str]
+
+
+@dataclass
+class Folder:
+    """A folder of any kind: the Rooms root, a "My documents" root, a room, a sub-folder."""
+
+    id: int
+    title: str
+    parent_id: int
+    folder_type: int
+    owner_id: str
+    created: int
+    updated: int
+    room_type: int | None = None
+    room_id: int | None = None  # the enclosing room (itself for a room)
+    personal_owner: str | None = None  # set inside someone's "My documents"
+
+    @property
+    def is_room(self) -> bool:
+        return self.room_type is not None
+
+
+@dataclass
+class File:
+    id: int
+    title: str
+    folder_id: int
+    owner_id: str
+    created: int
+    updated: int
+    version: int = 1
+    size: int = 0
+    deleted: bool = False
+
+
+@dataclass
+class Share:
+    """One row of a room's share list: a user, a group or a link."""
+
+    subject_type: int  # SubjectType: 0 user, 1 external link, 2 group, 3 invitation link, ...
+    subject_id: str
+    access: int
+    is_owner: bool = False
+    title: str = ""  # links only
+
+
+@dataclass
+class IpRestriction:
+    id: int
+    ip: str
+    for_admin: bool
+
+
+@dataclass
+class IpRestrictionState:
+    entries: list[IpRestriction] = field(default_factory=list)
+    enable: bool = False
+    last_modified: int = 0
+    next_id: int = 1

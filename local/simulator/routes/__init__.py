@@ -1,0 +1,13 @@
+"""Endpoint handlers, one module per DocSpace controller."""
+
+from __future__ import annotations
+
+from local.simulator.routes import files, people, security, settings
+from local.simulator.routing import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (security, people, files, settings):
+        module.register(router)
+    return router

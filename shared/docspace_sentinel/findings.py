@@ -1,0 +1,557 @@
+"""The finding: what a workflow reports, in one canonical record.
+
+A ``Finding`` is built by a workflow's pure detection code and published once to SNS, where each
+subscriber gets its own rendering: the canonical JSON (``to_dict``) for machines, plain text for
+email (``render_text``) and the AWS Chatbot custom-notification schema for Slack and Teams
+(``render_chatbot``).
+
+Two rules make findings safe to compare and to re-send:
+
+- The ``fingerprint`` hashes only what makes a finding *the same finding* (workflow, kind and the
+  ``dedup`` parts), never times or evidence, so a re-run over an overlapping window produces the
+  same id and subscribers can drop duplicates or thread updates.
+- ``evidence`` and ``context`` are normalized to JSON form when the finding is built (tuples and
+  sets become lists, datetimes ISO-8601 UTC strings, nested mappings plain dicts), so a finding
+  equals its own round trip through ``to_dict``/``from_dict``. Scalars in them are *counts* and are
+  never changed; lists are *samples* and may be cut by ``trimmed``, which records what it dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from .errors import MalformedRecord
+
+SCHEMA_VERSION = 1
+
+#: Suffix of the key that records how many items ``trimmed`` cut from a list.
+TRUNCATED_SUFFIX = "Truncated"
+
+# Slack renders one section of at most 3000 characters; AWS Chatbot passes the description on.
+CHATBOT_DESCRIPTION_LIMIT = 3000
+CHATBOT_TITLE_LIMIT = 250
+
+# How many items of a sample list the text and chat renderings show before "… and N more".
+TEXT_LIST_ITEMS = 10
+CHAT_LIST_ITEMS = 5
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """1 (low) to 4 (critical), for thresholds: ``finding.severity.rank >= Severity.HIGH.rank``."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+_SEVERITY_EMOJI = {
+    Severity.LOW: ":information_source:",
+    Severity.MEDIUM: ":warning:",
+    Severity.HIGH: ":red_circle:",
+    Severity.CRITICAL: ":rotating_light:",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    id: str
+    name: str | None = None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``Name <email> (id)``, leaving out what is unknown."""
+        parts = [p for p in (self.name, f"<{self.email}>" if self.email else None) if p]
+        return " ".join([*parts, f"({self.id})"]) if parts else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    id: int | None
+    title: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.title and self.id is not None:
+            return f"{self.title} (#{self.id})"
+        return self.title or (f"#{self.id}" if self.id is not None else "unknown room")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTaken:
+    """A remediation step and what became of it.
+
+    ``status`` is ``"proposed"`` (dry run: nothing was changed), ``"done"``, ``"failed"`` or
+    ``"skipped"``.
+    """
+
+    action: str  # "disable_user", "lift_restriction", "ip_sync" …
+    target: str
+    status: str
+    detail: str = ""
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        # A naive datetime is ambiguous (local or UTC?); refuse it rather than guess.
+        raise ValueError(f"Finding.{name} must be timezone-aware, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """ISO-8601 UTC with ``Z``; microseconds only when there are some (so round trips are exact)."""
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return utc.strftime(pattern)
+
+
+def _sort_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, json.dumps(value, sort_keys=True, default=str))
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: dicts with string keys, lists, str, int, float, bool, None.
+
+    Datetimes become ISO-8601 UTC strings with ``Z`` (a naive one is taken as UTC), tuples lists,
+    sets sorted lists, enums their value, dataclasses dicts of their fields; anything else its
+    ``str()``. Non-finite floats become strings: JSON has no NaN.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [json_safe(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=_sort_key)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return str(value)
+
+
+def _trim(mapping: Mapping[str, Any], max_items: int, max_chars: int | None) -> dict[str, Any]:
+    """Cut every list in ``mapping`` (recursively) to ``max_items``, recording the cut.
+
+    Next to a cut list ``key`` the count of dropped items goes into ``key + "Truncated"``, added
+    to any count an earlier trim left there. Scalars (counts) are kept as they are; with
+    ``max_chars`` long strings are shortened too.
+    """
+    out: dict[str, Any] = {}
+    dropped: dict[str, int] = {}
+    for key, value in mapping.items():
+        if isinstance(value, list):
+            if len(value) > max_items:
+                dropped[key] = len(value) - max_items
+                value = value[:max_items]
+            value = [_trim_item(v, max_items, max_chars) for v in value]
+        else:
+            value = _trim_item(value, max_items, max_chars)
+        out[key] = value
+    for key, count in dropped.items():
+        marker = key + TRUNCATED_SUFFIX
+        earlier = out.get(marker)
+        previous = earlier if isinstance(earlier, int) and not isinstance(earlier, bool) else 0
+        out[marker] = previous + count
+    return out
+
+
+def _trim_item(value: Any, max_items: int, max_chars: int | None) -> Any:
+    if isinstance(value, Mapping):
+        return _trim(value, max_items, max_chars)
+    if max_chars is not None and isinstance(value, str) and len(value) > max_chars:
+        return _shorten(value, max_chars)
+    return value
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One security finding. Build it in a workflow; publish it with ``FindingPublisher``."""
+
+    workflow: str  # "vdr_activity", "login_audit", "bulk_change_guard" …
+    kind: str  # "vdr_high_activity", "brute_force", "bulk_file_change" …
+    severity: Severity
+    title: str
+    summary: str
+    dedup: tuple[str, ...]  # what makes the same finding the same: user id, room id, day …
+    portal_url: str
+    user: UserRef | None = None
+    room: RoomRef | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)  # counts and sample lists
+    context: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"logins": {...}}
+    actions: tuple[ActionTaken, ...] = ()
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        for name in ("workflow", "kind", "title"):
+            if not getattr(self, name):
+                raise ValueError(f"Finding.{name} must not be empty")
+        if isinstance(self.dedup, str | bytes) or not self.dedup:
+            # An empty dedup would make every finding of this kind one finding.
+            raise ValueError(
+                "Finding.dedup must be a non-empty tuple of parts, e.g. (user_id, day)"
+            )
+        # Frozen: normalize through object.__setattr__, once, here.
+        set_ = object.__setattr__
+        set_(self, "severity", Severity(self.severity))
+        set_(self, "dedup", tuple(str(json_safe(p)) for p in self.dedup))
+        set_(self, "actions", tuple(self.actions))
+        set_(self, "evidence", json_safe(self.evidence))
+        set_(self, "context", json_safe(self.context))
+        set_(self, "period_start", _utc(self.period_start, "period_start"))
+        set_(self, "period_end", _utc(self.period_end, "period_end"))
+        set_(self, "created_at", _utc(self.created_at, "created_at"))
+
+    def __hash__(self) -> int:
+        # evidence and context are dicts; equal findings share a fingerprint, so hash that.
+        return hash(self.fingerprint)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable id: sha256 over workflow, kind and dedup parts (never times or evidence)."""
+        # JSON of a list keeps the parts apart: ("a|b",) and ("a", "b") differ.
+        material = json.dumps([self.workflow, self.kind, *self.dedup], ensure_ascii=False)
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+    # -- canonical form ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-ready record (camelCase), what machines receive."""
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "id": self.fingerprint,
+            "workflow": self.workflow,
+            "kind": self.kind,
+            "severity": self.severity.value,
+            "title": self.title,
+            "summary": self.summary,
+            "dedup": list(self.dedup),
+            "user": (
+                {"id": self.user.id, "name": self.user.name, "email": self.user.email}
+                if self.user
+                else None
+            ),
+            "room": {"id": self.room.id, "title": self.room.title} if self.room else None,
+            "period": {
+                "start": format_utc(self.period_start) if self.period_start else None,
+                "end": format_utc(self.period_end) if self.period_end else None,
+            },
+            "evidence": json_safe(self.evidence),
+            "context": json_safe(self.context),
+            "actions": [
+                {"action": a.action, "target": a.target, "status": a.status, "detail": a.detail}
+                for a in self.actions
+            ],
+            "portalUrl": self.portal_url,
+            "createdAt": format_utc(self.created_at),
+        }
+
+    def to_json(self) -> str:
+        """``to_dict`` as compact UTF-8 JSON (what SQS, Lambda and email-json subscribers get)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Finding:
+        """Read a record written by ``to_dict`` (e.g. a message taken from SQS).
+
+        Raises ``MalformedRecord`` for a record that is not a finding of this schema version.
+        """
+        if not isinstance(raw, Mapping):
+            raise MalformedRecord("finding", f"expected an object, got {type(raw).__name__}")
+        record_id = raw.get("id")
+        version = raw.get("schemaVersion", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise MalformedRecord("finding", f"unsupported schemaVersion {version!r}", record_id)
+        try:
+            user = raw.get("user")
+            room = raw.get("room")
+            period = raw.get("period") or {}
+            return cls(
+                workflow=raw["workflow"],
+                kind=raw["kind"],
+                severity=Severity(raw["severity"]),
+                title=raw["title"],
+                summary=raw.get("summary") or "",
+                dedup=tuple(raw["dedup"]),
+                portal_url=raw.get("portalUrl") or "",
+                user=UserRef(user["id"], user.get("name"), user.get("email")) if user else None,
+                room=RoomRef(room.get("id"), room.get("title")) if room else None,
+                period_start=_parse_time(period.get("start")),
+                period_end=_parse_time(period.get("end")),
+                evidence=raw.get("evidence") or {},
+                context=raw.get("context") or {},
+                actions=tuple(
+                    ActionTaken(a["action"], a["target"], a["status"], a.get("detail") or "")
+                    for a in raw.get("actions") or ()
+                ),
+                created_at=_parse_time(raw.get("createdAt")) or datetime.now(UTC),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedRecord("finding", f"{type(exc).__name__}: {exc}", record_id) from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Finding:
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise MalformedRecord("finding", f"not JSON ({exc})") from None
+        return cls.from_dict(raw)
+
+    # -- copies --------------------------------------------------------------------------------
+
+    def with_actions(self, *actions: ActionTaken) -> Finding:
+        """A copy with ``actions`` appended (the fingerprint is unchanged)."""
+        return dataclasses.replace(self, actions=self.actions + tuple(actions))
+
+    def trimmed(self, max_items: int, *, max_chars: int | None = None) -> Finding:
+        """A copy whose sample lists in evidence and context hold at most ``max_items`` items.
+
+        Lists are cut recursively (also inside nested mappings and mappings inside lists); next
+        to each cut list ``key`` the number of dropped items is recorded as ``keyTruncated``.
+        Scalars, the counts, never change. ``max_chars`` also shortens long strings there.
+        """
+        if max_items < 0:
+            raise ValueError("max_items must be >= 0")
+        return dataclasses.replace(
+            self,
+            evidence=_trim(self.evidence, max_items, max_chars),
+            context=_trim(self.context, max_items, max_chars),
+        )
+
+    # -- renderings ----------------------------------------------------------------------------
+
+    def render_text(self) -> str:
+        """Readable plain text, for email."""
+        lines = [f"[{self.severity.name}] {self.title}", ""]
+        if self.summary:
+            lines += [self.summary, ""]
+        facts: list[tuple[str, str]] = [
+            ("Severity", self.severity.name),
+            ("Workflow", f"{self.workflow} / {self.kind}"),
+        ]
+        if self.user:
+            facts.append(("User", self.user.label))
+        if self.room:
+            facts.append(("Room", self.room.label))
+        period = self._period_text()
+        if period:
+            facts.append(("Period", period))
+        facts.append(("Detected", format_utc(self.created_at)))
+        lines += _aligned(facts, indent="")
+        if self.evidence:
+            lines += ["", "Evidence"]
+            lines += _mapping_lines(self.evidence, indent="  ")
+        if self.context:
+            lines += ["", "Context"]
+            lines += _mapping_lines(self.context, indent="  ")
+        if self.actions:
+            lines += ["", "Actions"]
+            for a in self.actions:
+                detail = f" ({a.detail})" if a.detail else ""
+                lines.append(f"  {a.action} {a.target}: {_status_text(a.status)}{detail}")
+        lines.append("")
+        if self.portal_url:
+            lines.append(f"Portal:     {self.portal_url}")
+        lines.append(f"Finding id: {self.fingerprint}")
+        return "\n".join(lines) + "\n"
+
+    def render_chatbot(self) -> dict[str, Any]:
+        """The AWS Chatbot custom-notification schema (Slack and Teams through SNS).
+
+        Names and titles come from the portal and may be chosen by an attacker: ``&``, ``<`` and
+        ``>`` are escaped so a display name like ``<!channel>`` cannot ping a whole channel.
+        """
+        emoji = _SEVERITY_EMOJI[self.severity]
+        title = _shorten(f"{emoji} *{self.severity.name}*: {_md(self.title)}", CHATBOT_TITLE_LIMIT)
+        additional = {"workflow": self.workflow, "severity": self.severity.value, "kind": self.kind}
+        if self.user:
+            additional["userId"] = self.user.id
+        if self.room and self.room.id is not None:
+            additional["roomId"] = str(self.room.id)
+        next_steps = [
+            f"{a.action} {_md(a.target)}: {_status_text(a.status)}"
+            + (f" ({_md(a.detail)})" if a.detail else "")
+            for a in self.actions
+        ]
+        if self.portal_url:
+            next_steps.append(f"Review in DocSpace: {self.portal_url}")
+        return {
+            "version": "1.0",
+            "source": "custom",
+            "id": self.fingerprint,
+            "content": {
+                "textType": "client-markdown",
+                "title": title,
+                "description": self._chat_description(),
+                "nextSteps": next_steps,
+                "keywords": [self.severity.name, self.workflow],
+            },
+            "metadata": {
+                "threadId": self.fingerprint,
+                "summary": self.title,
+                "eventType": self.kind,
+                "relatedResources": [self.portal_url] if self.portal_url else [],
+                "additionalContext": additional,
+            },
+        }
+
+    def _chat_description(self) -> str:
+        lines = [_md(self.summary)] if self.summary else []
+        facts: list[str] = []
+        if self.user:
+            who = [p for p in (self.user.name, self.user.email) if p]
+            facts.append(f"*User:* {_md(' · '.join([*who, self.user.id]))}")
+        if self.room:
+            facts.append(f"*Room:* {_md(self.room.label)}")
+        period = self._period_text()
+        if period:
+            facts.append(f"*Period:* {period}")
+        if facts:
+            lines += ["", *facts]
+        if self.evidence:
+            lines += ["", "*Evidence*"]
+            for key, value in self.evidence.items():
+                if _is_marker(self.evidence, key):
+                    continue
+                more = _marker_count(self.evidence, key)
+                lines.append(f"• {_md(key)}: {_md(_value_text(value, CHAT_LIST_ITEMS, more))}")
+        lines.append(f"_Finding {self.fingerprint}_")
+        return _shorten("\n".join(lines), CHATBOT_DESCRIPTION_LIMIT)
+
+    def _period_text(self) -> str:
+        start = format_utc(self.period_start) if self.period_start else None
+        end = format_utc(self.period_end) if self.period_end else None
+        if start and end:
+            return f"{start} to {end}"
+        if start:
+            return f"since {start}"
+        return f"until {end}" if end else ""
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 string, got {value!r}")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _status_text(status: str) -> str:
+    return "proposed (dry run, not applied)" if status == "proposed" else status
+
+
+def _md(text: str) -> str:
+    """Escape what Slack's markdown treats as control syntax in untrusted text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _is_marker(mapping: Mapping[str, Any], key: str) -> bool:
+    """Whether ``key`` is the ``…Truncated`` count of a list beside it (shown with that list)."""
+    return key.endswith(TRUNCATED_SUFFIX) and isinstance(
+        mapping.get(key[: -len(TRUNCATED_SUFFIX)]), list
+    )
+
+
+def _marker_count(mapping: Mapping[str, Any], key: str) -> int:
+    count = mapping.get(key + TRUNCATED_SUFFIX)
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_scalar_text(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar_text(v) for v in value) + "]"
+    return str(value)
+
+
+def _value_text(value: Any, max_items: int, more: int = 0) -> str:
+    """A value on one line; a list comma-joined, long ones as ``a, b, … and N more``."""
+    if not isinstance(value, list):
+        return _scalar_text(value)
+    shown = [_scalar_text(v) for v in value[:max_items]]
+    hidden = len(value) - len(shown) + more
+    if not shown and not hidden:
+        return "(none)"
+    text = ", ".join(shown)
+    if hidden:
+        text = f"{text}, … and {hidden} more" if text else f"… {hidden} not shown"
+    return text
+
+
+def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
+    width = max((len(k) for k, _ in pairs), default=0) + 1
+    return [f"{indent}{(k + ':').ljust(width)} {v}" for k, v in pairs]
+
+
+def _mapping_lines(mapping: Mapping[str, Any], indent: str) -> list[str]:
+    """``key: value`` lines, aligned; nested mappings and lists of mappings indented below."""
+    lines: list[str] = []
+    flat: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        lines.extend(_aligned(flat, indent))
+        flat.clear()
+
+    for key, value in mapping.items():
+        if _is_marker(mapping, key):
+            continue
+        more = _marker_count(mapping, key)
+        if isinstance(value, Mapping) and value:
+            flush()
+            lines.append(f"{indent}{key}:")
+            lines.extend(_mapping_lines(value, indent + "  "))
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            flush()
+            lines.append(f"{indent}{key}:")
+            for item in value[:TEXT_LIST_ITEMS]:
+                lines.append(f"{indent}  - {_scalar_text(item)}")
+            hidden = len(value) - min(len(value), TEXT_LIST_ITEMS) + more
+            if hidden:
+                lines.append(f"{indent}  … and {hidden} more")
+        else:
+            flat.append((key, _value_text(value, TEXT_LIST_ITEMS, more)))
+    flush()
+    return lines

@@ -1,0 +1,122 @@
+"""The Lambda entry every workflow shares: logging, metrics, settings, clients, the run.
+
+A handler module is three lines::
+
+    from docspace_sentinel.handler import workflow_handler
+    from docspace_sentinel.workflows import vdr_activity
+    handler = workflow_handler("vdr_activity", vdr_activity.run)
+
+Settings are read on every invocation (environment reads are cheap) so a bad one fails the
+invocation with a ``ConfigError`` naming it; the AWS clients are created once per container.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .client import DocSpaceClient
+from .publisher import FindingPublisher
+from .runner import Runner, RunSettings, Work
+from .state import StateStore
+
+# POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE override these defaults.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sentinel"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocSpaceSentinel"))
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@cache
+def _store(table: str) -> StateStore:
+    return StateStore(table)
+
+
+@cache
+def _publisher(topic_arn: str) -> FindingPublisher:
+    return FindingPublisher(topic_arn)
+
+
+def _dimension(workflow: str) -> None:
+    # Default dimensions survive the flush; one process serves one workflow in Lambda.
+    if metrics.default_dimensions.get("workflow") != workflow:
+        metrics.set_default_dimensions(workflow=workflow)
+
+
+def reset_caches() -> None:
+    """Forget the cached AWS clients (tests that swap the AWS backend call this)."""
+    _store.cache_clear()
+    _publisher.cache_clear()
+
+
+def remaining_time_of(context: Any) -> Callable[[], float] | None:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return None
+    return lambda: float(getter()) / 1000.0
+
+
+def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Build everything from the environment and run one invocation of ``workflow``."""
+    settings = RunSettings.from_env()
+    remaining = remaining_time_of(context)
+    client = DocSpaceClient.from_env(remaining_time=remaining)
+    runner = Runner(
+        workflow,
+        settings,
+        client=client,
+        store=_store(settings.state_table),
+        publisher=_publisher(settings.topic_arn),
+        remaining_time=remaining,
+    )
+    _dimension(workflow)
+    try:
+        summary = runner.run(event, work)
+    except Exception:
+        metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
+        logger.exception("%s run failed; its cursor did not move", workflow)
+        raise
+    finally:
+        client.close()
+    metrics.add_metric(
+        name="EventsScanned", unit=MetricUnit.Count, value=summary.get("eventsScanned", 0)
+    )
+    metrics.add_metric(
+        name="FindingsPublished", unit=MetricUnit.Count, value=summary.get("findingsPublished", 0)
+    )
+    metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
+    metrics.add_metric(name="RunSucceeded", unit=MetricUnit.Count, value=1)
+    logger.info("run finished", extra={"summary": summary})
+    return summary
+
+
+Query = Callable[[dict[str, Any], DocSpaceClient], dict[str, Any] | None]
+
+
+def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> Handler:
+    """A Lambda handler for a scanning workflow.
+
+    ``query``, when given, answers read-only requests (it returns ``None`` for events that are
+    runs): no state, no findings, no cursor.
+    """
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.append_keys(workflow=workflow)
+        if query is not None:
+            with DocSpaceClient.from_env(remaining_time=remaining_time_of(context)) as client:
+                answer = query(event, client)
+            if answer is not None:
+                _dimension(workflow)
+                metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
+                return answer
+        return run_workflow(workflow, work, event, context)
+
+    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -1,0 +1,251 @@
+"""Publishing findings to the findings SNS topic: one publish per finding.
+
+One publish carries a body per subscriber protocol (``MessageStructure="json"``): the canonical
+JSON for SQS, Lambda and email-json subscribers, plain text for email, and the AWS Chatbot
+custom-notification schema for the ``https`` subscription Chatbot uses for Slack and Teams.
+Message attributes (``workflow``, ``severity``, ``kind``, ``userId``) let subscriptions filter.
+
+SNS refuses a request over 256 KiB (message, subject and attributes together). A finding that
+would not fit is trimmed until it does: sample lists first (100, 20, 5, then 0 items each), then
+long strings and the summary. Counts are never changed, and every cut is recorded in the
+finding (``<key>Truncated``) and logged. A failed publish raises ``PublishError``: the caller must
+then not advance its cursor, so the next run finds and publishes the finding again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import unicodedata
+from typing import Any
+
+from .errors import ConfigError, SentinelError
+from .findings import Finding
+
+logger = logging.getLogger(__name__)
+
+#: SNS's limit on one publish request, in bytes.
+SNS_MAX_BYTES = 262_144
+SUBJECT_PREFIX = "[DocSpace Sentinel]"
+SUBJECT_MAX_CHARS = 99  # SNS: "must be less than 100 characters"
+
+# (sample items per list, longest string in evidence/context, longest summary), in the order
+# tried when a finding does not fit. None leaves that part as it is.
+TRIM_STEPS: tuple[tuple[int, int | None, int | None], ...] = (
+    (100, None, None),
+    (20, None, None),
+    (5, None, None),
+    (0, None, None),
+    (0, 1_000, 4_000),
+    (0, 100, 500),
+)
+
+# Punctuation NFKD leaves non-ASCII; anything else non-ASCII is dropped from the subject.
+_ASCII_PUNCTUATION = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+class PublishError(SentinelError):
+    """SNS refused or did not take a finding. The run must fail and keep its cursor."""
+
+    def __init__(self, topic_arn: str, code: str, message: str, finding_id: str | None = None):
+        self.topic_arn = topic_arn
+        self.code = code
+        self.finding_id = finding_id
+        what = f" finding {finding_id}" if finding_id else ""
+        super().__init__(
+            f"publishing{what} to {topic_arn} failed: {code}: {message} "
+            "(check the topic ARN and the function's sns:Publish permission)"
+        )
+
+
+def email_subject(finding: Finding) -> str:
+    """``[DocSpace Sentinel] HIGH: <title>`` as SNS accepts it: ASCII, one line, < 100 chars."""
+    title = _ascii(finding.title) or _ascii(finding.kind) or "finding"
+    subject = f"{SUBJECT_PREFIX} {finding.severity.name}: {title}"
+    if len(subject) > SUBJECT_MAX_CHARS:
+        subject = subject[: SUBJECT_MAX_CHARS - 3].rstrip() + "..."
+    return subject
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_ASCII_PUNCTUATION))
+    plain = decomposed.encode("ascii", "ignore").decode("ascii")
+    return _SPACES.sub(" ", _CONTROL.sub(" ", plain)).strip()
+
+
+def message_attributes(finding: Finding) -> dict[str, dict[str, str]]:
+    """Attributes for subscription filter policies. SNS rejects empty String values."""
+    values = {
+        "workflow": finding.workflow,
+        "severity": finding.severity.value,
+        "kind": finding.kind,
+        "userId": finding.user.id if finding.user else "",
+    }
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in values.items()
+        if value
+    }
+
+
+def request_size(request: dict[str, Any]) -> int:
+    """Bytes SNS counts against its limit: message, subject and every attribute's parts."""
+    size = len(request["Message"].encode("utf-8"))
+    size += len(request.get("Subject", "").encode("utf-8"))
+    for name, attribute in request.get("MessageAttributes", {}).items():
+        size += len(name.encode("utf-8")) + len(attribute["DataType"].encode("utf-8"))
+        size += len(attribute.get("StringValue", "").encode("utf-8"))
+    return size
+
+
+class FindingPublisher:
+    """Publishes findings to one SNS topic.
+
+    ``sns_client`` is for tests and for sharing one client; without it a boto3 SNS client is
+    created here (imported lazily: boto3 costs about 220 ms at cold start).
+    """
+
+    def __init__(
+        self,
+        topic_arn: str,
+        *,
+        sns_client: Any | None = None,
+        max_bytes: int = SNS_MAX_BYTES,
+    ) -> None:
+        if not topic_arn or not topic_arn.startswith("arn:"):
+            raise ConfigError("topic_arn", f"expected an SNS topic ARN, got {topic_arn!r}")
+        if sns_client is None:
+            import boto3
+
+            sns_client = boto3.client("sns")
+        self.topic_arn = topic_arn
+        self.max_bytes = max_bytes
+        self._sns = sns_client
+
+    def publish(self, finding: Finding) -> str:
+        """Publish ``finding``; return the SNS ``MessageId``. Raises ``PublishError``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        request = self.build_request(finding)
+        try:
+            response = self._sns.publish(**request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise PublishError(
+                self.topic_arn,
+                str(error.get("Code") or "ClientError"),
+                str(error.get("Message") or exc),
+                finding.fingerprint,
+            ) from exc
+        except BotoCoreError as exc:  # no connection, no credentials …
+            raise PublishError(
+                self.topic_arn, type(exc).__name__, str(exc), finding.fingerprint
+            ) from exc
+        message_id = str(response["MessageId"])
+        logger.info(
+            "published finding %s (%s/%s, %s) as %s",
+            finding.fingerprint,
+            finding.workflow,
+            finding.kind,
+            finding.severity.value,
+            message_id,
+        )
+        return message_id
+
+    def build_request(self, finding: Finding) -> dict[str, Any]:
+        """The exact keyword arguments for ``sns.publish``, trimmed to fit ``max_bytes``."""
+        request = self._request(finding)
+        size = request_size(request)
+        if size <= self.max_bytes:
+            return request
+        original = size
+        for items, max_chars, max_summary in TRIM_STEPS:
+            candidate = finding.trimmed(items, max_chars=max_chars)
+            if max_summary is not None:
+                candidate = dataclasses.replace(
+                    candidate, summary=_shorten(candidate.summary, max_summary)
+                )
+            request = self._request(candidate)
+            size = request_size(request)
+            if size <= self.max_bytes:
+                logger.warning(
+                    "finding %s was %d bytes, over the SNS limit of %d: trimmed to %d bytes "
+                    "(samples cut to %d items each%s; counts unchanged)",
+                    finding.fingerprint,
+                    original,
+                    self.max_bytes,
+                    size,
+                    items,
+                    ", long strings and summary shortened" if max_chars else "",
+                )
+                return request
+        # Last resort: keep only the top-level numbers (the counts) of evidence, drop the rest.
+        counts = {
+            key: value
+            for key, value in finding.evidence.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        candidate = dataclasses.replace(
+            finding,
+            title=_shorten(finding.title, 200),
+            summary=_shorten(finding.summary, 500),
+            evidence={**counts, "evidenceOmitted": True},
+            context={"contextOmitted": True},
+        )
+        request = self._request(candidate)
+        size = request_size(request)
+        if size > self.max_bytes:
+            raise PublishError(
+                self.topic_arn,
+                "MessageTooLong",
+                f"{size} bytes even without evidence and context (limit {self.max_bytes})",
+                finding.fingerprint,
+            )
+        logger.warning(
+            "finding %s was %d bytes, over the SNS limit of %d: published %d bytes with "
+            "evidence reduced to its top-level counts and context omitted",
+            finding.fingerprint,
+            original,
+            self.max_bytes,
+            size,
+        )
+        return request
+
+    def _request(self, finding: Finding) -> dict[str, Any]:
+        canonical = finding.to_json()
+        bodies = {
+            "default": canonical,
+            "sqs": canonical,
+            "lambda": canonical,
+            "email": finding.render_text(),
+            "email-json": canonical,
+            "https": json.dumps(finding.render_chatbot(), ensure_ascii=False),
+        }
+        return {
+            "TopicArn": self.topic_arn,
+            "Message": json.dumps(bodies, ensure_ascii=False),
+            "MessageStructure": "json",
+            "Subject": email_subject(finding),
+            "MessageAttributes": message_attributes(finding),
+        }
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,247 @@
+"""One run of a workflow, with its exactly-once and never-lose-events rules in one place.
+
+1. Parse the invocation; its run key is schedule ARN + scheduled time.
+2. Claim the run key (a completed key returns its stored summary and does nothing; a key held
+   by a live invocation returns "busy") and the workflow's lock (one run at a time, so two
+   overlapping runs never count the same events twice).
+3. Plan the window from the cursor, let the workflow scan and detect.
+4. Publish each finding unless its fingerprint was published within the suppression period
+   (a claim in DynamoDB, then the publish, then the record).
+5. Only then move the cursor, to the end of the last slice read whole, conditionally on it not
+   having moved meanwhile. Any failure before this point leaves the cursor where it was, and
+   the retry re-reads the same events without re-publishing what was already published.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .client import DocSpaceClient
+from .config import Env, env_float, env_int, env_required
+from .findings import Finding
+from .invocation import Invocation, parse_invocation
+from .publisher import FindingPublisher
+from .scan import ScanPlan, SliceScan, plan_scan
+from .state import Cursor, StateStore
+
+log = logging.getLogger(__name__)
+
+STATE_TABLE = "STATE_TABLE"
+FINDINGS_TOPIC_ARN = "FINDINGS_TOPIC_ARN"
+RUN_RECORD_DAYS = 14
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings every scanning workflow shares."""
+
+    state_table: str
+    topic_arn: str
+    lag: timedelta = timedelta(minutes=15)
+    initial_lookback: timedelta = timedelta(hours=24)
+    max_span: timedelta = timedelta(days=7)
+    slice_size: timedelta = timedelta(hours=1)
+    suppression: timedelta = timedelta(hours=24)
+    reserve_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> RunSettings:
+        return cls(
+            state_table=env_required(STATE_TABLE, env=env, hint="the DynamoDB state table name"),
+            topic_arn=env_required(FINDINGS_TOPIC_ARN, env=env, hint="the SNS topic for findings"),
+            lag=timedelta(
+                minutes=env_int("SCAN_LAG_MINUTES", 15, minimum=0, maximum=1440, env=env)
+            ),
+            initial_lookback=timedelta(
+                hours=env_int("INITIAL_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 180, env=env)
+            ),
+            max_span=timedelta(
+                hours=env_int("MAX_SCAN_HOURS", 168, minimum=1, maximum=24 * 180, env=env)
+            ),
+            slice_size=timedelta(
+                minutes=env_int("SCAN_SLICE_MINUTES", 60, minimum=1, maximum=1440, env=env)
+            ),
+            suppression=timedelta(
+                hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
+            ),
+            reserve_seconds=env_float(
+                "TIME_RESERVE_SECONDS", 60.0, minimum=0, maximum=600, env=env
+            ),
+        )
+
+
+@dataclass
+class RunContext:
+    """What a workflow's ``run`` function gets."""
+
+    workflow: str
+    invocation: Invocation
+    plan: ScanPlan
+    scan: SliceScan
+    client: DocSpaceClient
+    store: StateStore
+    settings: RunSettings
+    now: datetime
+
+
+@dataclass
+class RunOutcome:
+    """What a workflow's ``run`` function returns."""
+
+    findings: list[Finding] = field(default_factory=list)
+    events_scanned: int = 0
+    events_skipped: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    #: For query-style invocations: returned to the caller instead of a run summary.
+    result: Any = None
+    #: False for runs that read nothing incrementally (queries): the cursor stays.
+    advances_cursor: bool = True
+
+
+Work = Callable[[RunContext], RunOutcome]
+
+
+class Runner:
+    def __init__(
+        self,
+        workflow: str,
+        settings: RunSettings,
+        *,
+        client: DocSpaceClient,
+        store: StateStore,
+        publisher: FindingPublisher,
+        remaining_time: Callable[[], float] | None = None,
+        scope: str = "default",
+    ) -> None:
+        self.workflow = workflow
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.publisher = publisher
+        self.remaining_time = remaining_time
+        self.scope = scope
+
+    def _lease(self) -> timedelta:
+        seconds = self.remaining_time() if self.remaining_time else 900.0
+        return timedelta(seconds=seconds + 60)
+
+    def run(self, event: Any, work: Work) -> dict[str, Any]:
+        now = self.store.now()
+        invocation = parse_invocation(event, now)
+        keep = timedelta(days=RUN_RECORD_DAYS)
+        claim = self.store.claim_run(self.workflow, invocation.run_key, self._lease(), keep)
+        if claim.state == "done":
+            log.info("run %s already completed: nothing to do", invocation.run_key)
+            return {
+                "workflow": self.workflow,
+                "runKey": invocation.run_key,
+                "status": "duplicate",
+                "findingsPublished": 0,
+                "firstRun": claim.summary or {},
+            }
+        if claim.state == "busy":
+            log.warning(
+                "run %s is in progress elsewhere: not starting it twice", invocation.run_key
+            )
+            return {"workflow": self.workflow, "runKey": invocation.run_key, "status": "busy"}
+        if not self.store.acquire_lock(self.workflow, invocation.run_key, self._lease()):
+            self.store.fail_run(self.workflow, invocation.run_key, keep)
+            log.warning(
+                "another %s run holds the lock: skipping (the next run catches up)", self.workflow
+            )
+            return {"workflow": self.workflow, "runKey": invocation.run_key, "status": "busy"}
+        try:
+            summary = self._run_locked(invocation, now, work)
+        except BaseException:
+            self.store.fail_run(self.workflow, invocation.run_key, keep)
+            raise
+        finally:
+            self.store.release_lock(self.workflow, invocation.run_key)
+        self.store.finish_run(self.workflow, invocation.run_key, summary, keep)
+        return summary
+
+    def _run_locked(self, invocation: Invocation, now: datetime, work: Work) -> dict[str, Any]:
+        cursor: Cursor | None = self.store.get_cursor(self.workflow, self.scope)
+        plan = plan_scan(
+            invocation,
+            cursor,
+            lag=self.settings.lag,
+            initial_lookback=self.settings.initial_lookback,
+            max_span=self.settings.max_span,
+        )
+        scan = SliceScan(
+            self.client,
+            plan,
+            slice_size=self.settings.slice_size,
+            remaining_time=self.remaining_time,
+            reserve_seconds=self.settings.reserve_seconds,
+        )
+        context = RunContext(
+            self.workflow, invocation, plan, scan, self.client, self.store, self.settings, now
+        )
+        outcome = work(context)
+        published, suppressed = self.publish(outcome.findings, invocation.run_key)
+        cursor_after = cursor.position if cursor else None
+        reached = scan.completed_until
+        moves = plan.moves_cursor and outcome.advances_cursor and reached is not None
+        if moves and reached is not None and (cursor_after is None or reached > cursor_after):
+            self.store.commit_cursor(
+                self.workflow,
+                reached,
+                expected=cursor.position if cursor else None,
+                run_key=invocation.run_key,
+                scope=self.scope,
+            )
+            cursor_after = reached
+        summary: dict[str, Any] = {
+            "workflow": self.workflow,
+            "runKey": invocation.run_key,
+            "status": "partial" if scan.stopped_early else "completed",
+            "window": {"from": _iso(plan.start), "to": _iso(plan.end)},
+            "eventsScanned": outcome.events_scanned,
+            "eventsSkipped": outcome.events_skipped + scan.stats.malformed,
+            "findingsPublished": published,
+            "findingsSuppressed": suppressed,
+            "apiCalls": self.client.requests_sent,
+            "cursorBefore": _iso(cursor.position) if cursor else None,
+            "cursorAfter": _iso(cursor_after) if cursor_after else None,
+            **outcome.details,
+        }
+        if outcome.result is not None:
+            summary["result"] = outcome.result
+        return summary
+
+    def publish(self, findings: list[Finding], owner: str) -> tuple[int, int]:
+        """Publish each finding once per suppression period. A failed publish raises (after
+        dropping its claim), so the run fails and its cursor stays."""
+        published = suppressed = 0
+        for finding in findings:
+            fingerprint = finding.fingerprint
+            until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
+            if not self.store.claim_finding(
+                self.workflow, fingerprint, owner, suppress_until=until, lease=timedelta(minutes=15)
+            ):
+                suppressed += 1
+                continue
+            try:
+                message_id = self.publisher.publish(finding)
+            except BaseException:
+                self.store.release_finding(self.workflow, fingerprint, owner)
+                raise
+            self.store.mark_published(
+                self.workflow, fingerprint, owner, message_id=message_id, suppress_until=until
+            )
+            published += 1
+        return published, suppressed
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def payload(context: RunContext) -> Mapping[str, Any]:
+    return context.invocation.payload or {}

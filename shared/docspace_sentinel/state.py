@@ -1,0 +1,418 @@
+"""All durable state in one DynamoDB table (``STATE_TABLE``): ``pk`` / ``sk`` and a TTL.
+
+Item layout (``expiresAt`` is the TTL attribute, epoch seconds; DynamoDB deletes lazily, so
+every read that cares also checks it):
+
+========================== ========================= ===========================================
+pk                         sk                        attributes
+========================== ========================= ===========================================
+``run#<workflow>``         ``<run key>``             ``state`` running|done|failed, ``leaseUntil``,
+                                                     ``summary`` (JSON), ``expiresAt``
+``lock#<workflow>``        ``lock``                  ``owner`` (run key), ``leaseUntil``
+``cursor#<workflow>``      ``<scope>``               ``position`` (ISO UTC: everything up to here
+                                                     is processed), ``runKey``, ``updatedAt``
+``sent#<workflow>``        ``<fingerprint>``         ``state`` publishing|published, ``owner``,
+                                                     ``leaseUntil``, ``messageId``, ``expiresAt``
+                                                     (= end of the suppression period)
+``activity#<userId>``      ``<roomId>#<YYYY-MM-DD>`` ``hours`` map hour → distinct events, ``expiresAt``
+========================== ========================= ===========================================
+
+Later workflows add allowlists (``allow#<userId>``) and restrictions (``restriction#<userId>``).
+Every write two runs could race on is conditional.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from .dates import utcnow
+from .errors import SentinelError
+
+
+class StateError(SentinelError):
+    """DynamoDB failed; the run stops without moving its cursor."""
+
+
+class CursorConflict(StateError):
+    """Another run moved the cursor since this run read it; this run's commit was refused."""
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    state: Literal["claimed", "done", "busy"]
+    summary: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    position: datetime
+    run_key: str | None = None
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+class StateStore:
+    """The state table. ``client`` is a boto3 DynamoDB client (created lazily when omitted)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: Any | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("dynamodb")
+        self.table = table_name
+        self.client = client
+        self.clock = clock
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    # -- low level ----------------------------------------------------------------------------
+
+    def _item(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in values.items() if v is not None}
+
+    def _plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(TableName=self.table, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise _ConditionFailed() from None
+            code = exc.response.get("Error", {}).get("Code", "?")
+            raise StateError(f"DynamoDB {operation} on {self.table} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise StateError(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        answer = self._call("get_item", Key=self._item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        item = answer.get("Item")
+        return self._plain(item) if item else None
+
+    def put(self, values: Mapping[str, Any]) -> None:
+        self._call("put_item", Item=self._item(values))
+
+    def delete(self, pk: str, sk: str) -> None:
+        self._call("delete_item", Key=self._item({"pk": pk, "sk": sk}))
+
+    def query(
+        self, pk: str, *, sk_from: str | None = None, sk_to: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items of one partition, optionally with ``sk_from <= sk <= sk_to``, in sk order."""
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": pk}
+        if sk_from is not None and sk_to is not None:
+            condition += " AND sk BETWEEN :a AND :b"
+            values |= {":a": sk_from, ":b": sk_to}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": self._item(values),
+            "ConsistentRead": True,
+        }
+        while True:
+            answer = self._call("query", **kwargs)
+            for item in answer.get("Items", []):
+                yield self._plain(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- runs: one effect per scheduled time ---------------------------------------------------
+
+    def claim_run(self, workflow: str, run_key: str, lease: timedelta, keep: timedelta) -> RunClaim:
+        """Claim a run key. ``done``: it already completed (return its summary, do nothing);
+        ``busy``: another invocation holds it; ``claimed``: go ahead."""
+        now = self.now()
+        try:
+            self._call(
+                "put_item",
+                Item=self._item(
+                    {
+                        "pk": f"run#{workflow}",
+                        "sk": run_key,
+                        "state": "running",
+                        "leaseUntil": _epoch(now + lease),
+                        "expiresAt": _epoch(now + keep),
+                    }
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #s = :failed OR (#s = :running AND leaseUntil < :now)"
+                ),
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues=self._item(
+                    {":failed": "failed", ":running": "running", ":now": _epoch(now)}
+                ),
+            )
+        except _ConditionFailed:
+            item = self.get(f"run#{workflow}", run_key) or {}
+            if item.get("state") == "done":
+                return RunClaim("done", json.loads(item.get("summary") or "{}"))
+            return RunClaim("busy")
+        return RunClaim("claimed")
+
+    def finish_run(
+        self, workflow: str, run_key: str, summary: Mapping[str, Any], keep: timedelta
+    ) -> None:
+        self.put(
+            {
+                "pk": f"run#{workflow}",
+                "sk": run_key,
+                "state": "done",
+                "summary": json.dumps(summary, default=str),
+                "expiresAt": _epoch(self.now() + keep),
+            }
+        )
+
+    def fail_run(self, workflow: str, run_key: str, keep: timedelta) -> None:
+        """A failed run may be retried at once (its lease is dropped)."""
+        self.put(
+            {
+                "pk": f"run#{workflow}",
+                "sk": run_key,
+                "state": "failed",
+                "leaseUntil": 0,
+                "expiresAt": _epoch(self.now() + keep),
+            }
+        )
+
+    # -- lock: one run of a workflow at a time --------------------------------------------------
+
+    def acquire_lock(self, workflow: str, owner: str, lease: timedelta) -> bool:
+        now = self.now()
+        try:
+            self._call(
+                "put_item",
+                Item=self._item(
+                    {
+                        "pk": f"lock#{workflow}",
+                        "sk": "lock",
+                        "owner": owner,
+                        "leaseUntil": _epoch(now + lease),
+                        "expiresAt": _epoch(now + lease + timedelta(days=1)),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now OR #o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues=self._item({":now": _epoch(now), ":me": owner}),
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def release_lock(self, workflow: str, owner: str) -> None:
+        try:
+            self._call(
+                "delete_item",
+                Key=self._item({"pk": f"lock#{workflow}", "sk": "lock"}),
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues=self._item({":me": owner}),
+            )
+        except _ConditionFailed:
+            pass  # the lease ran out and another run holds it now: not ours to delete
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def get_cursor(self, workflow: str, scope: str = "default") -> Cursor | None:
+        item = self.get(f"cursor#{workflow}", scope)
+        if not item or "position" not in item:
+            return None
+        position = datetime.fromisoformat(str(item["position"]))
+        return Cursor(position, item.get("runKey"))
+
+    def commit_cursor(
+        self,
+        workflow: str,
+        position: datetime,
+        *,
+        expected: datetime | None,
+        run_key: str,
+        scope: str = "default",
+    ) -> None:
+        """Move the cursor, only forward and only if nobody moved it since ``expected``."""
+        if expected is not None and position <= expected:
+            return
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if expected is not None:
+            condition = {
+                "ConditionExpression": "#p = :expected",
+                "ExpressionAttributeNames": {"#p": "position"},
+                "ExpressionAttributeValues": self._item({":expected": _iso(expected)}),
+            }
+        try:
+            self._call(
+                "put_item",
+                Item=self._item(
+                    {
+                        "pk": f"cursor#{workflow}",
+                        "sk": scope,
+                        "position": _iso(position),
+                        "runKey": run_key,
+                        "updatedAt": _iso(self.now()),
+                    }
+                ),
+                **condition,
+            )
+        except _ConditionFailed:
+            raise CursorConflict(
+                f"the {workflow} cursor moved during this run (expected {expected}); not moving it"
+            ) from None
+
+    # -- sent findings: suppression and exactly-once publishing --------------------------------
+
+    def claim_finding(
+        self,
+        workflow: str,
+        fingerprint: str,
+        owner: str,
+        *,
+        suppress_until: datetime,
+        lease: timedelta,
+    ) -> bool:
+        """True when this run may publish the finding now.
+
+        False while an earlier publish of the same fingerprint is within its suppression period,
+        or while another run is publishing it. A claim left by a crash of the same run (same
+        ``owner``) is taken over, so a retried run finishes what it started.
+        """
+        now = self.now()
+        try:
+            self._call(
+                "put_item",
+                Item=self._item(
+                    {
+                        "pk": f"sent#{workflow}",
+                        "sk": fingerprint,
+                        "state": "publishing",
+                        "owner": owner,
+                        "leaseUntil": _epoch(now + lease),
+                        "expiresAt": _epoch(suppress_until),
+                    }
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR expiresAt < :now "
+                    "OR (#s = :publishing AND (leaseUntil < :now OR #o = :me))"
+                ),
+                ExpressionAttributeNames={"#s": "state", "#o": "owner"},
+                ExpressionAttributeValues=self._item(
+                    {":now": _epoch(now), ":publishing": "publishing", ":me": owner}
+                ),
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def mark_published(
+        self,
+        workflow: str,
+        fingerprint: str,
+        owner: str,
+        *,
+        message_id: str,
+        suppress_until: datetime,
+    ) -> None:
+        self.put(
+            {
+                "pk": f"sent#{workflow}",
+                "sk": fingerprint,
+                "state": "published",
+                "owner": owner,
+                "messageId": message_id,
+                "publishedAt": _iso(self.now()),
+                "expiresAt": _epoch(suppress_until),
+            }
+        )
+
+    def release_finding(self, workflow: str, fingerprint: str, owner: str) -> None:
+        """The publish failed: drop our claim so the retry can publish."""
+        try:
+            self._call(
+                "delete_item",
+                Key=self._item({"pk": f"sent#{workflow}", "sk": fingerprint}),
+                ConditionExpression="#o = :me AND #s = :publishing",
+                ExpressionAttributeNames={"#o": "owner", "#s": "state"},
+                ExpressionAttributeValues=self._item({":me": owner, ":publishing": "publishing"}),
+            )
+        except _ConditionFailed:
+            pass
+
+    def was_published(self, workflow: str, fingerprint: str) -> bool:
+        item = self.get(f"sent#{workflow}", fingerprint) or {}
+        live = int(item.get("expiresAt", 0)) >= _epoch(self.now())
+        return item.get("state") == "published" and live
+
+    # -- activity counts (VDR baselines) ------------------------------------------------------
+
+    def set_activity_hours(
+        self,
+        user_id: str,
+        room_id: int,
+        day: str,
+        hours: Mapping[str, int],
+        *,
+        keep_until: datetime,
+    ) -> None:
+        """Overwrite the distinct-event counts of some hours of one user's day in one room.
+
+        Overwriting (not adding) makes a re-scan of the same hours idempotent: a retried or
+        overlapping run writes the same, or a more complete, count.
+        """
+        if not hours:
+            return
+        names = {f"#h{i}": hour for i, hour in enumerate(hours)}
+        values = {f":v{i}": count for i, count in enumerate(hours.values())}
+        sets = ", ".join(f"hours.#h{i} = :v{i}" for i in range(len(hours)))
+        key = self._item({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"})
+        # Two updates: DynamoDB cannot create the map and set paths inside it in one expression.
+        self._call(
+            "update_item",
+            Key=key,
+            UpdateExpression="SET hours = if_not_exists(hours, :empty), expiresAt = :ttl",
+            ExpressionAttributeValues=self._item({":empty": {}, ":ttl": _epoch(keep_until)}),
+        )
+        self._call(
+            "update_item",
+            Key=key,
+            UpdateExpression=f"SET {sets}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=self._item(values),
+        )
+
+    def activity_days(
+        self, user_id: str, room_id: int, first_day: str, last_day: str
+    ) -> dict[str, int]:
+        """Total distinct events per day for one user in one room, ``first_day..last_day``."""
+        totals: dict[str, int] = {}
+        for item in self.query(
+            f"activity#{user_id}", sk_from=f"{room_id}#{first_day}", sk_to=f"{room_id}#{last_day}"
+        ):
+            day = str(item["sk"]).split("#", 1)[1]
+            totals[day] = sum(int(v) for v in dict(item.get("hours") or {}).values())
+        return totals
+
+
+class _ConditionFailed(Exception):
+    """Internal: a conditional write lost."""

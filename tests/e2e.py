@@ -1,0 +1,38 @@
+"""Helpers for end-to-end runs: the simulator over HTTP, AWS in moto, handlers in-process.
+
+The ``aws`` fixture lives in conftest.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local.aws import LocalAws
+from local.lambda_runtime import invoke
+from local.simulator.server import SimulatorServer
+
+
+def point_at(
+    monkeypatch: pytest.MonkeyPatch, simulator: SimulatorServer, aws: LocalAws, **settings: Any
+) -> None:
+    monkeypatch.setenv("DOCSPACE_URL", simulator.url)
+    monkeypatch.setenv("DOCSPACE_API_KEY", simulator.api_key)
+    monkeypatch.delenv("DOCSPACE_API_KEY_SECRET", raising=False)
+    for name, value in aws.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INITIAL_LOOKBACK_HOURS", "96")
+    monkeypatch.setenv("DOCSPACE_MAX_ATTEMPTS", "6")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, str(value))
+
+
+def scheduled(
+    time: str, arn: str = "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/test"
+) -> dict[str, str]:
+    return {"scheduledTime": time, "scheduleArn": arn}
+
+
+def run(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = invoke(function, event)
+    return result

@@ -1,0 +1,103 @@
+"""The login audit end to end: queries, the digest and brute-force findings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from local.aws import LocalAws
+from local.simulator.server import SimulatorServer
+from tests.e2e import point_at, run, scheduled
+
+pytestmark = pytest.mark.e2e
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_brute_force_and_login_after_failures_are_found_once(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    planted = simulator.scenario.planted.brute_force
+    assert planted is not None
+    summary = run("login_audit", scheduled(_iso(datetime.now(UTC))))
+    findings = aws.findings()
+    kinds = sorted(f["kind"] for f in findings)
+    assert kinds == ["brute_force", "login_after_failures", "login_digest"]
+    burst = next(f for f in findings if f["kind"] == "brute_force")
+    # the first window that reached the threshold: ten of the planted failures
+    assert set(burst["evidence"]["sampleEventIds"]) <= set(planted.failed_event_ids)
+    assert burst["evidence"]["failures"] >= 10
+    assert planted.ip in burst["evidence"]["distinctIps"]
+    after = next(f for f in findings if f["kind"] == "login_after_failures")
+    assert after["evidence"]["successEventId"] == planted.success_event_id
+    assert after["user"]["id"] == planted.user_id
+    digest = next(f for f in findings if f["kind"] == "login_digest")
+    assert digest["evidence"]["failures"] >= len(planted.failed_event_ids)
+    assert summary["findingsPublished"] == 3
+    # the next scheduled run re-reads the overlap but reports nothing twice
+    again = run("login_audit", scheduled(_iso(datetime.now(UTC) + timedelta(minutes=10))))
+    assert [f["kind"] for f in aws.findings()] == (["login_digest"] if again["usersActive"] else [])
+
+
+def test_no_brute_force_without_planted_cases(
+    simulator_factory,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = simulator_factory(plant=False)
+    point_at(monkeypatch, sim, aws)
+    run("login_audit", scheduled(_iso(datetime.now(UTC))))
+    assert [f["kind"] for f in aws.findings()] == ["login_digest"]
+
+
+def test_query_by_user_action_and_period_despite_the_paging_bug(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    planted = simulator.scenario.planted.brute_force
+    assert planted is not None
+    start, end = planted.start - timedelta(minutes=1), planted.end + timedelta(minutes=1)
+    answer = run(
+        "login_audit",
+        {
+            "userId": planted.user_id,
+            "action": "login",
+            "from": _iso(start),
+            "to": _iso(end),
+            "limit": 50,
+        },
+    )
+    assert [e["id"] for e in answer["events"]] == [planted.success_event_id]
+    failures = run("login_audit", {"action": "failure", "from": _iso(start), "to": _iso(end)})
+    assert {e["id"] for e in failures["events"]} >= set(planted.failed_event_ids)
+    assert all(1002 <= e["actionId"] <= 1026 and e["actionId"] != 1006 for e in failures["events"])
+    code = failures["events"][0]["actionId"]
+    by_code = run("login_audit", {"action": code, "from": _iso(start), "to": _iso(end)})
+    assert by_code["count"] >= 1 and all(e["actionId"] == code for e in by_code["events"])
+    latest = run("login_audit", {"last": True})
+    assert latest["count"] == 20
+    assert aws.findings() == []  # queries publish nothing
+
+
+def test_bad_queries_fail_clearly(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from docspace_sentinel.workflows.login_audit import InvalidQuery
+
+    point_at(monkeypatch, simulator, aws)
+    with pytest.raises(InvalidQuery, match="MessageAction"):
+        run("login_audit", {"action": "teleport"})
+    with pytest.raises(InvalidQuery, match="GUID"):
+        run("login_audit", {"userId": "../settings"})
+    with pytest.raises(InvalidQuery, match="limit"):
+        run("login_audit", {"userId": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", "limit": 0})

@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT / "shared"))
 
 from docspace_sentinel.client import DocSpaceClient  # noqa: E402
 from docspace_sentinel.findings import Finding  # noqa: E402
+from docspace_sentinel.restrictions import RestrictionStore  # noqa: E402
+from docspace_sentinel.state import StateStore  # noqa: E402
 from local.lambda_runtime import invoke  # noqa: E402
 from local.simulator.generate import generate_scenario  # noqa: E402
 from local.simulator.server import SimulatorServer  # noqa: E402
@@ -168,8 +170,34 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(answer, indent=2))
 
+        _heading("Bulk file-change guard (dry run, the default)")
+        _scheduled("bulk_change_guard", now)
+        total += _print_findings(aws)
+
+        _heading("Bulk file-change guard in enforce mode (an on-demand re-scan of 4 days)")
+        os.environ |= {"MODE": "enforce", "RESTRICTION_MINUTES": "60"}
+        window = {"from": _iso(now - timedelta(days=4)), "to": _iso(now)}
+        _run("bulk_change_guard", window, "bulk_change_guard enforce")
+        total += _print_findings(aws)
+        bulk = scenario.planted.bulk_changer
+        if bulk is not None:
+            status = scenario.user_by_id(bulk.user_id).status
+            print(f"\nOn the portal, {bulk.user_id} now has status {status} (2 = disabled)")
+
+        _heading("Restriction release (every few minutes)")
+        _scheduled("restriction_release", now + timedelta(minutes=5), "release: nothing due yet")
+        records = RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb))
+        for record in records.all():
+            # what `python -m local.cli restrictions extend USER --until ...` does
+            records.extend(record.user_id, now - timedelta(minutes=1))
+        _scheduled("restriction_release", now + timedelta(minutes=10), "release: expired")
+        total += _print_findings(aws)
+        if bulk is not None:
+            status = scenario.user_by_id(bulk.user_id).status
+            print(f"\nOn the portal, {bulk.user_id} now has status {status} (1 = active)")
+
         _heading("The same schedules fire again (a retried delivery): nothing is sent twice")
-        for function in ("vdr_activity", "login_audit"):
+        for function in ("vdr_activity", "login_audit", "bulk_change_guard"):
             again = _scheduled(function, now, f"{function} retried")
             if again["status"] != "duplicate":
                 raise SystemExit(f"{function}: a retried delivery ran again")

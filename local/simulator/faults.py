@@ -29,6 +29,9 @@ class Faults:
     slow_seconds: float = 3.0
     seed: int = 0
     rate_limit: float = 0.0  # requests per second over a 1 s sliding window; 0 disables
+    #: Only requests with these methods are faulted (e.g. ("PUT",) to fail the status call
+    #: and nothing else); empty means every request.
+    methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,10 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
 
-    def decide(self) -> Decision:
+    def decide(self, method: str = "GET") -> Decision:
         f = self.faults
+        if f.methods and method.upper() not in f.methods:
+            return Decision(None)
         with self._lock:
             if f.rate_limit > 0 and self._over_limit(f.rate_limit):
                 return Decision("rate_limited", 429)

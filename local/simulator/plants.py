@@ -157,6 +157,7 @@ def plant_cases(
                 room == room_id
                 and user.is_collaborator
                 and not user.is_ldap
+                and not user.is_sso  # planted actors are plain users a response may act on
                 and user.id not in taken
             ):
                 taken.add(user.id)

@@ -91,9 +91,9 @@ class SimulatorServer:
 
     # --- request pipeline ---------------------------------------------------------------
 
-    def decide_fault(self) -> tuple[Decision, Faults]:
+    def decide_fault(self, method: str = "GET") -> tuple[Decision, Faults]:
         injector = self._injector
-        return injector.decide(), injector.faults
+        return injector.decide(method), injector.faults
 
     def sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -169,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        decision, faults = sim.decide_fault()
+        decision, faults = sim.decide_fault(self.command)
         if faults.latency > 0:
             sim.sleep(faults.latency)
         if decision.kind is not None:

@@ -1,0 +1,182 @@
+"""Taking a portal action in response to a finding, safely.
+
+Used by the bulk file-change guard and the IP allowlist's ``restrict`` mode. The rules:
+
+* ``MODE`` is ``dry-run`` unless set to ``enforce``: a dry run reports what would be done.
+* Never touch the portal owner, DocSpace admins, the API key's own user, LDAP or SSO users
+  (unless allowed), or any id in ``PROTECTED_USER_IDS`` — checked against ``GET /people/{id}``
+  at the time of the action, not a stale list.
+* At most ``MAX_RESTRICTIONS_PER_RUN`` users per run (proposals count too, so a dry run shows
+  what enforce would do); past the cap the finding says so.
+* One user per ``PUT /people/status/2`` call (the call is all-or-nothing), recorded before the
+  call and confirmed after it, so a crash is finished by the next run and never repeated.
+* A user already restricted by us is not restricted twice; a user an administrator disabled is
+  never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .client import DocSpaceClient, guid
+from .config import Env, env_bool, env_choice, env_int, env_list
+from .errors import ConfigError, DocSpaceError, Forbidden, NotFound
+from .findings import ActionTaken
+from .models import STATUS_PENDING, STATUS_TERMINATED, User
+from .restrictions import ACTIVE, FAILED, RESTRICTING, RestrictionStore
+
+log = logging.getLogger(__name__)
+
+DISABLE = "disable_user"
+MODES = ("dry-run", "enforce")
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    mode: str = "dry-run"
+    protected_ids: frozenset[str] = frozenset()
+    max_per_run: int = 3
+    duration: timedelta = timedelta(minutes=60)
+    protect_ldap: bool = True
+    protect_sso: bool = True
+
+    @property
+    def enforce(self) -> bool:
+        return self.mode == "enforce"
+
+    @classmethod
+    def from_env(cls, env: Env | None = None, *, mode_variable: str = "MODE") -> ResponseSettings:
+        ids = env_list("PROTECTED_USER_IDS", env=env)
+        try:
+            protected = frozenset(guid(i, "PROTECTED_USER_IDS") for i in ids)
+        except ValueError as exc:
+            raise ConfigError("PROTECTED_USER_IDS", str(exc)) from None
+        return cls(
+            mode=env_choice(mode_variable, "dry-run", MODES, env=env),
+            protected_ids=protected,
+            max_per_run=env_int("MAX_RESTRICTIONS_PER_RUN", 3, minimum=0, maximum=100, env=env),
+            duration=timedelta(
+                minutes=env_int("RESTRICTION_MINUTES", 60, minimum=1, maximum=60 * 24 * 90, env=env)
+            ),
+            protect_ldap=env_bool("PROTECT_LDAP_USERS", True, env=env),
+            protect_sso=env_bool("PROTECT_SSO_USERS", True, env=env),
+        )
+
+
+class Restrictor:
+    """Disables users temporarily, under the rules above. One instance per run."""
+
+    def __init__(
+        self,
+        client: DocSpaceClient,
+        records: RestrictionStore,
+        settings: ResponseSettings,
+        *,
+        source: str,
+        owner: str,
+    ) -> None:
+        self.client = client
+        self.records = records
+        self.settings = settings
+        self.source = source
+        self.owner = owner
+        self.attempts = 0
+        self._me: User | None = None
+
+    def me(self) -> User:
+        if self._me is None:
+            self._me = self.client.me()
+        return self._me
+
+    def protection(self, user: User) -> str | None:
+        """Why ``user`` must never be restricted, or ``None``."""
+        if user.is_owner:
+            return "the portal owner"
+        if user.is_admin:
+            return "a DocSpace admin"
+        if user.id.lower() == self.me().id.lower():
+            return "the API key's own user"
+        if user.id.lower() in self.settings.protected_ids:
+            return "listed in PROTECTED_USER_IDS"
+        if user.is_ldap and self.settings.protect_ldap:
+            return "an LDAP user"
+        if user.is_sso and self.settings.protect_sso:
+            return "an SSO user"
+        return None
+
+    def restrict(self, user_id: str, *, reason: str, finding_id: str) -> ActionTaken:
+        """Disable ``user_id`` for the configured duration, or say why not."""
+        target = user_id.lower()
+        until = self.records.store.now() + self.settings.duration
+        try:
+            user = self.client.user(target)
+        except NotFound:
+            return ActionTaken(DISABLE, target, "skipped", "the user no longer exists")
+        protected = self.protection(user)
+        if protected:
+            return ActionTaken(DISABLE, target, "skipped", f"protected: {protected}")
+        record = self.records.get(target)
+        if record is not None and record.held:
+            if record.state == RESTRICTING and user.status == STATUS_TERMINATED:
+                self.records.transition(
+                    target, RESTRICTING, ACTIVE
+                )  # a crashed run's work, finished
+            lift = f" until {record.lift_at:%Y-%m-%d %H:%M} UTC" if record.lift_at else ""
+            return ActionTaken(DISABLE, target, "skipped", f"already restricted by Sentinel{lift}")
+        if user.status == STATUS_TERMINATED:
+            return ActionTaken(
+                DISABLE, target, "skipped", "disabled by an administrator: not touched"
+            )
+        if user.status == STATUS_PENDING:
+            return ActionTaken(DISABLE, target, "skipped", "the user has not activated the account")
+        if self.attempts >= self.settings.max_per_run:
+            return ActionTaken(
+                DISABLE,
+                target,
+                "skipped",
+                f"the cap of {self.settings.max_per_run} restrictions per run was reached",
+            )
+        self.attempts += 1
+        if not self.settings.enforce:
+            return ActionTaken(
+                DISABLE,
+                target,
+                "proposed",
+                f"dry run: would disable until {until:%Y-%m-%d %H:%M} UTC",
+            )
+        if not self.records.begin(
+            target,
+            source=self.source,
+            reason=reason,
+            finding_id=finding_id,
+            duration=self.settings.duration,
+            user_name=user.label,
+            owner=self.owner,
+        ):
+            return ActionTaken(DISABLE, target, "skipped", "another run is restricting this user")
+        try:
+            updated = self.client.set_user_status([target], STATUS_TERMINATED)
+        except Forbidden as exc:
+            # A definite refusal: nothing changed on the portal.
+            self.records.transition(target, RESTRICTING, FAILED, lastError=str(exc)[:500])
+            return ActionTaken(DISABLE, target, "failed", f"the portal refused: {exc.message}")
+        except DocSpaceError as exc:
+            # Outcome unknown (5xx, timeout): the record stays "restricting" and the release
+            # function reconciles it against the user's real status on its next run.
+            self.records.note_failure(target, RESTRICTING, str(exc))
+            return ActionTaken(
+                DISABLE,
+                target,
+                "failed",
+                f"{type(exc).__name__}: {exc.message}; will be reconciled",
+            )
+        if not any(u.id.lower() == target and u.status == STATUS_TERMINATED for u in updated):
+            self.records.transition(target, RESTRICTING, FAILED, lastError="status did not change")
+            return ActionTaken(
+                DISABLE, target, "failed", "the portal did not report the user disabled"
+            )
+        self.records.transition(target, RESTRICTING, ACTIVE)
+        log.warning("disabled user %s until %s (%s)", target, until.isoformat(), reason)
+        return ActionTaken(DISABLE, target, "done", f"disabled until {until:%Y-%m-%d %H:%M} UTC")

@@ -1,0 +1,223 @@
+"""Bulk file-change guard: a user changing more than ``FILE_CHANGE_THRESHOLD`` distinct files
+inside any sliding window of ``WINDOW_MINUTES`` is reported and, in ``enforce`` mode,
+temporarily disabled (``functions/restriction_release`` lifts it when it expires).
+
+The window slides over event times, not over runs: a run re-reads ``SCAN_LAG_MINUTES`` behind
+its cursor, which must be at least the window, so a burst split across two scheduled runs is
+seen whole by the second one. One file changed fifty times is one file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..actions import FILE_CHANGE, action_label
+from ..config import Env, env_int
+from ..errors import ConfigError
+from ..findings import Finding, RoomRef, Severity, UserRef
+from ..logins import group_logins
+from ..models import AuditEvent
+from ..response import ResponseSettings, Restrictor
+from ..restrictions import RestrictionStore
+from ..rooms import RoomResolver, context_title
+from ..runner import RunContext, RunOutcome
+
+WORKFLOW = "bulk_change_guard"
+SAMPLE = 25
+ACTED = frozenset({"done", "failed"})
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    threshold: int = 20
+    window: timedelta = timedelta(minutes=10)
+    response: ResponseSettings = field(default_factory=ResponseSettings)
+
+    @classmethod
+    def from_env(cls, env: Env | None = None, *, lag: timedelta | None = None) -> GuardSettings:
+        window = timedelta(
+            minutes=env_int("WINDOW_MINUTES", 10, minimum=1, maximum=24 * 60, env=env)
+        )
+        if lag is not None and lag < window:
+            raise ConfigError(
+                "SCAN_LAG_MINUTES",
+                f"must be at least WINDOW_MINUTES ({int(window.total_seconds() // 60)}) so a burst "
+                "split across two runs is seen whole",
+            )
+        return cls(
+            threshold=env_int("FILE_CHANGE_THRESHOLD", 20, minimum=1, maximum=100_000, env=env),
+            window=window,
+            response=ResponseSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    date: datetime
+    file_id: str
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """The first window in which a user changed more than the threshold of distinct files."""
+
+    user_id: str
+    start: datetime
+    end: datetime
+    changes: tuple[Change, ...]  # the changes inside that window
+    peak_files: int  # the most distinct files in any window of this user's history here
+
+    @property
+    def files(self) -> list[str]:
+        return sorted({c.file_id for c in self.changes}, key=lambda f: (len(f), f))
+
+
+def file_changes(events: Iterable[AuditEvent]) -> tuple[dict[str, list[Change]], int]:
+    """File-change events per user (the file id is ``target[0]``); and how many were unusable."""
+    per_user: dict[str, list[Change]] = defaultdict(list)
+    skipped = 0
+    for event in events:
+        if event.action_id not in FILE_CHANGE:
+            continue
+        if not event.user_id or not event.target:
+            skipped += 1
+            continue
+        per_user[event.user_id.lower()].append(Change(event.date, event.target[0], event))
+    return per_user, skipped
+
+
+def find_bulk_changes(
+    per_user: dict[str, list[Change]], threshold: int, window: timedelta
+) -> list[BulkChange]:
+    """Pure rule: a true sliding window over event times, counting distinct files."""
+    found: list[BulkChange] = []
+    for user_id, changes in per_user.items():
+        changes.sort(key=lambda c: (c.date, c.event.id))
+        counts: Counter[str] = Counter()
+        left = 0
+        first: BulkChange | None = None
+        peak = 0
+        for right, change in enumerate(changes):
+            counts[change.file_id] += 1
+            while change.date - changes[left].date > window:
+                gone = changes[left].file_id
+                counts[gone] -= 1
+                if not counts[gone]:
+                    del counts[gone]
+                left += 1
+            peak = max(peak, len(counts))
+            if first is None and len(counts) > threshold:
+                inside = tuple(changes[left : right + 1])
+                first = BulkChange(user_id, changes[left].date, change.date, inside, 0)
+        if first is not None:
+            found.append(BulkChange(first.user_id, first.start, first.end, first.changes, peak))
+    return sorted(found, key=lambda b: (-b.peak_files, b.start))
+
+
+def _minutes(settings: GuardSettings) -> int:
+    return int(settings.window.total_seconds() // 60)
+
+
+def _title(event: AuditEvent) -> str | None:
+    """The file name from the event text ("File Updated: Contract.docx"), when it has one."""
+    text = context_title(event.action)
+    return text[:120] if text else None
+
+
+def run(context: RunContext) -> RunOutcome:
+    settings = GuardSettings.from_env(lag=context.settings.lag)
+    per_user, skipped = file_changes(context.scan.audit_events())
+    scanned = context.scan.stats.rows
+    bursts = find_bulk_changes(per_user, settings.threshold, settings.window)
+    findings: list[Finding] = []
+    if bursts:
+        resolver = RoomResolver(context.client, context.client.rooms())
+        since = min(b.start for b in bursts) - timedelta(days=1)
+        logins = group_logins(
+            context.client.login_events(since, context.plan.end), {b.user_id for b in bursts}
+        )
+        restrictor = Restrictor(
+            context.client,
+            RestrictionStore(context.store),
+            settings.response,
+            source=WORKFLOW,
+            owner=context.invocation.run_key,
+        )
+        for burst in bursts:
+            finding = _finding(context, burst, settings, resolver, logins[burst.user_id].to_dict())
+            action = restrictor.restrict(
+                burst.user_id,
+                reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+                finding_id=finding.fingerprint,
+            )
+            if action.status not in ACTED:
+                # Seeing a burst and acting on it are two reports: a dry run's finding does
+                # not suppress the later enforce run's one, and repeats of either stay quiet.
+                finding = replace(finding, dedup=(*finding.dedup[:-1], "observed"))
+            findings.append(finding.with_actions(action))
+    return RunOutcome(
+        findings=findings,
+        events_scanned=scanned,
+        events_skipped=skipped,
+        details={"usersFlagged": len(bursts), "mode": settings.response.mode},
+    )
+
+
+def _finding(
+    context: RunContext,
+    burst: BulkChange,
+    settings: GuardSettings,
+    resolver: RoomResolver,
+    logins: dict[str, Any],
+) -> Finding:
+    rooms: dict[int, str | None] = {}
+    titles: dict[str, str] = {}
+    for change in burst.changes:
+        room_id = resolver.room_id(change.event)
+        if room_id is not None:
+            room = resolver.rooms.get(room_id)
+            rooms[room_id] = room.title if room else None
+        title = _title(change.event)
+        if title:
+            titles.setdefault(change.file_id, title)
+    first = burst.changes[0].event
+    name = next((c.event.user for c in burst.changes if c.event.user), None)
+    files = burst.files
+    only_room = next(iter(rooms.items())) if len(rooms) == 1 else None
+    minutes = _minutes(settings)
+    return Finding(
+        workflow=WORKFLOW,
+        kind="bulk_file_change",
+        severity=Severity.HIGH,
+        title=f"{name or burst.user_id} changed {burst.peak_files} files within {minutes} minutes",
+        summary=(
+            f"{name or burst.user_id} changed up to {burst.peak_files} distinct files within "
+            f"{minutes} minutes; the threshold (more than {settings.threshold}) was crossed between "
+            f"{burst.start:%Y-%m-%d %H:%M:%S} and {burst.end:%H:%M:%S} UTC "
+            f"(mode: {settings.response.mode})."
+        ),
+        dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), "acted"),
+        portal_url=context.client.portal_url,
+        user=UserRef(burst.user_id, name),
+        room=RoomRef(only_room[0], only_room[1]) if only_room else None,
+        period_start=burst.start,
+        period_end=burst.end,
+        evidence={
+            "distinctFiles": len(files),
+            "threshold": settings.threshold,
+            "windowMinutes": minutes,
+            "peakDistinctFiles": burst.peak_files,
+            "changes": len(burst.changes),
+            "actions": sorted({action_label(c.event.action_id) for c in burst.changes}),
+            "sampleFiles": [{"id": f, "title": titles.get(f)} for f in files[:SAMPLE]],
+            "rooms": [{"id": r, "title": t} for r, t in sorted(rooms.items())],
+            "sampleEventIds": [c.event.id for c in burst.changes[:SAMPLE]],
+            "firstEventIp": first.ip,
+        },
+        context={"logins": logins},
+    )

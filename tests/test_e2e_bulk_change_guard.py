@@ -1,0 +1,267 @@
+"""The bulk file-change guard and the restriction release, end to end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from docspace_sentinel.restrictions import RestrictionStore
+from docspace_sentinel.state import StateStore
+from local.aws import LocalAws
+from local.simulator.faults import Faults
+from local.simulator.server import SimulatorServer
+from tests.e2e import point_at, run, scheduled
+
+pytestmark = pytest.mark.e2e
+
+FILE_UPDATED = 5002
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _status(sim: SimulatorServer, user_id: str) -> int:
+    return sim.scenario.user_by_id(user_id).status
+
+
+def _plant_burst(
+    sim: SimulatorServer, user_id: str, files: int, start: datetime, minutes: float = 8
+) -> None:
+    planted = sim.scenario.planted.bulk_changer
+    assert planted is not None and len(planted.file_ids) >= files
+    step = timedelta(minutes=minutes) / max(files - 1, 1)
+    for i, file_id in enumerate(planted.file_ids[:files]):
+        sim.scenario.add_audit_event(
+            FILE_UPDATED, user_id=user_id, date=start + i * step, target=[file_id]
+        )
+
+
+def _actions(finding: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(a["target"], a["status"]) for a in finding["actions"]]
+
+
+def _records(aws: LocalAws) -> RestrictionStore:
+    return RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb))
+
+
+def test_dry_run_reports_the_planted_bulk_changer_and_touches_nothing(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    summary = run("bulk_change_guard", scheduled(_iso(_now())))
+    findings = aws.findings()
+    assert [f["user"]["id"] for f in findings] == [planted.user_id]
+    finding = findings[0]
+    assert finding["evidence"]["distinctFiles"] > 20
+    assert {int(f["id"]) for f in finding["evidence"]["sampleFiles"]} <= set(planted.file_ids)
+    assert finding["evidence"]["rooms"] == [{"id": planted.room_id, "title": planted.room_title}]
+    assert _actions(finding) == [(planted.user_id, "proposed")]
+    assert "logins" in finding["context"]
+    assert summary["mode"] == "dry-run"
+    assert _status(simulator, planted.user_id) == 1
+    assert list(_records(aws).all()) == []
+
+
+def test_enforce_restricts_once_and_the_release_lifts_it(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce", RESTRICTION_MINUTES=30)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    event = scheduled(_iso(_now()))
+    run("bulk_change_guard", event)
+    assert run("bulk_change_guard", event)["status"] == "duplicate"
+    findings = aws.findings()
+    assert len(findings) == 1 and _actions(findings[0]) == [(planted.user_id, "done")]
+    assert _status(simulator, planted.user_id) == 2
+    status_calls = simulator.stats.requests["PUT /api/2.0/people/status/{status}"]
+    assert status_calls == 1
+    record = _records(aws).get(planted.user_id)
+    assert record is not None and record.state == "active" and record.lift_at is not None
+    assert record.finding_id == findings[0]["id"]
+
+    # not due yet: nothing happens
+    release = run("restriction_release", scheduled(_iso(_now()), arn="release"))
+    assert release["lifted"] == 0 and _status(simulator, planted.user_id) == 2
+    # expired: lifted exactly once
+    _records(aws).extend(planted.user_id, _now() - timedelta(minutes=1))
+    release = run(
+        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+    )
+    assert release["lifted"] == 1
+    assert _status(simulator, planted.user_id) == 1
+    notices = aws.findings()
+    assert [n["kind"] for n in notices] == ["restriction_lifted"]
+    again = run(
+        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=10)), arn="release")
+    )
+    assert again["lifted"] == 0 and aws.findings() == []
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == 2
+    # the admin-disabled user was never touched
+    assert _status(simulator, simulator.scenario.layout.disabled_user_id) == 2
+
+
+def test_owner_admin_and_protected_ids_are_reported_but_untouched(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = simulator.scenario.layout
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    point_at(monkeypatch, simulator, aws, MODE="enforce", PROTECTED_USER_IDS=planted.user_id)
+    start = _now() - timedelta(hours=2)
+    _plant_burst(simulator, layout.owner_id, 25, start)
+    _plant_burst(simulator, layout.admin_ids[0], 25, start)
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    findings = {f["user"]["id"]: f for f in aws.findings()}
+    assert set(findings) == {layout.owner_id, layout.admin_ids[0], planted.user_id}
+    reasons = {user: f["actions"][0]["detail"] for user, f in findings.items()}
+    assert "owner" in reasons[layout.owner_id]
+    assert "admin" in reasons[layout.admin_ids[0]]
+    assert "PROTECTED_USER_IDS" in reasons[planted.user_id]
+    assert all(f["actions"][0]["status"] == "skipped" for f in findings.values())
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == 0
+
+
+def test_the_cap_holds(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce", MAX_RESTRICTIONS_PER_RUN=1)
+    scenario = simulator.scenario
+    regular = [
+        u.id
+        for u in scenario.users
+        if u.status == 1
+        and not (u.is_admin or u.is_owner or u.is_ldap or u.is_sso)
+        and u.id != scenario.layout.key_user_id
+    ]
+    extra = [u for u in regular if u != scenario.planted.bulk_changer.user_id][:2]  # type: ignore[union-attr]
+    for user_id in extra:
+        _plant_burst(simulator, user_id, 25, _now() - timedelta(hours=3))
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    actions = [a for f in aws.findings() for a in f["actions"]]
+    assert sorted(a["status"] for a in actions) == ["done", "skipped", "skipped"]
+    skipped = [a["detail"] for a in actions if a["status"] == "skipped"]
+    assert all("cap of 1" in detail for detail in skipped)
+    assert sum(1 for r in _records(aws).all() if r.state == "active") == 1
+
+
+def test_a_403_from_the_status_call_is_reported_and_recorded(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ldap = simulator.scenario.layout.ldap_user_id
+    point_at(monkeypatch, simulator, aws, MODE="enforce", PROTECT_LDAP_USERS="false")
+    _plant_burst(simulator, ldap, 25, _now() - timedelta(hours=2))
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    finding = next(f for f in aws.findings() if f["user"]["id"] == ldap)
+    assert (
+        finding["actions"][0]["status"] == "failed" and "refused" in finding["actions"][0]["detail"]
+    )
+    record = _records(aws).get(ldap)
+    assert record is not None and record.state == "failed" and record.last_error
+
+
+def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce", DOCSPACE_MAX_ATTEMPTS=2)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    simulator.faults = Faults(rate_5xx=1.0, methods=("PUT",), seed=1)
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    finding = aws.findings()[0]
+    assert (
+        finding["actions"][0]["status"] == "failed"
+        and "ServerError" in finding["actions"][0]["detail"]
+    )
+    record = _records(aws).get(planted.user_id)
+    assert record is not None and record.state == "restricting" and record.attempts == 1
+    simulator.faults = Faults()
+    # the release run, a few minutes later, sees the user was never disabled and closes it out
+    monkeypatch.setattr("docspace_sentinel.workflows.restriction_release.SETTLE", timedelta(0))
+    release = run(
+        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+    )
+    assert release["reconciled"] == 1
+    assert [n["kind"] for n in aws.findings()] == ["restriction_failed"]
+    assert _records(aws).get(planted.user_id).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_user_reenabled_by_an_admin_closes_without_a_call(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce")
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    aws.findings()
+    simulator.scenario.user_by_id(planted.user_id).status = 1  # an administrator re-enabled them
+    _records(aws).extend(planted.user_id, _now() - timedelta(minutes=1))
+    calls = simulator.stats.requests["PUT /api/2.0/people/status/{status}"]
+    release = run(
+        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+    )
+    assert release["closed"] == 1
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == calls
+    assert [n["kind"] for n in aws.findings()] == ["restriction_closed"]
+
+
+@pytest.mark.parametrize(("files", "flagged"), [(21, True), (20, False)])
+def test_threshold_is_distinct_files_in_a_sliding_window_across_two_runs(
+    simulator_factory, aws: LocalAws, monkeypatch: pytest.MonkeyPatch, files: int, flagged: bool
+) -> None:
+    sim = simulator_factory(plant=True)
+    point_at(monkeypatch, sim, aws, FILE_CHANGE_THRESHOLD=20, WINDOW_MINUTES=10)
+    # the planted editor of one file fifty times: never a bulk changer for that alone
+    user = sim.scenario.planted.repeated_editor.user_id
+    start = _now() - timedelta(minutes=40)
+    _plant_burst(sim, user, files, start, minutes=9)
+    # the first run fires in the middle of the burst, the second after it
+    first = run("bulk_change_guard", scheduled(_iso(start + timedelta(minutes=4, seconds=30))))
+    assert user not in [f["user"]["id"] for f in aws.findings()]  # only half the burst so far
+    second = run("bulk_change_guard", scheduled(_iso(_now())))
+    assert second["cursorBefore"] == first["cursorAfter"]
+    users = [f["user"]["id"] for f in aws.findings()]
+    assert (user in users) is flagged
+    assert users.count(user) <= 1
+
+
+def test_one_file_edited_fifty_times_counts_as_one(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, FILE_CHANGE_THRESHOLD=5)
+    editor = simulator.scenario.planted.repeated_editor
+    assert editor is not None and len(editor.event_ids) == 50
+    run("bulk_change_guard", scheduled(_iso(_now())))
+    assert editor.user_id not in [f["user"]["id"] for f in aws.findings()]
+
+
+def test_a_dry_run_finding_does_not_hide_the_later_enforced_action(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    now = _now()
+    run("bulk_change_guard", scheduled(_iso(now)))
+    monkeypatch.setenv("MODE", "enforce")
+    window = {"from": _iso(now - timedelta(days=4)), "to": _iso(now)}
+    run("bulk_change_guard", window)
+    assert [_actions(f) for f in aws.findings()] == [
+        [(planted.user_id, "proposed")],
+        [(planted.user_id, "done")],
+    ]
+    # the same burst seen again: already restricted, and nothing new to say
+    run(
+        "bulk_change_guard",
+        {"from": _iso(now - timedelta(days=4)), "to": _iso(now - timedelta(seconds=1))},
+    )
+    assert aws.findings() == []

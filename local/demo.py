@@ -196,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             status = scenario.user_by_id(bulk.user_id).status
             print(f"\nOn the portal, {bulk.user_id} now has status {status} (1 = active)")
 
+        _heading("Inactive room members (monthly): reminders and the managers' reports")
+        _scheduled("inactive_members", now)
+        total += _print_findings(aws)
+
         _heading("The same schedules fire again (a retried delivery): nothing is sent twice")
-        for function in ("vdr_activity", "login_audit", "bulk_change_guard"):
+        for function in ("vdr_activity", "login_audit", "bulk_change_guard", "inactive_members"):
             again = _scheduled(function, now, f"{function} retried")
             if again["status"] != "duplicate":
                 raise SystemExit(f"{function}: a retried delivery ran again")

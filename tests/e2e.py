@@ -23,6 +23,9 @@ def point_at(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("INITIAL_LOOKBACK_HOURS", "96")
     monkeypatch.setenv("DOCSPACE_MAX_ATTEMPTS", "6")
+    monkeypatch.setenv(
+        "DOCSPACE_RETRY_BASE_SECONDS", "0.01"
+    )  # faults are injected; no need to wait
     for name, value in settings.items():
         monkeypatch.setenv(name, str(value))
 

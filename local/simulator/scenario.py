@@ -107,6 +107,16 @@ class Scenario:
             return self.users[index]
         return next((u for u in self.users if u.user_name == key), None)
 
+    def add_user(self, user: User, *, rooms: Sequence[tuple[int, int]] = ()) -> User:
+        """Add a person (tests grow rooms with this) and share rooms with them:
+        ``rooms`` holds ``(room_id, access)`` pairs."""
+        with self.lock:
+            self._user_index[user.id.lower()] = len(self.users)
+            self.users.append(user)
+            for room_id, access in rooms:
+                self.shares.setdefault(room_id, []).append(Share(0, user.id, access))
+        return user
+
     def user_by_id(self, user_id: str) -> User:
         return self.users[self._user_index[user_id]]
 

@@ -7,7 +7,8 @@ the one the room had *then*). Room events (membership, settings) carry ``locatio
 
 1. room events: the id in ``target``;
 2. file and folder events: the title after the first ": " of ``context``, when exactly one current
-   room has that title (the fast path, no request);
+   room has that title (the fast path, no request); a context without ": " is a root folder's
+   title ("My documents", "Trash"), never a room;
 3. otherwise (a renamed room, two rooms with one title, no context): resolve ``target[0]`` through
    the files API (file → folder → folder path → the entry carrying ``roomType``), cached per run.
    A 403 (someone's "My documents") or 404 (deleted since) means "not in a room we can see".
@@ -63,6 +64,8 @@ class RoomResolver:
         title = context_title(event.context)
         if title is not None and title in self._unique_titles:
             return self._unique_titles[title]
+        if event.context and title is None:
+            return None  # "My documents", "Trash": a root folder's title, never a room
         if not event.target:
             return None
         entry = _int(event.target[0])

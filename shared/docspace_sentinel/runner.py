@@ -86,6 +86,9 @@ class RunContext:
     store: StateStore
     settings: RunSettings
     now: datetime
+    #: Publish a finding now, under the same once-per-suppression-period rule as the findings a
+    #: run returns; True when it was published (for effects that must follow a publish).
+    publish: Callable[[Finding], bool] = lambda finding: False
 
 
 @dataclass
@@ -180,11 +183,28 @@ class Runner:
             remaining_time=self.remaining_time,
             reserve_seconds=self.settings.reserve_seconds,
         )
+        early = {"published": 0, "suppressed": 0}
+
+        def publish_now(finding: Finding) -> bool:
+            done, _ = self.publish([finding], invocation.run_key)
+            early["published" if done else "suppressed"] += 1
+            return bool(done)
+
         context = RunContext(
-            self.workflow, invocation, plan, scan, self.client, self.store, self.settings, now
+            self.workflow,
+            invocation,
+            plan,
+            scan,
+            self.client,
+            self.store,
+            self.settings,
+            now,
+            publish_now,
         )
         outcome = work(context)
         published, suppressed = self.publish(outcome.findings, invocation.run_key)
+        published += early["published"]
+        suppressed += early["suppressed"]
         cursor_after = cursor.position if cursor else None
         reached = scan.completed_until
         moves = plan.moves_cursor and outcome.advances_cursor and reached is not None

@@ -12,6 +12,7 @@ Constructor arguments win over the environment; ``ClientSettings.from_env()`` re
 ``DOCSPACE_TIMEOUT_SECONDS``     per-request timeout (15)
 ``DOCSPACE_MAX_ATTEMPTS``        attempts per request, first one included (5)
 ``DOCSPACE_RETRY_BUDGET_SECONDS`` most time one request may spend retrying (60)
+``DOCSPACE_RETRY_BASE_SECONDS``  first backoff step, doubled per attempt, jittered (0.5)
 =============================== =====================================================
 """
 
@@ -33,6 +34,7 @@ API_KEY_CACHE_SECONDS = "DOCSPACE_API_KEY_CACHE_SECONDS"
 TIMEOUT_SECONDS = "DOCSPACE_TIMEOUT_SECONDS"
 MAX_ATTEMPTS = "DOCSPACE_MAX_ATTEMPTS"
 RETRY_BUDGET_SECONDS = "DOCSPACE_RETRY_BUDGET_SECONDS"
+RETRY_BASE_SECONDS = "DOCSPACE_RETRY_BASE_SECONDS"
 
 _LOCAL_HOSTS = {"localhost"}
 
@@ -76,6 +78,7 @@ class ClientSettings:
             timeout=env_float(TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env),
             retry=RetryPolicy(
                 max_attempts=env_int(MAX_ATTEMPTS, 5, minimum=1, maximum=20, env=env),
+                base_delay=env_float(RETRY_BASE_SECONDS, 0.5, minimum=0.0, maximum=60.0, env=env),
                 total_budget=env_float(
                     RETRY_BUDGET_SECONDS, 60.0, minimum=0.0, maximum=900.0, env=env
                 ),

@@ -11,9 +11,11 @@ pk                         sk                        attributes
 ``lock#<workflow>``        ``lock``                  ``owner`` (run key), ``leaseUntil``
 ``cursor#<workflow>``      ``<scope>``               ``position`` (ISO UTC: everything up to here
                                                      is processed), ``runKey``, ``updatedAt``
-``sent#<workflow>``        ``<fingerprint>``         ``state`` publishing|published, ``owner``,
+``sent#<workflow>``        ``<fingerprint>``         ``state`` claimed|done, ``owner``,
                                                      ``leaseUntil``, ``messageId``, ``expiresAt``
                                                      (= end of the suppression period)
+``reminder#<userId>``      ``<roomId>``              the same claim shape: last reminder, kept
+                                                     for the cooldown
 ``activity#<userId>``      ``<roomId>#<YYYY-MM-DD>`` ``hours`` map hour → distinct events, ``expiresAt``
 ========================== ========================= ===========================================
 
@@ -283,6 +285,68 @@ class StateStore:
 
     # -- sent findings: suppression and exactly-once publishing --------------------------------
 
+    def claim(self, pk: str, sk: str, owner: str, *, until: datetime, lease: timedelta) -> bool:
+        """Claim a once-per-period effect (a publish, a reminder) before doing it.
+
+        False while an earlier effect with this key is within its period (``until``, kept as
+        the TTL), or while another run is doing it. A claim left by a crash of the same run
+        (same ``owner``) is taken over, so a retried run finishes what it started; a claim
+        whose lease ran out is taken over by anyone ("prefer a duplicate over a loss").
+        """
+        now = self.now()
+        try:
+            self._call(
+                "put_item",
+                Item=self._item(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "state": "claimed",
+                        "owner": owner,
+                        "leaseUntil": _epoch(now + lease),
+                        "expiresAt": _epoch(until),
+                    }
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR expiresAt < :now "
+                    "OR (#s = :claimed AND (leaseUntil < :now OR #o = :me))"
+                ),
+                ExpressionAttributeNames={"#s": "state", "#o": "owner"},
+                ExpressionAttributeValues=self._item(
+                    {":now": _epoch(now), ":claimed": "claimed", ":me": owner}
+                ),
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def confirm(self, pk: str, sk: str, owner: str, *, until: datetime, **fields: Any) -> None:
+        """The claimed effect happened: keep the record until ``until``."""
+        self.put(
+            {
+                "pk": pk,
+                "sk": sk,
+                "state": "done",
+                "owner": owner,
+                "doneAt": _iso(self.now()),
+                "expiresAt": _epoch(until),
+                **fields,
+            }
+        )
+
+    def release(self, pk: str, sk: str, owner: str) -> None:
+        """The claimed effect failed: drop our claim so a retry can do it."""
+        try:
+            self._call(
+                "delete_item",
+                Key=self._item({"pk": pk, "sk": sk}),
+                ConditionExpression="#o = :me AND #s = :claimed",
+                ExpressionAttributeNames={"#o": "owner", "#s": "state"},
+                ExpressionAttributeValues=self._item({":me": owner, ":claimed": "claimed"}),
+            )
+        except _ConditionFailed:
+            pass
+
     def claim_finding(
         self,
         workflow: str,
@@ -292,38 +356,7 @@ class StateStore:
         suppress_until: datetime,
         lease: timedelta,
     ) -> bool:
-        """True when this run may publish the finding now.
-
-        False while an earlier publish of the same fingerprint is within its suppression period,
-        or while another run is publishing it. A claim left by a crash of the same run (same
-        ``owner``) is taken over, so a retried run finishes what it started.
-        """
-        now = self.now()
-        try:
-            self._call(
-                "put_item",
-                Item=self._item(
-                    {
-                        "pk": f"sent#{workflow}",
-                        "sk": fingerprint,
-                        "state": "publishing",
-                        "owner": owner,
-                        "leaseUntil": _epoch(now + lease),
-                        "expiresAt": _epoch(suppress_until),
-                    }
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR expiresAt < :now "
-                    "OR (#s = :publishing AND (leaseUntil < :now OR #o = :me))"
-                ),
-                ExpressionAttributeNames={"#s": "state", "#o": "owner"},
-                ExpressionAttributeValues=self._item(
-                    {":now": _epoch(now), ":publishing": "publishing", ":me": owner}
-                ),
-            )
-        except _ConditionFailed:
-            return False
-        return True
+        return self.claim(f"sent#{workflow}", fingerprint, owner, until=suppress_until, lease=lease)
 
     def mark_published(
         self,
@@ -334,35 +367,12 @@ class StateStore:
         message_id: str,
         suppress_until: datetime,
     ) -> None:
-        self.put(
-            {
-                "pk": f"sent#{workflow}",
-                "sk": fingerprint,
-                "state": "published",
-                "owner": owner,
-                "messageId": message_id,
-                "publishedAt": _iso(self.now()),
-                "expiresAt": _epoch(suppress_until),
-            }
+        self.confirm(
+            f"sent#{workflow}", fingerprint, owner, until=suppress_until, messageId=message_id
         )
 
     def release_finding(self, workflow: str, fingerprint: str, owner: str) -> None:
-        """The publish failed: drop our claim so the retry can publish."""
-        try:
-            self._call(
-                "delete_item",
-                Key=self._item({"pk": f"sent#{workflow}", "sk": fingerprint}),
-                ConditionExpression="#o = :me AND #s = :publishing",
-                ExpressionAttributeNames={"#o": "owner", "#s": "state"},
-                ExpressionAttributeValues=self._item({":me": owner, ":publishing": "publishing"}),
-            )
-        except _ConditionFailed:
-            pass
-
-    def was_published(self, workflow: str, fingerprint: str) -> bool:
-        item = self.get(f"sent#{workflow}", fingerprint) or {}
-        live = int(item.get("expiresAt", 0)) >= _epoch(self.now())
-        return item.get("state") == "published" and live
+        self.release(f"sent#{workflow}", fingerprint, owner)
 
     # -- activity counts (VDR baselines) ------------------------------------------------------
 

@@ -1,0 +1,372 @@
+"""Per-user IP allowlists: parsing, matching, and their records in the state table.
+
+An entry is a single address (``203.0.113.10``), a network (``198.51.100.0/24``) or an ``a-b``
+range (``198.51.100.0-198.51.100.255``), IPv4 or IPv6, parsed with ``ipaddress`` and kept in one
+normal form: IPv6 compressed, a ``/32`` or ``/128`` network and a one-address range written as
+the address. Matching is on integers, so a list is parsed once per run and every check is a few
+comparisons.
+
+=================== =========== ===============================================================
+pk                  sk          attributes
+=================== =========== ===============================================================
+``allow#<userId>``  ``entries`` ``entries`` (normalised strings), ``email``, ``updatedBy``,
+                                ``updatedAt`` (ISO UTC), ``version`` (conditional writes)
+=================== =========== ===============================================================
+
+``<userId>`` is lower case. There is no TTL: an allowlist lives until it is removed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from .errors import SentinelError
+from .state import StateStore, _ConditionFailed, _iso
+
+PK_PREFIX = "allow#"
+SK = "entries"
+#: More entries than this in one allowlist is almost certainly a mistake in the feeding system.
+MAX_ENTRIES = 1000
+MAX_ENTRY_CHARS = 100
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+EntryKind = Literal["address", "network", "range"]
+
+# What the server leaves of an IPv6 address it cut at the first ':' ("2001", "fe80").
+_TRUNCATED_IPV6 = re.compile(r"^[0-9a-fA-F]{1,4}$")
+
+
+class InvalidAllowlist(SentinelError, ValueError):
+    """An allowlist (or a registration carrying one) was rejected whole.
+
+    ``problems`` holds one line per bad entry or field; the message lists them all, so the
+    sending system can fix everything in one go.
+    """
+
+    def __init__(self, problems: Sequence[str], *, subject: str = "allowlist") -> None:
+        self.problems = tuple(problems)
+        listed = "; ".join(self.problems)
+        super().__init__(f"{subject} rejected, nothing was stored: {listed}")
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    """One parsed entry: the inclusive integer span ``first..last`` of one IP version."""
+
+    text: str  # the normal form, as stored
+    kind: EntryKind
+    version: int
+    first: int
+    last: int
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    def contains(self, address: IpAddress) -> bool:
+        if address.version != self.version:
+            mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:a.b.c.d is a.b.c.d
+            if mapped is None or self.version != 4:
+                return False
+            address = mapped
+        return self.first <= int(address) <= self.last
+
+    def addresses(self) -> Iterator[str]:
+        """Every address of the entry (callers check ``size`` first)."""
+        make = ipaddress.IPv4Address if self.version == 4 else ipaddress.IPv6Address
+        for number in range(self.first, self.last + 1):
+            yield str(make(number))
+
+
+def parse_entry(value: Any) -> AllowEntry:
+    """Parse one entry, or raise ``ValueError`` saying why it is not one."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ValueError("is empty")
+    if len(text) > MAX_ENTRY_CHARS:
+        raise ValueError(f"is longer than {MAX_ENTRY_CHARS} characters")
+    if "%" in text:
+        raise ValueError("has a zone index (%…); use the address alone")
+    if "-" in text:
+        return _parse_range(text)
+    if "/" in text:
+        return _parse_network(text)
+    address = _address(text)
+    return _single(address)
+
+
+def _address(text: str) -> IpAddress:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ValueError("is not an IPv4 or IPv6 address") from None
+
+
+def _single(address: IpAddress) -> AllowEntry:
+    return AllowEntry(str(address), "address", address.version, int(address), int(address))
+
+
+def _parse_network(text: str) -> AllowEntry:
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            loose = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"has host bits set (did you mean {loose}?)") from None
+        raise ValueError("is not a valid CIDR block") from None
+    if network.num_addresses == 1:
+        return _single(network.network_address)
+    first, last = int(network.network_address), int(network.broadcast_address)
+    return AllowEntry(str(network), "network", network.version, first, last)
+
+
+def _parse_range(text: str) -> AllowEntry:
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError("is not a range of the form first-last")
+    try:
+        start, end = _address(parts[0]), _address(parts[1])
+    except ValueError:
+        raise ValueError("is not a range of two IP addresses (first-last)") from None
+    if start.version != end.version:
+        raise ValueError("mixes IPv4 and IPv6 in one range")
+    if int(start) > int(end):
+        raise ValueError(f"starts after it ends ({start} > {end})")
+    if start == end:
+        return _single(start)
+    return AllowEntry(f"{start}-{end}", "range", start.version, int(start), int(end))
+
+
+def parse_entries(values: Any, *, field: str = "allowedIps") -> tuple[AllowEntry, ...]:
+    """Parse a whole list, or raise ``InvalidAllowlist`` naming *every* bad entry and why.
+
+    Duplicates (after normalisation) are dropped; order is kept.
+    """
+    if not isinstance(values, list | tuple):
+        raise InvalidAllowlist([f"{field} must be a list of addresses, CIDR blocks or ranges"])
+    problems: list[str] = []
+    parsed: dict[str, AllowEntry] = {}
+    for index, value in enumerate(values):
+        try:
+            entry = parse_entry(value)
+        except ValueError as exc:
+            problems.append(f"{field}[{index}] {value!r} {exc}")
+            continue
+        parsed.setdefault(entry.text, entry)
+    if len(parsed) > MAX_ENTRIES:
+        problems.append(f"{field} has {len(parsed)} entries; at most {MAX_ENTRIES} are allowed")
+    if problems:
+        raise InvalidAllowlist(problems)
+    return tuple(parsed.values())
+
+
+# -- login addresses ----------------------------------------------------------------------------
+
+Verdict = Literal["allowed", "not_allowed", "unverifiable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    matched: str | None = None  # the entry that allowed the address
+
+
+def login_address(ip: str | None) -> IpAddress | str:
+    """The event's address, or why it cannot be judged.
+
+    The server keeps ``Split(':')[0]`` of the remote address, so an IPv6 client arrives as its
+    first group ("2001") or as "" ("::1"): such a value says nothing about where the login
+    came from and must not be reported as a violation.
+    """
+    text = (ip or "").strip()
+    if not text:
+        return "the event has no address (an IPv6 address the server cut to nothing)"
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if "." not in text and ":" not in text and _TRUNCATED_IPV6.match(text):
+        return f"an IPv6 address the server cut at the first ':' ({text!r})"
+    return f"not an IP address ({text!r})"
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """One user's stored allowlist."""
+
+    user_id: str
+    entries: tuple[str, ...]
+    email: str | None = None
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "email": self.email,
+            "entries": list(self.entries),
+            "updatedBy": self.updated_by,
+            "updatedAt": _iso(self.updated_at) if self.updated_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """An allowlist parsed for matching (built once per run per user)."""
+
+    entries: tuple[AllowEntry, ...]
+
+    def judge(self, ip: str | None) -> Judgement:
+        address = login_address(ip)
+        if isinstance(address, str):
+            return Judgement("unverifiable", address)
+        for entry in self.entries:
+            if entry.contains(address):
+                return Judgement("allowed", f"inside {entry.text}", entry.text)
+        return Judgement("not_allowed", f"{address} is outside every allowed entry")
+
+
+# -- changes ------------------------------------------------------------------------------------
+
+OPERATIONS = ("replace", "add", "remove")
+
+
+def apply_operation(
+    current: Sequence[str], operation: str, entries: Sequence[AllowEntry]
+) -> tuple[str, ...]:
+    """The entries after ``operation``; ``remove`` matches normalised text, not coverage."""
+    texts = [e.text for e in entries]
+    if operation == "replace":
+        return tuple(dict.fromkeys(texts))
+    if operation == "add":
+        return tuple(dict.fromkeys([*current, *texts]))
+    if operation == "remove":
+        gone = set(texts)
+        return tuple(e for e in current if e not in gone)
+    raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+
+
+class AllowlistConflict(SentinelError):
+    """Someone else changed the same allowlist meanwhile; re-read and try again."""
+
+
+class AllowlistStore:
+    """Allowlists in the state table."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def get(self, user_id: str) -> Allowlist | None:
+        item = self.store.get(PK_PREFIX + user_id.lower(), SK)
+        return _from_item(item) if item else None
+
+    def all(self) -> list[Allowlist]:
+        """Every allowlist. A filtered scan: the table is keyed per user, so one query cannot
+        list them; the scan reads the whole (small-item) table, once per run."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :p) AND sk = :sk",
+            "ExpressionAttributeValues": self.store._item({":p": PK_PREFIX, ":sk": SK}),
+            "ConsistentRead": True,
+        }
+        found: list[Allowlist] = []
+        while True:
+            answer = self.store._call("scan", **kwargs)
+            found.extend(_from_item(self.store._plain(item)) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return sorted(found, key=lambda a: a.user_id)
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def save(
+        self,
+        user_id: str,
+        entries: Sequence[str],
+        *,
+        email: str | None,
+        updated_by: str,
+        expected_version: int,
+    ) -> Allowlist:
+        """Write the allowlist if nobody changed it since ``expected_version`` (0: absent)."""
+        key = user_id.lower()
+        now = self.store.now()
+        version = expected_version + 1
+        condition = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if expected_version == 0
+            else {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": self.store._item({":v": expected_version}),
+            }
+        )
+        try:
+            self.store._call(
+                "put_item",
+                Item=self.store._item(
+                    {
+                        "pk": PK_PREFIX + key,
+                        "sk": SK,
+                        "entries": list(entries),
+                        "email": email,
+                        "updatedBy": updated_by,
+                        "updatedAt": _iso(now),
+                        "version": version,
+                    }
+                ),
+                **condition,
+            )
+        except _ConditionFailed:
+            raise AllowlistConflict(
+                f"the allowlist of {key} changed meanwhile; re-read it and try again"
+            ) from None
+        return Allowlist(key, tuple(entries), email, updated_by, now, version)
+
+    def delete(self, user_id: str, *, expected_version: int) -> None:
+        key = user_id.lower()
+        try:
+            self.store._call(
+                "delete_item",
+                Key=self.store._item({"pk": PK_PREFIX + key, "sk": SK}),
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues=self.store._item({":v": expected_version}),
+            )
+        except _ConditionFailed:
+            raise AllowlistConflict(
+                f"the allowlist of {key} changed meanwhile; re-read it and try again"
+            ) from None
+
+
+def _from_item(item: Mapping[str, Any]) -> Allowlist:
+    updated = item.get("updatedAt")
+    return Allowlist(
+        user_id=str(item["pk"]).removeprefix(PK_PREFIX),
+        entries=tuple(str(e) for e in item.get("entries") or ()),
+        email=item.get("email"),
+        updated_by=item.get("updatedBy"),
+        updated_at=datetime.fromisoformat(str(updated)) if updated else None,
+        version=int(item.get("version", 0)),
+    )
+
+
+def matchers(allowlists: Iterable[Allowlist]) -> dict[str, Matcher]:
+    """User id → matcher, for a run (entries that no longer parse are skipped, not fatal)."""
+    result: dict[str, Matcher] = {}
+    for allowlist in allowlists:
+        parsed: list[AllowEntry] = []
+        for text in allowlist.entries:
+            try:
+                parsed.append(parse_entry(text))
+            except ValueError:
+                continue
+        if parsed:
+            result[allowlist.user_id.lower()] = Matcher(tuple(parsed))
+    return result

@@ -1,0 +1,422 @@
+"""Keeping the portal's IP restriction list in step with the registered allowlists.
+
+The portal (API notes, section 5) stores *single addresses only*, *replaces the whole list* on
+every PUT and applies it to *everyone*. So the sync:
+
+* writes every registered single address, small ranges and networks expanded to their addresses
+  (at most ``MAX_EXPANDED_RANGE`` each), and ``ALWAYS_ALLOWED_IPS``, all as ``forAdmin: false``;
+  larger ranges cannot be stored and are reported as monitored only;
+* never removes an entry it did not add: what it added is recorded (below), and only those
+  addresses are ever taken off again, once no allowlist needs them;
+* always sends ``enable`` (an omitted ``enable`` means "on when the list is not empty", which
+  would switch restrictions on); never switches them on unless ``PORTAL_SYNC_ENABLE`` is set,
+  never writes an empty list, and never lets restrictions newly apply without
+  ``ALWAYS_ALLOWED_IPS`` (``forAdmin: false`` entries admit everyone, admins included, so an
+  admin outside the list is locked out);
+* re-reads the list right before the PUT and aborts if it changed since the plan (the PUT has no
+  precondition, so a plan made on a stale list would drop someone else's edit).
+
+================ ========= ===================================================================
+pk               sk        attributes
+================ ========= ===================================================================
+``ipsync``       ``added`` ``addresses`` (what this project added to the portal), ``updatedAt``,
+                           ``version`` (conditional writes)
+================ ========= ===================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .allowlist import Allowlist, parse_entry
+from .client import DocSpaceClient
+from .config import Env, env_bool, env_choice, env_int, env_list
+from .errors import ConfigError, DocSpaceError
+from .findings import ActionTaken, Finding, Severity
+from .models import IpRestriction
+from .state import StateStore, _ConditionFailed, _iso
+
+log = logging.getLogger(__name__)
+
+SYNC_MODES = ("off", "dry-run", "enforce")
+PK = "ipsync"
+SK = "added"
+SAMPLE = 50
+ACTION = "ip_sync"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    mode: str = "dry-run"
+    enable: bool = False
+    max_expanded: int = 256
+    always_allowed: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> SyncSettings:
+        always: list[str] = []
+        bad: list[str] = []
+        for value in env_list("ALWAYS_ALLOWED_IPS", env=env):
+            try:
+                always.append(str(ipaddress.ip_address(value)))
+            except ValueError:
+                bad.append(value)
+        if bad:
+            raise ConfigError(
+                "ALWAYS_ALLOWED_IPS",
+                f"must be single IP addresses (the portal stores no ranges), got {', '.join(bad)}",
+            )
+        return cls(
+            mode=env_choice("PORTAL_SYNC", "dry-run", SYNC_MODES, env=env),
+            enable=env_bool("PORTAL_SYNC_ENABLE", False, env=env),
+            max_expanded=env_int("MAX_EXPANDED_RANGE", 256, minimum=1, maximum=65_536, env=env),
+            always_allowed=tuple(dict.fromkeys(always)),
+        )
+
+
+def normal_ip(text: str) -> str | None:
+    """A portal entry's address in normal form, or ``None`` for a legacy range/CIDR row."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PortalState:
+    """The portal's list and switch, as read."""
+
+    entries: tuple[IpRestriction, ...]
+    enable: bool
+    last_modified: str | None = None
+
+    @property
+    def applies(self) -> bool:
+        """Enforcement needs the switch on *and* a non-empty list (section 5.4)."""
+        return self.enable and bool(self.entries)
+
+    def same_as(self, other: PortalState) -> bool:
+        def key(state: PortalState) -> tuple[Any, ...]:
+            return (sorted((e.ip, e.for_admin) for e in state.entries), state.enable)
+
+        return key(self) == key(other)
+
+
+def read_portal(client: DocSpaceClient) -> PortalState:
+    settings = client.ip_restriction_settings()
+    entries = tuple(client.ip_restrictions())
+    return PortalState(entries, settings.enable, settings.last_modified)
+
+
+@dataclass(frozen=True)
+class MonitoredOnly:
+    """A range too large to put on the portal: login checks still use it."""
+
+    user_id: str
+    entry: str
+    addresses: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"userId": self.user_id, "entry": self.entry, "addresses": self.addresses}
+
+
+def desired_addresses(
+    allowlists: Iterable[Allowlist], max_expanded: int
+) -> tuple[dict[str, set[str]], list[MonitoredOnly]]:
+    """Address → the users needing it; and the ranges too large to expand."""
+    wanted: dict[str, set[str]] = {}
+    monitored: list[MonitoredOnly] = []
+    for allowlist in allowlists:
+        for text in allowlist.entries:
+            try:
+                entry = parse_entry(text)
+            except ValueError:
+                continue
+            if entry.size > max_expanded:
+                monitored.append(MonitoredOnly(allowlist.user_id, entry.text, entry.size))
+                continue
+            for address in entry.addresses():
+                wanted.setdefault(address, set()).add(allowlist.user_id)
+    return wanted, monitored
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    before: PortalState
+    entries: tuple[IpRestriction, ...]  # the whole list to write
+    enable: bool
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    monitored_only: tuple[MonitoredOnly, ...] = ()
+    refused: str | None = None
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.add or self.remove or self.enable != self.before.enable)
+
+    @property
+    def diff_id(self) -> str:
+        """Identifies the change itself, so an identical plan is one finding."""
+        raw = json.dumps([self.add, self.remove, self.before.enable, self.enable, self.refused])
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def evidence(self, mode: str) -> dict[str, Any]:
+        foreign = len(self.before.entries) - sum(
+            1 for e in self.before.entries if not e.for_admin and normal_ip(e.ip) in self.remove
+        )
+        return {
+            "mode": mode,
+            "add": list(self.add[:SAMPLE]),
+            "addCount": len(self.add),
+            "remove": list(self.remove[:SAMPLE]),
+            "removeCount": len(self.remove),
+            "entriesKept": foreign,
+            "listSizeBefore": len(self.before.entries),
+            "listSizeAfter": len(self.entries),
+            "enableBefore": self.before.enable,
+            "enableAfter": self.enable,
+            "monitoredOnly": [m.to_dict() for m in self.monitored_only],
+            "refused": self.refused,
+            "portalLastModified": self.before.last_modified,
+        }
+
+
+def plan_sync(
+    state: PortalState,
+    allowlists: Iterable[Allowlist],
+    added: Iterable[str],
+    settings: SyncSettings,
+) -> SyncPlan:
+    """Pure rule: the list and switch to write, or why not."""
+    wanted, monitored = desired_addresses(allowlists, settings.max_expanded)
+    desired = set(wanted) | set(settings.always_allowed)
+    ours = set(added)
+    for_everyone = {normal_ip(e.ip) for e in state.entries if not e.for_admin}
+    add = sorted(desired - for_everyone, key=_ip_sort)
+    remove = sorted(
+        {a for a in ours if a in for_everyone and a not in desired},
+        key=_ip_sort,
+    )
+    gone = set(remove)
+    kept = [e for e in state.entries if e.for_admin or normal_ip(e.ip) not in gone]
+    entries = (*kept, *(IpRestriction(a, False) for a in add))
+    enable = state.enable or settings.enable
+    plan = SyncPlan(state, entries, enable, tuple(add), tuple(remove), tuple(monitored))
+    if not plan.changes:
+        return plan
+    refused: str | None = None
+    if enable and entries and not state.applies and not settings.always_allowed:
+        # forAdmin:false entries admit everyone, and nothing else does: an admin whose address
+        # is not listed would be locked out the moment the list starts to apply.
+        refused = (
+            "restrictions would newly apply (to admins too) and ALWAYS_ALLOWED_IPS is empty: "
+            "set it to the administrators' addresses"
+            if not state.enable
+            else "restrictions are on with an empty list (so not enforced); writing any address "
+            "would start blocking everyone else, admins included: set ALWAYS_ALLOWED_IPS"
+        )
+    elif not entries:
+        refused = "the change would leave the portal's list empty"
+    legacy = [e.ip for e in state.entries if normal_ip(e.ip) is None]
+    if refused is None and legacy:
+        refused = (
+            "the portal list holds entries the portal no longer accepts on a PUT "
+            f"({', '.join(legacy[:5])}); rewriting the list would drop them: fix them by hand"
+        )
+    return SyncPlan(state, entries, enable, tuple(add), tuple(remove), tuple(monitored), refused)
+
+
+def _ip_sort(text: str) -> tuple[int, int]:
+    address = ipaddress.ip_address(text)
+    return (address.version, int(address))
+
+
+# -- what we added ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddedRecord:
+    addresses: frozenset[str] = frozenset()
+    version: int = 0
+
+
+class SyncConflict(Exception):
+    """Internal: another sync wrote the record meanwhile."""
+
+
+class AddedStore:
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def get(self) -> AddedRecord:
+        item = self.store.get(PK, SK) or {}
+        return AddedRecord(
+            frozenset(str(a) for a in item.get("addresses") or ()), int(item.get("version", 0))
+        )
+
+    def put(self, addresses: Iterable[str], *, expected: int) -> AddedRecord:
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if expected == 0
+            else {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": self.store._item({":v": expected}),
+            }
+        )
+        ordered = sorted(set(addresses), key=_ip_sort)
+        try:
+            self.store._call(
+                "put_item",
+                Item=self.store._item(
+                    {
+                        "pk": PK,
+                        "sk": SK,
+                        "addresses": ordered,
+                        "updatedAt": _iso(self.store.now()),
+                        "version": expected + 1,
+                    }
+                ),
+                **condition,
+            )
+        except _ConditionFailed:
+            raise SyncConflict() from None
+        return AddedRecord(frozenset(ordered), expected + 1)
+
+
+# -- one sync -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    """``status``: off, unchanged, planned (dry run), refused, aborted, applied or failed."""
+
+    status: str
+    plan: SyncPlan | None = None
+    findings: list[Finding] = field(default_factory=list)
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.plan is not None:
+            out |= {
+                "add": len(self.plan.add),
+                "remove": len(self.plan.remove),
+                "enable": self.plan.enable,
+                "monitoredOnly": len(self.plan.monitored_only),
+            }
+        return out
+
+
+_KINDS: Mapping[str, tuple[str, Severity, str]] = {
+    # status → (kind, severity, action status)
+    "planned": ("ip_sync_planned", Severity.LOW, "proposed"),
+    "applied": ("ip_sync_applied", Severity.MEDIUM, "done"),
+    "refused": ("ip_sync_refused", Severity.MEDIUM, "skipped"),
+    "aborted": ("ip_sync_aborted", Severity.MEDIUM, "skipped"),
+    "failed": ("ip_sync_failed", Severity.HIGH, "failed"),
+}
+
+
+def sync_portal(
+    client: DocSpaceClient,
+    store: StateStore,
+    allowlists: Iterable[Allowlist],
+    settings: SyncSettings,
+    *,
+    workflow: str,
+) -> SyncResult:
+    """Plan, and in ``enforce`` mode apply, one sync. The caller holds the sync lock."""
+    if settings.mode == "off":
+        return SyncResult("off")
+    records = AddedStore(store)
+    added = records.get()
+    before = read_portal(client)
+    plan = plan_sync(before, list(allowlists), added.addresses, settings)
+    if not plan.changes:
+        return SyncResult("unchanged", plan)
+    if plan.refused:
+        return _result("refused", plan, client, settings, workflow, plan.refused)
+    if settings.mode != "enforce":
+        return _result("planned", plan, client, settings, workflow, "dry run: nothing was written")
+    now = read_portal(client)
+    if not now.same_as(before):
+        return _result(
+            "aborted",
+            plan,
+            client,
+            settings,
+            workflow,
+            "the portal's list changed between the plan and the write (someone else edited it); "
+            "the next run plans again",
+            extra=(now.last_modified or "?",),
+        )
+    try:
+        # Recorded before the PUT: a crash after it must not leave our addresses looking foreign.
+        added = records.put(added.addresses | set(plan.add), expected=added.version)
+    except SyncConflict:
+        return _result(
+            "aborted",
+            plan,
+            client,
+            settings,
+            workflow,
+            "another sync ran meanwhile",
+            extra=("conflict",),
+        )
+    try:
+        client.put_ip_restrictions(plan.entries, enable=plan.enable)
+    except DocSpaceError as exc:
+        log.warning("the IP restriction PUT failed: %s", exc)
+        return _result("failed", plan, client, settings, workflow, f"the portal refused: {exc}")
+    try:
+        records.put(added.addresses - set(plan.remove), expected=added.version)
+    except SyncConflict:
+        log.warning("the ipsync record changed during the write; it keeps removed addresses")
+    return _result("applied", plan, client, settings, workflow, "the portal list was updated")
+
+
+def _result(
+    status: str,
+    plan: SyncPlan,
+    client: DocSpaceClient,
+    settings: SyncSettings,
+    workflow: str,
+    detail: str,
+    *,
+    extra: tuple[str, ...] = (),
+) -> SyncResult:
+    kind, severity, action_status = _KINDS[status]
+    what = f"add {len(plan.add)}, remove {len(plan.remove)}"
+    if plan.enable != plan.before.enable:
+        what += ", switch restrictions " + ("on" if plan.enable else "off")
+    titles = {
+        "planned": f"IP restriction sync planned ({what})",
+        "applied": f"IP restrictions updated ({what})",
+        "refused": f"IP restriction sync refused ({what})",
+        "aborted": f"IP restriction sync aborted ({what})",
+        "failed": f"IP restriction sync failed ({what})",
+    }
+    dedup: tuple[str, ...] = (status, plan.diff_id, *extra)
+    if status == "applied":
+        dedup = (*dedup, plan.before.last_modified or "")
+    finding = Finding(
+        workflow=workflow,
+        kind=kind,
+        severity=severity,
+        title=titles[status],
+        summary=f"Portal IP restrictions: {what}. {detail}.",
+        dedup=dedup,
+        portal_url=client.portal_url,
+        evidence={**plan.evidence(settings.mode), "detail": detail},
+        actions=(ActionTaken(ACTION, "portal", action_status, detail),),
+    )
+    return SyncResult(status, plan, [finding], detail)

@@ -1,0 +1,419 @@
+"""Inactive member reminders and the room managers' report.
+
+For each monitored room (``ROOM_IDS``, or every room of ``ROOM_TYPES``), the members from
+``/files/rooms/{id}/share`` (users; groups expanded when ``EXPAND_GROUPS``; links never; disabled
+and pending users, the room owner when ``SKIP_OWNER``, and the API key's own user skipped) are
+measured against the audit trail of the last ``PERIOD_DAYS``: events whose code is in
+``ACTIVITY_ACTIONS``, attributed to rooms exactly as the VDR monitor does (``rooms.py``).
+Members below ``MIN_ACTIVITY`` in a room get one reminder listing their quiet rooms — by SES when
+``REMINDER_SENDER`` is set, otherwise as a finding on SNS — at most once per room every
+``REMINDER_COOLDOWN_DAYS``. Each room's managers get a report of who was reminded and who was
+active (by SES when configured, to them and ``MANAGER_EMAIL``), and the report is always
+published on SNS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from ..actions import FILE_CHANGE, MessageAction
+from ..config import Env, env_bool, env_int, env_list, env_str
+from ..errors import ConfigError, NotFound
+from ..findings import Finding, RoomRef, Severity, UserRef
+from ..mail import Email, Mailer, html_page
+from ..models import STATUS_ACTIVE, Room, User
+from ..rooms import RoomResolver
+from ..runner import RunContext, RunOutcome
+from ..scan import ScanPlan, SliceScan
+
+log = logging.getLogger(__name__)
+
+WORKFLOW = "inactive_members"
+A = MessageAction
+
+#: What counts as taking part in a room: opening, reading, downloading, editing, uploading,
+#: commenting (version comments), filling and submitting forms, and every file change.
+DEFAULT_ACTIVITY: frozenset[int] = FILE_CHANGE | {
+    A.FILE_OPENED_FOR_CHANGE,
+    A.FILE_READED,
+    A.FILE_DOWNLOADED,
+    A.FILE_DOWNLOADED_AS,
+    A.FOLDER_DOWNLOADED,
+    A.FILE_UPDATED_REVISION_COMMENT,
+    A.FILE_REVISION_DOWNLOADED,
+    A.FOLDER_CREATED,
+    A.FORM_SUBMIT,
+    A.FORM_OPENED_FOR_FILLING,
+    A.DOCUMENT_SIGN_COMPLETE,
+}
+
+
+@dataclass(frozen=True)
+class InactiveSettings:
+    room_ids: tuple[int, ...] = ()
+    room_types: tuple[int, ...] = (8, 2)
+    period: timedelta = timedelta(days=30)
+    min_activity: int = 1
+    activity_actions: frozenset[int] = DEFAULT_ACTIVITY
+    cooldown: timedelta = timedelta(days=30)
+    expand_groups: bool = False
+    skip_owner: bool = True
+    sender: str | None = None
+    manager_email: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> InactiveSettings:
+        actions = env_list("ACTIVITY_ACTIONS", env=env)
+        try:
+            codes = (
+                frozenset(MessageAction.lookup(a) for a in actions) if actions else DEFAULT_ACTIVITY
+            )
+        except ValueError as exc:
+            raise ConfigError("ACTIVITY_ACTIONS", str(exc)) from None
+        return cls(
+            room_ids=_ints("ROOM_IDS", env),
+            room_types=_ints("ROOM_TYPES", env) or (8, 2),
+            period=timedelta(days=env_int("PERIOD_DAYS", 30, minimum=1, maximum=365, env=env)),
+            min_activity=env_int("MIN_ACTIVITY", 1, minimum=1, env=env),
+            activity_actions=codes,
+            cooldown=timedelta(
+                days=env_int("REMINDER_COOLDOWN_DAYS", 30, minimum=0, maximum=365, env=env)
+            ),
+            expand_groups=env_bool("EXPAND_GROUPS", False, env=env),
+            skip_owner=env_bool("SKIP_OWNER", True, env=env),
+            sender=_email("REMINDER_SENDER", env),
+            manager_email=_email("MANAGER_EMAIL", env),
+        )
+
+
+def _ints(name: str, env: Env | None) -> tuple[int, ...]:
+    values = env_list(name, env=env)
+    bad = [v for v in values if not v.isdigit() or int(v) <= 0]
+    if bad:
+        raise ConfigError(name, f"must be positive whole numbers, got {', '.join(bad)}")
+    return tuple(int(v) for v in values)
+
+
+def _email(name: str, env: Env | None) -> str | None:
+    value = env_str(name, env=env)
+    if value is not None and ("@" not in value or " " in value):
+        raise ConfigError(name, f"must be an email address, got {value!r}")
+    return value
+
+
+@dataclass
+class RoomRoster:
+    room: Room
+    members: dict[str, User] = field(default_factory=dict)
+    managers: dict[str, User] = field(default_factory=dict)
+
+
+def rosters(context: RunContext, settings: InactiveSettings) -> tuple[list[RoomRoster], list[int]]:
+    """The monitored rooms and the members judged in each; missing room ids are returned."""
+    client = context.client
+    me = client.me().id.lower()
+    missing: list[int] = []
+    if settings.room_ids:
+        rooms: list[Room] = []
+        for room_id in settings.room_ids:
+            try:
+                rooms.append(client.room(room_id))
+            except NotFound:
+                missing.append(room_id)
+    else:
+        rooms = list(client.rooms(room_types=settings.room_types))
+    result: list[RoomRoster] = []
+    for room in rooms:
+        roster = RoomRoster(room)
+        try:
+            shares = list(client.room_members(room.id))
+        except NotFound:
+            missing.append(room.id)
+            continue
+        for share in shares:
+            users: list[User] = []
+            if share.is_user and share.user is not None:
+                users = [share.user]
+            elif share.is_group and share.group is not None and settings.expand_groups:
+                users = list(client.group(share.group.id).members)
+            for user in users:
+                key = user.id.lower()
+                if share.is_manager or share.is_owner:
+                    roster.managers[key] = user
+                skip = (
+                    key == me
+                    or (share.is_owner and settings.skip_owner)
+                    or (user.status is not None and user.status != STATUS_ACTIVE)
+                )
+                if not skip:
+                    roster.members.setdefault(key, user)
+        result.append(roster)
+    return result, missing
+
+
+def run(context: RunContext) -> RunOutcome:
+    settings = InactiveSettings.from_env()
+    rooms, missing = rosters(context, settings)
+    end = (
+        context.invocation.window[1]
+        if context.invocation.window
+        else context.invocation.scheduled_time
+    )
+    start = context.invocation.window[0] if context.invocation.window else end - settings.period
+    scan = SliceScan(
+        context.client,
+        ScanPlan(start, end, None, moves_cursor=False),
+        slice_size=context.settings.slice_size,
+        remaining_time=context.scan.remaining_time,
+        reserve_seconds=context.settings.reserve_seconds,
+    )
+    resolver = RoomResolver(context.client, context.client.rooms())
+    watched = {r.room.id for r in rooms}
+    activity: Counter[tuple[str, int]] = Counter()
+    scanned = skipped = 0
+    for event in scan.audit_events():
+        scanned += 1
+        if not event.user_id:
+            skipped += 1
+            continue
+        if event.action_id not in settings.activity_actions:
+            continue
+        room_id = resolver.room_id(event)
+        if room_id in watched:
+            activity[(event.user_id.lower(), room_id)] += 1
+    if scan.stopped_early:
+        # Judging on a partial read would remind people who were active: stop instead.
+        raise TimeoutError(
+            f"the audit trail of {settings.period.days} days could not be read before the time "
+            f"limit (read up to {scan.completed_until}); no reminders were sent"
+        )
+
+    quiet: dict[str, list[tuple[RoomRoster, int]]] = defaultdict(list)
+    for roster in rooms:
+        for user_id in roster.members:
+            count = activity[(user_id, roster.room.id)]
+            if count < settings.min_activity:
+                quiet[user_id].append((roster, count))
+
+    mailer = Mailer(settings.sender) if settings.sender else None
+    reminded: dict[int, list[str]] = defaultdict(list)
+    for user_id, entries in sorted(quiet.items()):
+        due = [(r, c) for r, c in entries if _claim(context, settings, user_id, r.room.id)]
+        if not due:
+            continue
+        user = due[0][0].members[user_id]
+        try:
+            _remind(context, settings, mailer, user, due, start, end)
+        except BaseException:
+            for roster, _ in due:
+                context.store.release(
+                    f"reminder#{user_id}", str(roster.room.id), context.invocation.run_key
+                )
+            raise
+        for roster, _ in due:
+            context.store.confirm(
+                f"reminder#{user_id}",
+                str(roster.room.id),
+                context.invocation.run_key,
+                until=context.now + settings.cooldown,
+            )
+            reminded[roster.room.id].append(user_id)
+
+    findings = [_missing_room(context, room_id) for room_id in missing]
+    for roster in rooms:
+        findings.append(
+            _report(context, settings, mailer, roster, activity, quiet, reminded, start, end)
+        )
+    return RunOutcome(
+        findings=findings,
+        events_scanned=scanned,
+        events_skipped=skipped + scan.stats.malformed,
+        details={
+            "rooms": len(rooms),
+            "missingRooms": missing,
+            "membersReminded": sum(len(v) for v in reminded.values()),
+            "emailsSent": mailer.sent if mailer else 0,
+        },
+        advances_cursor=False,
+    )
+
+
+def _claim(context: RunContext, settings: InactiveSettings, user_id: str, room_id: int) -> bool:
+    return context.store.claim(
+        f"reminder#{user_id}",
+        str(room_id),
+        context.invocation.run_key,
+        until=context.now + max(settings.cooldown, timedelta(minutes=1)),
+        lease=timedelta(minutes=15),
+    )
+
+
+def _remind(
+    context: RunContext,
+    settings: InactiveSettings,
+    mailer: Mailer | None,
+    user: User,
+    due: list[tuple[RoomRoster, int]],
+    start: Any,
+    end: Any,
+) -> None:
+    days = settings.period.days
+    titles = [r.room.title or f"room {r.room.id}" for r, _ in due]
+    lines = [f"- {t} ({c} actions in {days} days)" for t, (_, c) in zip(titles, due, strict=True)]
+    text = (
+        f"Hello {user.label},\n\nIn the last {days} days you have had little or no activity in "
+        f"these DocSpace rooms:\n\n"
+        + "\n".join(lines)
+        + f"\n\nPortal: {context.client.portal_url}\n"
+        "If you no longer need access, please tell the room's manager.\n"
+    )
+    if mailer is not None and user.email:
+        mailer.send(
+            Email(
+                to=user.email,
+                subject=f"Reminder: {len(due)} DocSpace room(s) waiting for you",
+                text=text,
+                html=html_page(
+                    "DocSpace rooms waiting for you",
+                    [
+                        f"Hello {user.label},",
+                        f"In the last {days} days you have had little or no activity in:",
+                    ],
+                    [["Room", f"Actions in {days} days"]]
+                    + [[t, str(c)] for t, (_, c) in zip(titles, due, strict=True)],
+                ),
+            )
+        )
+        return
+    finding = Finding(
+        workflow=WORKFLOW,
+        kind="inactive_member_reminder",
+        severity=Severity.LOW,
+        title=f"Reminder for {user.label}: {len(due)} quiet room(s)",
+        summary=text,
+        dedup=(
+            "reminder",
+            user.id.lower(),
+            *sorted(str(r.room.id) for r, _ in due),
+            end.strftime("%Y-%m-%d"),
+        ),
+        portal_url=context.client.portal_url,
+        user=UserRef(user.id.lower(), user.label, user.email),
+        period_start=start,
+        period_end=end,
+        evidence={
+            "rooms": [{"id": r.room.id, "title": r.room.title, "activity": c} for r, c in due]
+        },
+    )
+    if not context.publish(finding):
+        log.info("reminder for %s was already published in this period", user.id)
+
+
+def _report(
+    context: RunContext,
+    settings: InactiveSettings,
+    mailer: Mailer | None,
+    roster: RoomRoster,
+    activity: Counter[tuple[str, int]],
+    quiet: dict[str, list[tuple[RoomRoster, int]]],
+    reminded: dict[int, list[str]],
+    start: Any,
+    end: Any,
+) -> Finding:
+    room = roster.room
+    inactive = {u for u, entries in quiet.items() if any(r.room.id == room.id for r, _ in entries)}
+    active = sorted(
+        ((u, activity[(u, room.id)]) for u in roster.members if u not in inactive),
+        key=lambda x: -x[1],
+    )
+    rows = [["Member", "Email", f"Actions in {settings.period.days} days", "Reminded now"]]
+    for user_id in sorted(inactive):
+        user = roster.members[user_id]
+        rows.append(
+            [
+                user.label,
+                user.email or "",
+                str(activity[(user_id, room.id)]),
+                "yes" if user_id in reminded[room.id] else "no (cooldown)",
+            ]
+        )
+    for user_id, count in active:
+        user = roster.members[user_id]
+        rows.append([user.label, user.email or "", str(count), "-"])
+    summary = (
+        f"Room '{room.title}': {len(active)} active and {len(inactive)} inactive members over the last "
+        f"{settings.period.days} days; {len(reminded[room.id])} reminded now."
+    )
+    if mailer is not None:
+        text = summary + "\n\n" + "\n".join(" | ".join(row) for row in rows)
+        page = html_page(f"Room activity: {room.title}", [summary], rows)
+        recipients = {u.email for u in roster.managers.values() if u.email}
+        if settings.manager_email:
+            recipients.add(settings.manager_email)
+        for to in sorted(recipients):
+            _mail_once(
+                context,
+                mailer,
+                f"report#{room.id}",
+                f"{end:%Y-%m-%d}#{to}",
+                Email(to, f"DocSpace room activity: {room.title}", text, page),
+            )
+    return Finding(
+        workflow=WORKFLOW,
+        kind="room_activity_report",
+        severity=Severity.LOW,
+        title=f"Room activity report: {room.title} ({len(inactive)} inactive)",
+        summary=summary,
+        dedup=("report", str(room.id), end.strftime("%Y-%m-%d")),
+        portal_url=context.client.portal_url,
+        room=RoomRef(room.id, room.title),
+        period_start=start,
+        period_end=end,
+        evidence={
+            "inactive": [
+                {
+                    "userId": u,
+                    "name": roster.members[u].label,
+                    "email": roster.members[u].email,
+                    "activity": activity[(u, room.id)],
+                    "remindedNow": u in reminded[room.id],
+                }
+                for u in sorted(inactive)
+            ],
+            "active": [
+                {"userId": u, "name": roster.members[u].label, "activity": c} for u, c in active
+            ],
+            "managers": sorted(u.label for u in roster.managers.values()),
+        },
+    )
+
+
+def _mail_once(context: RunContext, mailer: Mailer, pk: str, sk: str, email: Email) -> None:
+    """Send once per run period, even when the run is retried."""
+    owner = context.invocation.run_key
+    until = context.now + timedelta(days=2)
+    if not context.store.claim(pk, sk, owner, until=until, lease=timedelta(minutes=15)):
+        return
+    try:
+        mailer.send(email)
+    except BaseException:
+        context.store.release(pk, sk, owner)
+        raise
+    context.store.confirm(pk, sk, owner, until=until)
+
+
+def _missing_room(context: RunContext, room_id: int) -> Finding:
+    return Finding(
+        workflow=WORKFLOW,
+        kind="room_missing",
+        severity=Severity.MEDIUM,
+        title=f"Monitored room {room_id} no longer exists",
+        summary=f"Room {room_id} is in ROOM_IDS but the portal answers 404: remove it from the setting.",
+        dedup=("missing", str(room_id)),
+        portal_url=context.client.portal_url,
+        room=RoomRef(room_id),
+    )

@@ -1,0 +1,528 @@
+"""IP allowlists: per-user allowed addresses, checked against every login, kept on the portal.
+
+* Registration (``register_handler``; the CLI's ``allowlist`` commands): an external system
+  sends ``{"userId", "email", "allowedIps"}`` directly or as an EventBridge ``detail``; entries
+  are validated whole (one bad entry rejects the record and the error names every bad one),
+  stored normalised, and the portal sync runs.
+* Login check (``handler``, scheduled): each successful login of a user *with* an allowlist
+  from an address outside it is a finding (``ip_not_allowed``), once per user and address per
+  suppression period; an address the server truncated (IPv6) is ``ip_unverifiable``, never a
+  violation; the portal's own blocks (1009) are ``login_blocked_by_ip``. ``ON_VIOLATION``
+  ``logout`` or ``restrict`` acts on logins newer than the cursor (older ones were already
+  acted on), through the bulk guard's ``Restrictor`` rules (``MODE``, protections, cap).
+* Portal sync (``ipsync``) after the login check and after every registration change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from ..actions import LOGIN_SUCCESS, MessageAction, action_label
+from ..allowlist import (
+    OPERATIONS,
+    AllowEntry,
+    Allowlist,
+    AllowlistConflict,
+    AllowlistStore,
+    InvalidAllowlist,
+    Matcher,
+    apply_operation,
+    matchers,
+    parse_entries,
+    parse_entry,
+)
+from ..client import DocSpaceClient, guid
+from ..config import Env, env_choice
+from ..dates import utcnow
+from ..errors import DocSpaceError, NotFound
+from ..findings import ActionTaken, Finding, Severity, UserRef, format_utc
+from ..ipsync import SyncResult, SyncSettings, sync_portal
+from ..models import LoginEvent
+from ..response import ResponseSettings, Restrictor
+from ..restrictions import RestrictionStore
+from ..runner import RunContext, RunOutcome
+from ..state import StateStore
+
+log = logging.getLogger(__name__)
+
+WORKFLOW = "ip_allowlist"
+SYNC_LOCK = "ip_allowlist_sync"  # one sync at a time, whether a run or a registration starts it
+SYNC_LEASE = timedelta(minutes=5)
+VIOLATION_MODES = ("alert", "logout", "restrict")
+LOGOUT = "logout_user"
+ACTED = frozenset({"done", "failed"})
+SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class AllowlistSettings:
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    on_violation: str = "alert"
+    response: ResponseSettings = field(default_factory=ResponseSettings)
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> AllowlistSettings:
+        return cls(
+            sync=SyncSettings.from_env(env),
+            on_violation=env_choice("ON_VIOLATION", "alert", VIOLATION_MODES, env=env),
+            response=ResponseSettings.from_env(env),
+        )
+
+
+# -- login check (pure) -------------------------------------------------------------------------
+
+
+@dataclass
+class Sighting:
+    """The logins of one user from one address that share a verdict (newest first)."""
+
+    kind: str  # ip_not_allowed | ip_unverifiable | login_blocked_by_ip
+    user_id: str
+    ip: str
+    reason: str
+    events: list[LoginEvent] = field(default_factory=list)
+
+    @property
+    def latest(self) -> LoginEvent:
+        return self.events[0]
+
+    @property
+    def earliest(self) -> LoginEvent:
+        return self.events[-1]
+
+
+def check_logins(
+    events: Iterable[LoginEvent], allowed: Mapping[str, Matcher]
+) -> tuple[list[Sighting], int]:
+    """Pure rule: sightings, and how many events were read. Users without an allowlist are not
+    judged; the portal's own IP blocks (1009) are reported for everyone."""
+    found: dict[tuple[str, str, str], Sighting] = {}
+    read = 0
+    for event in events:
+        read += 1
+        user_id = (event.user_id or "").lower()
+        ip = event.ip or ""
+        if event.action_id == MessageAction.LOGIN_FAIL_IP_SECURITY:
+            who = user_id or (event.login or "").lower()
+            key = ("login_blocked_by_ip", who, ip)
+            reason = "the portal's IP restrictions blocked the sign-in"
+        elif event.action_id in LOGIN_SUCCESS and user_id in allowed:
+            judgement = allowed[user_id].judge(event.ip)
+            if judgement.verdict == "allowed":
+                continue
+            kind = "ip_not_allowed" if judgement.verdict == "not_allowed" else "ip_unverifiable"
+            key, reason = (kind, user_id, ip), judgement.reason
+        else:
+            continue
+        sighting = found.get(key)
+        if sighting is None:
+            sighting = found[key] = Sighting(key[0], key[1], ip, reason)
+        sighting.events.append(event)
+    return list(found.values()), read
+
+
+_KIND = {
+    "ip_not_allowed": (Severity.HIGH, "signed in from {ip}, outside their allowlist"),
+    "ip_unverifiable": (Severity.LOW, "signed in from an address that cannot be checked ({ip})"),
+    "login_blocked_by_ip": (Severity.MEDIUM, "was blocked by the portal's IP restrictions ({ip})"),
+}
+
+
+def _login(event: LoginEvent) -> dict[str, Any]:
+    return {
+        "eventId": event.id,
+        "date": format_utc(event.date),
+        "action": action_label(event.action_id),
+        "ip": event.ip,
+        "country": event.country,
+        "city": event.city,
+        "browser": event.browser,
+        "platform": event.platform,
+    }
+
+
+def sighting_finding(
+    sighting: Sighting, portal_url: str, allowlist: Allowlist | None = None
+) -> Finding:
+    severity, what = _KIND[sighting.kind]
+    latest = sighting.latest
+    name = next((e.user for e in sighting.events if e.user), None)
+    who = name or sighting.user_id or "unknown"
+    ip = sighting.ip or "no address"
+    count = len(sighting.events)
+    evidence: dict[str, Any] = {
+        **_login(latest),
+        "reason": sighting.reason,
+        "logins": count,
+        "sampleLogins": [_login(e) for e in sighting.events[:SAMPLE]],
+    }
+    if allowlist is not None:
+        evidence["allowedEntries"] = list(allowlist.entries)
+    return Finding(
+        workflow=WORKFLOW,
+        kind=sighting.kind,
+        severity=severity,
+        title=f"{who} {what.format(ip=ip)}",
+        summary=(
+            f"{who} {what.format(ip=ip)}: {count} login(s), the latest at "
+            f"{latest.date:%Y-%m-%d %H:%M:%S} UTC from {latest.city or '?'}, "
+            f"{latest.country or '?'} ({latest.browser or '?'}, {latest.platform or '?'}). "
+            f"{sighting.reason}."
+        ),
+        dedup=(sighting.user_id, sighting.ip, "observed"),
+        portal_url=portal_url,
+        user=UserRef(sighting.user_id, name, allowlist.email if allowlist else latest.login)
+        if sighting.user_id
+        else None,
+        period_start=sighting.earliest.date,
+        period_end=latest.date,
+        evidence=evidence,
+    )
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+class ViolationResponse:
+    """``ON_VIOLATION``: nothing (alert), log the user out, or restrict them, once per user per
+    run, under the bulk guard's rules (``MODE`` dry-run/enforce, protections, cap)."""
+
+    def __init__(self, context: RunContext, settings: AllowlistSettings) -> None:
+        self.mode = settings.on_violation
+        self.client = context.client
+        self.settings = settings.response
+        self.restrictor = Restrictor(
+            context.client,
+            RestrictionStore(context.store),
+            settings.response,
+            source=WORKFLOW,
+            owner=context.invocation.run_key,
+        )
+        self.logouts = 0
+        self.taken: dict[str, ActionTaken] = {}
+
+    def respond(self, user_id: str, *, reason: str, finding_id: str) -> ActionTaken | None:
+        if self.mode == "alert":
+            return None
+        if user_id not in self.taken:
+            if self.mode == "restrict":
+                action = self.restrictor.restrict(user_id, reason=reason, finding_id=finding_id)
+            else:
+                action = self._logout(user_id)
+            self.taken[user_id] = action
+        return self.taken[user_id]
+
+    def _logout(self, user_id: str) -> ActionTaken:
+        try:
+            user = self.client.user(user_id)
+        except NotFound:
+            return ActionTaken(LOGOUT, user_id, "skipped", "the user no longer exists")
+        protected = self.restrictor.protection(user)
+        if protected:
+            return ActionTaken(LOGOUT, user_id, "skipped", f"protected: {protected}")
+        if self.logouts >= self.settings.max_per_run:
+            return ActionTaken(
+                LOGOUT,
+                user_id,
+                "skipped",
+                f"the cap of {self.settings.max_per_run} actions per run was reached",
+            )
+        self.logouts += 1
+        if not self.settings.enforce:
+            return ActionTaken(LOGOUT, user_id, "proposed", "dry run: would end every session")
+        try:
+            self.client.logout_all(user_id)
+        except DocSpaceError as exc:
+            return ActionTaken(LOGOUT, user_id, "failed", f"{type(exc).__name__}: {exc.message}")
+        log.warning("logged out %s everywhere (login from outside the allowlist)", user_id)
+        return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
+
+
+# -- the scheduled run --------------------------------------------------------------------------
+
+
+def sync_locked(
+    client: DocSpaceClient, store: StateStore, settings: SyncSettings, owner: str
+) -> SyncResult:
+    """One portal sync under the sync lock; ``busy`` when another one holds it."""
+    if settings.mode == "off":
+        return SyncResult("off")
+    if not store.acquire_lock(SYNC_LOCK, owner, SYNC_LEASE):
+        return SyncResult("busy", detail="another sync is running; the next run syncs again")
+    try:
+        allowlists = AllowlistStore(store).all()
+        return sync_portal(client, store, allowlists, settings, workflow=WORKFLOW)
+    finally:
+        store.release_lock(SYNC_LOCK, owner)
+
+
+def run(context: RunContext) -> RunOutcome:
+    settings = AllowlistSettings.from_env()
+    allowlists = {a.user_id: a for a in AllowlistStore(context.store).all()}
+    sightings, scanned = check_logins(context.scan.login_events(), matchers(allowlists.values()))
+    responder = ViolationResponse(context, settings)
+    since = context.plan.cursor_before
+    findings: list[Finding] = []
+    for sighting in sorted(sightings, key=lambda s: (s.kind, s.user_id, s.ip)):
+        finding = sighting_finding(
+            sighting, context.client.portal_url, allowlists.get(sighting.user_id)
+        )
+        fresh = since is None or sighting.latest.date > since  # older ones were acted on
+        if sighting.kind == "ip_not_allowed" and fresh:
+            action = responder.respond(
+                sighting.user_id,
+                reason=f"signed in from {sighting.ip}, outside their IP allowlist",
+                finding_id=finding.fingerprint,
+            )
+            if action is not None:
+                if action.status in ACTED:
+                    # Seeing and acting are two reports (as in the bulk guard).
+                    finding = replace(finding, dedup=(*finding.dedup[:-1], "acted"))
+                finding = finding.with_actions(action)
+        findings.append(finding)
+    sync = sync_locked(context.client, context.store, settings.sync, context.invocation.run_key)
+    findings.extend(sync.findings)
+    counts: dict[str, int] = {}
+    for sighting in sightings:
+        counts[sighting.kind] = counts.get(sighting.kind, 0) + 1
+    return RunOutcome(
+        findings=findings,
+        events_scanned=scanned,
+        details={
+            "usersWithAllowlist": len(allowlists),
+            "sightings": counts,
+            "onViolation": settings.on_violation,
+            "mode": settings.response.mode,
+            "portalSync": {"mode": settings.sync.mode, **sync.to_dict()},
+        },
+    )
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    user_id: str | None
+    email: str | None
+    operation: str
+    entries: tuple[AllowEntry, ...]
+    updated_by: str
+
+
+def parse_registration(event: Any, *, default_by: str = "invoke") -> Registration:
+    """A record sent directly or as an EventBridge event's ``detail``. Every problem is
+    collected, so the error names them all at once."""
+    by = default_by
+    if isinstance(event, Mapping) and "detail" in event and "detail-type" in event:
+        by = f"eventbridge:{event.get('source') or '?'}"
+        event = event["detail"]
+    if not isinstance(event, Mapping):
+        raise InvalidAllowlist(["the record must be a JSON object"], subject="registration")
+    problems: list[str] = []
+    user_id = event.get("userId")
+    if user_id is not None:
+        try:
+            user_id = guid(user_id)
+        except ValueError as exc:
+            problems.append(str(exc))
+    email = event.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        problems.append(f"email must be an email address, got {email!r}")
+        email = None
+    if user_id is None and not email and not any("userId" in p for p in problems):
+        problems.append("userId or email is required")
+    operation = event.get("operation", "replace")
+    if operation not in OPERATIONS:
+        problems.append(f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+    entries: tuple[AllowEntry, ...] = ()
+    raw = event.get("allowedIps")
+    try:
+        entries = parse_entries(raw)
+    except InvalidAllowlist as exc:
+        problems.extend(exc.problems)
+    else:
+        if not entries:
+            problems.append(
+                "allowedIps is empty (to stop checking a user, remove their entries)"
+                if operation != "remove"
+                else "allowedIps names nothing to remove"
+            )
+    if problems:
+        raise InvalidAllowlist(problems, subject="registration")
+    updated_by = event.get("updatedBy")
+    if isinstance(updated_by, str) and updated_by.strip():
+        by = f"{by}:{updated_by.strip()[:100]}"
+    return Registration(
+        user_id=user_id,
+        email=email.strip().lower() if isinstance(email, str) else None,
+        operation=str(operation),
+        entries=entries,
+        updated_by=by,
+    )
+
+
+def resolve_user(client: DocSpaceClient, registration: Registration) -> tuple[str, str | None]:
+    """The portal user the record is about: by id (checked), or by an email that names exactly
+    one user."""
+    if registration.user_id is not None:
+        try:
+            user = client.user(registration.user_id)
+        except NotFound:
+            raise InvalidAllowlist(
+                [f"userId {registration.user_id} is not a user of this portal"],
+                subject="registration",
+            ) from None
+        email = (user.email or "").lower() or None
+        if registration.email and email and registration.email != email:
+            raise InvalidAllowlist(
+                [f"email {registration.email} does not belong to user {user.id} ({email})"],
+                subject="registration",
+            )
+        return user.id.lower(), email or registration.email
+    assert registration.email is not None
+    users = client.users_by_email(registration.email)
+    if len(users) != 1:
+        found = "no portal user" if not users else f"{len(users)} portal users"
+        raise InvalidAllowlist(
+            [f"email {registration.email} matches {found}; send the userId"],
+            subject="registration",
+        )
+    return users[0].id.lower(), registration.email
+
+
+@dataclass(frozen=True)
+class Change:
+    user_id: str
+    email: str | None
+    operation: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    updated_by: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def to_dict(self, max_expanded: int) -> dict[str, Any]:
+        large = [e for e in self.after if parse_entry(e).size > max_expanded]
+        return {
+            "userId": self.user_id,
+            "email": self.email,
+            "operation": self.operation,
+            "entries": list(self.after),
+            "added": [e for e in self.after if e not in self.before],
+            "removed": [e for e in self.before if e not in self.after],
+            "changed": self.changed,
+            "updatedBy": self.updated_by,
+            # Matched at login, but too large to put on the portal as single addresses.
+            "monitoredOnly": large,
+        }
+
+
+def store_registration(
+    store: StateStore, user_id: str, email: str | None, registration: Registration
+) -> Change:
+    """Apply the operation to the stored list (conditional writes, re-read on a race)."""
+    records = AllowlistStore(store)
+    for _attempt in range(3):
+        current = records.get(user_id)
+        before = current.entries if current else ()
+        after = apply_operation(before, registration.operation, registration.entries)
+        change = Change(
+            user_id, email, registration.operation, before, after, registration.updated_by
+        )
+        if not change.changed:
+            return change
+        try:
+            if after:
+                records.save(
+                    user_id,
+                    after,
+                    email=email or (current.email if current else None),
+                    updated_by=registration.updated_by,
+                    expected_version=current.version if current else 0,
+                )
+            elif current is not None:
+                records.delete(user_id, expected_version=current.version)
+        except AllowlistConflict:
+            continue
+        return change
+    raise AllowlistConflict(f"the allowlist of {user_id} kept changing; try again")
+
+
+Publish = Callable[[list[Finding]], Any]
+
+
+def register(
+    event: Any,
+    *,
+    client: DocSpaceClient,
+    store: StateStore,
+    settings: AllowlistSettings,
+    owner: str,
+    publish: Publish | None = None,
+    default_by: str = "invoke",
+) -> dict[str, Any]:
+    """Validate, store, and sync one registration; the answer for the caller."""
+    registration = parse_registration(event, default_by=default_by)
+    user_id, email = resolve_user(client, registration)
+    change = store_registration(store, user_id, email, registration)
+    answer = change.to_dict(settings.sync.max_expanded)
+    sync = SyncResult("unchanged")
+    if change.changed:
+        sync = sync_locked(client, store, settings.sync, owner)
+        if sync.findings and publish is not None:
+            publish(sync.findings)
+    answer["portalSync"] = {"mode": settings.sync.mode, **sync.to_dict()}
+    return answer
+
+
+def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for registrations, with the same logging and metrics as runs."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from .. import handler as shared
+    from ..runner import Runner, RunSettings
+
+    @shared.logger.inject_lambda_context(clear_state=True)
+    @shared.metrics.log_metrics(capture_cold_start_metric=True)
+    def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        shared.logger.append_keys(workflow=WORKFLOW)
+        shared._dimension(WORKFLOW)
+        run_settings = RunSettings.from_env()
+        settings = AllowlistSettings.from_env()
+        store = shared._store(run_settings.state_table)
+        owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
+        with DocSpaceClient.from_env(remaining_time=shared.remaining_time_of(context)) as client:
+            runner = Runner(
+                WORKFLOW,
+                run_settings,
+                client=client,
+                store=store,
+                publisher=shared._publisher(run_settings.topic_arn),
+            )
+            try:
+                answer = register(
+                    event,
+                    client=client,
+                    store=store,
+                    settings=settings,
+                    owner=owner,
+                    publish=lambda findings: runner.publish(findings, owner),
+                )
+            except InvalidAllowlist as exc:
+                shared.metrics.add_metric(
+                    name="RegistrationsRejected", unit=MetricUnit.Count, value=1
+                )
+                shared.logger.warning("registration rejected", extra={"problems": exc.problems})
+                raise
+        shared.metrics.add_metric(name="RegistrationsStored", unit=MetricUnit.Count, value=1)
+        shared.logger.info("registration stored", extra={"registration": answer})
+        return answer
+
+    return register_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -1,0 +1,185 @@
+"""Inactive member reminders and the manager report, end to end (simulator, moto with SES)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from local.aws import REGION, LocalAws
+from local.simulator.model import User
+from local.simulator.server import SimulatorServer
+from tests.e2e import point_at, run, scheduled
+
+pytestmark = pytest.mark.e2e
+
+ALL_TYPES = "1,2,5,6,8"
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _by_kind(findings: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [f for f in findings if f["kind"] == kind]
+
+
+def _reminded(findings: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    return {
+        (f["user"]["id"], room["id"])
+        for f in _by_kind(findings, "inactive_member_reminder")
+        for room in f["evidence"]["rooms"]
+    }
+
+
+def _sent_emails() -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def test_the_planted_inactive_members_are_reminded_and_nobody_else(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, ROOM_TYPES=ALL_TYPES)
+    planted = simulator.scenario.planted.inactive_members
+    expected = {(m.user_id, m.room_id) for m in planted if m.reason != "disabled"}
+    assert any(m.reason == "active_elsewhere" for m in planted)
+    summary = run("inactive_members", scheduled(_iso(_now())))
+    findings = aws.findings()
+    assert _reminded(findings) == expected
+    reports = _by_kind(findings, "room_activity_report")
+    assert len(reports) == summary["rooms"] > 0
+    disabled = {m.user_id for m in planted if m.reason == "disabled"}
+    for report in reports:
+        listed = {
+            m["userId"] for m in report["evidence"]["inactive"] + report["evidence"]["active"]
+        }
+        assert not listed & disabled
+    assert summary["membersReminded"] == len(expected)
+
+
+def test_nobody_is_reminded_without_planted_cases(
+    simulator_factory, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = simulator_factory(plant=False)
+    point_at(monkeypatch, sim, aws, ROOM_TYPES=ALL_TYPES)
+    run("inactive_members", scheduled(_iso(_now())))
+    findings = aws.findings()
+    assert _reminded(findings) == set()
+    assert all(not r["evidence"]["inactive"] for r in _by_kind(findings, "room_activity_report"))
+
+
+def test_the_cooldown_holds_across_runs(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, ROOM_TYPES=ALL_TYPES, REMINDER_COOLDOWN_DAYS=30)
+    first = run("inactive_members", scheduled(_iso(_now())))
+    assert first["membersReminded"] > 0
+    aws.findings()
+    second = run("inactive_members", scheduled(_iso(_now() + timedelta(days=1))))
+    assert second["membersReminded"] == 0
+    findings = aws.findings()
+    assert _reminded(findings) == set()
+    # the managers still get the day's report, which says nobody was reminded now
+    reports = _by_kind(findings, "room_activity_report")
+    assert reports and all(not m["remindedNow"] for r in reports for m in r["evidence"]["inactive"])
+
+
+def test_a_room_of_250_members_is_read_whole(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = simulator.scenario
+    room = next(r for r in scenario.rooms if r.room_type == 8)
+    for i in range(250):
+        scenario.add_user(
+            User(
+                str(uuid.UUID(int=i + 1)),
+                f"Guest{i}",
+                "Reader",
+                f"reader{i}",
+                f"reader{i}@example.com",
+                0,
+            ),
+            rooms=[(room.id, 2)],
+        )
+    point_at(monkeypatch, simulator, aws, ROOM_IDS=str(room.id))
+    run("inactive_members", scheduled(_iso(_now())))
+    findings = aws.findings()
+    readers = {u for u, r in _reminded(findings) if r == room.id and u.startswith("00000000")}
+    assert len(readers) == 250
+    assert simulator.stats.requests["GET /api/2.0/files/rooms/{id}/share"] >= 3
+
+
+def test_groups_links_owner_and_missing_rooms(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = simulator.scenario
+    grouped = next(
+        (room_id, share.subject_id)
+        for room_id, shares in scenario.shares.items()
+        for share in shares
+        if share.subject_type == 2
+    )
+    room_id, group_id = grouped
+    point_at(monkeypatch, simulator, aws, ROOM_IDS=f"{room_id},999999", EXPAND_GROUPS="false")
+    summary = run("inactive_members", scheduled(_iso(_now())))
+    findings = aws.findings()
+    assert summary["missingRooms"] == [999999]
+    assert [f["room"]["id"] for f in _by_kind(findings, "room_missing")] == [999999]
+    report = _by_kind(findings, "room_activity_report")[0]
+    judged = {m["userId"] for m in report["evidence"]["inactive"] + report["evidence"]["active"]}
+    owner = next(s.subject_id for s in scenario.shares[room_id] if s.is_owner)
+    assert owner not in judged  # the room owner is skipped by default
+    assert scenario.layout.key_user_id not in judged
+    direct = {s.subject_id for s in scenario.shares[room_id] if s.subject_type == 0}
+    group_only = set(scenario.groups[group_id].member_ids) - direct
+    assert group_only and not (group_only & judged)
+
+    monkeypatch.setenv("EXPAND_GROUPS", "true")
+    monkeypatch.setenv("SKIP_OWNER", "false")
+    # the next day's run (one report per room per day)
+    run("inactive_members", scheduled(_iso(_now() + timedelta(days=1))))
+    report = _by_kind(aws.findings(), "room_activity_report")
+    expanded = {
+        m["userId"] for r in report for m in r["evidence"]["inactive"] + r["evidence"]["active"]
+    }
+    active_group_only = {u for u in group_only if scenario.user_by_id(u).status == 1}
+    assert active_group_only <= expanded
+    assert owner in expanded
+
+
+def test_reminders_and_reports_by_ses_when_a_sender_is_set(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = "sentinel@example.com"
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+    point_at(
+        monkeypatch,
+        simulator,
+        aws,
+        ROOM_TYPES=ALL_TYPES,
+        REMINDER_SENDER=sender,
+        MANAGER_EMAIL="security@example.com",
+    )
+    planted = simulator.scenario.planted.inactive_members
+    reminded_users = {m.user_id for m in planted if m.reason != "disabled"}
+    run("inactive_members", scheduled(_iso(_now())))
+    emails = _sent_emails()
+    reminders = [e for e in emails if e.subject.startswith("Reminder")]
+    expected = {simulator.scenario.user_by_id(u).email for u in reminded_users}
+    assert {e.destinations["ToAddresses"][0] for e in reminders} == expected
+    assert len(reminders) == len(expected)  # one email per member, listing all their quiet rooms
+    reports = [e for e in emails if e.subject.startswith("DocSpace room activity")]
+    assert "security@example.com" in {e.destinations["ToAddresses"][0] for e in reports}
+    findings = aws.findings()
+    assert _by_kind(findings, "inactive_member_reminder") == []  # by email instead
+    assert _by_kind(findings, "room_activity_report")  # and always on SNS

@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Code checked by ruff and mypy: the layer, the handlers and the local tooling.
 SOURCES := shared local $(wildcard functions/*/app.py)
 
-.PHONY: demo test lint typecheck template unit simulator clean
+.PHONY: demo test lint typecheck template unit soak simulator clean
 
 $(STAMP): requirements-dev.txt shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -41,6 +41,10 @@ template: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The long fault-injection soak: every workflow over many seeds (SENTINEL_SOAK_SEEDS per profile).
+soak: $(STAMP)
+	SENTINEL_SOAK=1 $(BIN)/pytest tests/faults -m soak
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

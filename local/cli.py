@@ -5,17 +5,31 @@
     python -m local.cli restrictions extend USER_ID (--minutes N | --until 2026-12-01T08:00:00Z)
     python -m local.cli restrictions permanent USER_ID
     python -m local.cli rooms create-vdr --title "Project X VDR"
+    python -m local.cli allowlist list [USER]
+    python -m local.cli allowlist replace USER ENTRY [ENTRY ...]
+    python -m local.cli allowlist add USER ENTRY [ENTRY ...]
+    python -m local.cli allowlist remove USER (ENTRY [ENTRY ...] | --all)
+    python -m local.cli allowlist import FILE [--format json|csv]
+    python -m local.cli allowlist sync
+
+``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
+or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
+``PORTAL_SYNC`` says (``dry-run`` unless set), as the registration function does.
 
 Settings come from the environment as for the functions: ``STATE_TABLE`` (and AWS credentials
 for it), ``DOCSPACE_URL`` with ``DOCSPACE_API_KEY`` or ``DOCSPACE_API_KEY_SECRET``, and
-optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift did.
+optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift or a sync did.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import getpass
 import json
+import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +40,7 @@ from docspace_sentinel.client import DocSpaceClient, guid
 from docspace_sentinel.config import env_required, env_str
 from docspace_sentinel.dates import parse_user_date
 from docspace_sentinel.errors import SentinelError
+from docspace_sentinel.findings import Finding
 from docspace_sentinel.restrictions import RestrictionStore
 from docspace_sentinel.state import StateStore
 
@@ -93,6 +108,208 @@ def rooms_create_vdr(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- allowlists ----------------------------------------------------------------------------------
+
+
+def _state() -> StateStore:
+    return StateStore(env_required("STATE_TABLE", hint="the state table name"))
+
+
+def _by() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _publisher(
+    client: DocSpaceClient, store: StateStore, owner: str
+) -> Callable[[list[Finding]], Any]:
+    """Publishes (once per fingerprint, like the functions) when ``FINDINGS_TOPIC_ARN`` is set."""
+
+    def publish(findings: list[Finding]) -> None:
+        if not findings or not env_str("FINDINGS_TOPIC_ARN"):
+            return
+        from docspace_sentinel.handler import _publisher as cached_publisher
+        from docspace_sentinel.runner import Runner, RunSettings
+        from docspace_sentinel.workflows.ip_allowlist import WORKFLOW
+
+        settings = RunSettings.from_env()
+        runner = Runner(
+            WORKFLOW,
+            settings,
+            client=client,
+            store=store,
+            publisher=cached_publisher(settings.topic_arn),
+        )
+        runner.publish(findings, owner)
+
+    return publish
+
+
+def _owner() -> str:
+    from docspace_sentinel.dates import utcnow
+
+    return f"cli@{utcnow().isoformat()}"
+
+
+def _target(user: str) -> dict[str, Any]:
+    return {"email": user} if "@" in user else {"userId": user}
+
+
+def allowlist_list(args: argparse.Namespace) -> int:
+    from docspace_sentinel.allowlist import AllowlistStore
+
+    records = AllowlistStore(_state())
+    if args.user:
+        found = records.get(guid(args.user))
+        if found is None:
+            print(f"no allowlist for {args.user}", file=sys.stderr)
+            return 1
+        _print(found.to_dict())
+        return 0
+    _print([a.to_dict() for a in records.all()])
+    return 0
+
+
+def allowlist_change(args: argparse.Namespace) -> int:
+    from docspace_sentinel.allowlist import AllowlistStore
+    from docspace_sentinel.workflows.ip_allowlist import (
+        AllowlistSettings,
+        Registration,
+        register,
+        resolve_user,
+    )
+
+    store = _state()
+    settings = AllowlistSettings.from_env()
+    owner = _owner()
+    with DocSpaceClient.from_env() as client:
+        entries: list[str] = list(args.entries)
+        if getattr(args, "all", False):
+            if entries:
+                print("error: give entries or --all, not both", file=sys.stderr)
+                return 2
+            target = _target(args.user)
+            who = Registration(target.get("userId"), target.get("email"), "remove", (), _by())
+            user_id, _email = resolve_user(client, who)
+            current = AllowlistStore(store).get(user_id)
+            if current is None:
+                print(f"no allowlist for {args.user}", file=sys.stderr)
+                return 1
+            entries = list(current.entries)
+        record = {**_target(args.user), "operation": args.operation, "allowedIps": entries}
+        answer = register(
+            record,
+            client=client,
+            store=store,
+            settings=settings,
+            owner=owner,
+            publish=_publisher(client, store, owner),
+            default_by=_by(),
+        )
+    _print(answer)
+    return 0
+
+
+_SEPARATORS = re.compile(r"[\s;]+")
+
+
+def read_import(path: Path, form: str | None) -> list[dict[str, Any]]:
+    """Records from a JSON file (a list of records, ``{"allowlists": [...]}`` or one record) or
+    a CSV file with the columns ``userId``, ``email``, ``allowedIps`` (entries separated by
+    spaces or ``;``; rows of the same user are merged)."""
+    form = form or ("csv" if path.suffix.lower() == ".csv" else "json")
+    text = path.read_text(encoding="utf-8-sig")
+    if form == "json":
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = data.get("allowlists", [data])
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list of records")
+        return data
+    merged: dict[str, dict[str, Any]] = {}
+    reader = csv.DictReader(text.splitlines())
+    missing = {"allowedIps"} - set(reader.fieldnames or ())
+    if missing or not {"userId", "email"} & set(reader.fieldnames or ()):
+        raise ValueError(f"{path}: the CSV needs the columns userId and/or email, and allowedIps")
+    for row in reader:
+        user_id = (row.get("userId") or "").strip()
+        email = (row.get("email") or "").strip()
+        key = (user_id or email).lower()
+        record = merged.setdefault(key, {"allowedIps": []})
+        if user_id:
+            record["userId"] = user_id
+        if email:
+            record["email"] = email
+        record["allowedIps"] += [e for e in _SEPARATORS.split(row.get("allowedIps") or "") if e]
+    return list(merged.values())
+
+
+def allowlist_import(args: argparse.Namespace) -> int:
+    """Every record is validated and resolved first: one bad record stores nothing."""
+    from docspace_sentinel.allowlist import InvalidAllowlist
+    from docspace_sentinel.workflows.ip_allowlist import (
+        AllowlistSettings,
+        parse_registration,
+        resolve_user,
+        store_registration,
+        sync_locked,
+    )
+
+    records = read_import(Path(args.file), args.format)
+    problems: list[str] = []
+    parsed = []
+    for number, record in enumerate(records, 1):
+        try:
+            parsed.append(parse_registration({**record, "operation": "replace"}, default_by=_by()))
+        except InvalidAllowlist as exc:
+            problems += [f"record {number}: {p}" for p in exc.problems]
+    if problems:
+        raise InvalidAllowlist(problems, subject=f"import of {args.file}")
+    store = _state()
+    settings = AllowlistSettings.from_env()
+    owner = _owner()
+    with DocSpaceClient.from_env() as client:
+        resolved = []
+        for number, registration in enumerate(parsed, 1):
+            try:
+                resolved.append((*resolve_user(client, registration), registration))
+            except InvalidAllowlist as exc:
+                problems += [f"record {number}: {p}" for p in exc.problems]
+        if problems:
+            raise InvalidAllowlist(problems, subject=f"import of {args.file}")
+        changes = [store_registration(store, *item) for item in resolved]
+        sync = sync_locked(client, store, settings.sync, owner)
+        _publisher(client, store, owner)(sync.findings)
+    _print(
+        {
+            "imported": len(changes),
+            "changed": sum(c.changed for c in changes),
+            "allowlists": [c.to_dict(settings.sync.max_expanded) for c in changes],
+            "portalSync": {"mode": settings.sync.mode, **sync.to_dict()},
+        }
+    )
+    return 0
+
+
+def allowlist_sync(args: argparse.Namespace) -> int:
+    from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings, sync_locked
+
+    store = _state()
+    settings = AllowlistSettings.from_env()
+    owner = _owner()
+    with DocSpaceClient.from_env() as client:
+        sync = sync_locked(client, store, settings.sync, owner)
+        _publisher(client, store, owner)(sync.findings)
+    plan = sync.plan
+    _print(
+        {
+            "mode": settings.sync.mode,
+            **sync.to_dict(),
+            "diff": plan.evidence(settings.sync.mode) if plan is not None else None,
+        }
+    )
+    return 0 if sync.status in ("off", "unchanged", "planned", "applied") else 1
+
+
 def _user_id(value: str) -> str:
     try:
         return guid(value)
@@ -127,6 +344,36 @@ def parser() -> argparse.ArgumentParser:
     create = room_commands.add_parser("create-vdr", help="create a Virtual Data Room")
     create.add_argument("--title", required=True)
     create.set_defaults(run=rooms_create_vdr)
+
+    allowlists = groups.add_parser("allowlist", help="per-user IP allowlists")
+    allow_commands = allowlists.add_subparsers(dest="command", required=True)
+    show = allow_commands.add_parser("list", help="every allowlist, or one user's")
+    show.add_argument("user", nargs="?", type=_user_id, help="a user id")
+    show.set_defaults(run=allowlist_list)
+    for operation, text in (
+        ("replace", "set a user's allowlist"),
+        ("add", "add entries to a user's allowlist"),
+        ("remove", "remove entries from a user's allowlist"),
+    ):
+        command = allow_commands.add_parser(operation, help=text)
+        command.add_argument("user", help="a user id, or an email naming exactly one user")
+        command.add_argument(
+            "entries",
+            nargs="*" if operation == "remove" else "+",
+            metavar="ENTRY",
+            help="an address, a CIDR block or an a-b range",
+        )
+        if operation == "remove":
+            command.add_argument("--all", action="store_true", help="remove the whole list")
+        command.set_defaults(run=allowlist_change, operation=operation)
+    importing = allow_commands.add_parser(
+        "import", help="replace the allowlists of the users in a JSON or CSV file"
+    )
+    importing.add_argument("file")
+    importing.add_argument("--format", choices=("json", "csv"), help="default: by the suffix")
+    importing.set_defaults(run=allowlist_import)
+    sync = allow_commands.add_parser("sync", help="run the portal sync now (PORTAL_SYNC mode)")
+    sync.set_defaults(run=allowlist_sync)
     return top
 
 
@@ -134,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         result: int = args.run(args)
-    except (SentinelError, ValueError) as exc:
+    except (SentinelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result

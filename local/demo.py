@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "INITIAL_LOOKBACK_HOURS": "96",
+        # The simulator is on this machine: no request-rate budget is needed (20/s in AWS).
+        "DOCSPACE_REQUESTS_PER_SECOND": "0",
     }
     import warnings
 

@@ -23,9 +23,9 @@ def point_at(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("INITIAL_LOOKBACK_HOURS", "96")
     monkeypatch.setenv("DOCSPACE_MAX_ATTEMPTS", "6")
-    monkeypatch.setenv(
-        "DOCSPACE_RETRY_BASE_SECONDS", "0.01"
-    )  # faults are injected; no need to wait
+    # Faults are injected on purpose and the simulator is local: no backoff, no rate budget.
+    monkeypatch.setenv("DOCSPACE_RETRY_BASE_SECONDS", "0.01")
+    monkeypatch.setenv("DOCSPACE_REQUESTS_PER_SECOND", "0")
     for name, value in settings.items():
         monkeypatch.setenv(name, str(value))
 

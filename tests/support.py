@@ -51,9 +51,14 @@ def make_client(
     sleeps: Sleeps | None = None,
     remaining_time: Any = None,
     url: str = PORTAL,
+    requests_per_second: float = 0.0,
 ) -> DocSpaceClient:
     settings = ClientSettings(
-        url=url, api_key=Secret(KEY), timeout=5.0, retry=retry or RetryPolicy(max_attempts=4)
+        url=url,
+        api_key=Secret(KEY),
+        timeout=5.0,
+        retry=retry or RetryPolicy(max_attempts=4),
+        requests_per_second=requests_per_second,
     )
     return DocSpaceClient(
         settings,

@@ -9,6 +9,7 @@ import pytest
 
 from docspace_sentinel.allowlist import AllowlistStore
 from docspace_sentinel.client import DocSpaceClient
+from docspace_sentinel.errors import Forbidden
 from docspace_sentinel.ipsync import AddedStore
 from docspace_sentinel.restrictions import RestrictionStore
 from docspace_sentinel.state import StateStore
@@ -79,7 +80,9 @@ def test_planted_logins_are_judged_by_cidr_range_and_ipv6_rules(
     _register_planted(simulator)
     summary = run("ip_allowlist", scheduled(_iso(_now())))
     findings = aws.findings()
-    flagged = {(f["user"]["id"], f["evidence"]["ip"]) for f in findings if f["kind"] == "ip_not_allowed"}
+    flagged = {
+        (f["user"]["id"], f["evidence"]["ip"]) for f in findings if f["kind"] == "ip_not_allowed"
+    }
     assert flagged == {(p.user_id, p.ip) for p in planted.off_allowlist_logins}
     for login in planted.in_allowlist_logins:  # 198.51.100.77 inside the a-b range, and more
         assert not any(f["evidence"].get("ip") == login.ip for f in findings)
@@ -449,3 +452,20 @@ def test_ranges_are_expanded_up_to_the_limit_and_larger_ones_monitored_only(
     )
     run("ip_allowlist", scheduled(_iso(_now())))
     assert not [f for f in aws.findings() if f["evidence"].get("ip") == "192.0.2.12"]
+
+
+def test_a_sync_that_cannot_read_the_list_does_not_stop_the_login_check(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
+    _register_planted(simulator)
+    monkeypatch.setenv("PORTAL_SYNC", "enforce")
+
+    def refused(self: DocSpaceClient) -> Any:
+        raise Forbidden("Access denied", status_code=403)
+
+    monkeypatch.setattr(DocSpaceClient, "ip_restriction_settings", refused)
+    summary = run("ip_allowlist", scheduled(_iso(_now())))
+    assert summary["status"] == "completed" and summary["portalSync"]["status"] == "failed"
+    kinds = {f["kind"] for f in aws.findings()}
+    assert {"ip_not_allowed", "ip_sync_failed"} <= kinds

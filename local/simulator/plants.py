@@ -170,7 +170,9 @@ def plant_cases(
     active_users = len({u.id for u, _ in plan.pairs})
     baseline = audit_events / max(1, active_users) / max(1, days)
     n_heavy = max(150, int(baseline * 10))
-    start = now - 2 * DAY - 14 * 60 * MINUTE
+    # 09:00-18:00 UTC two days ago: inside one UTC day whatever the time of generation, so a
+    # per-day detector sees the whole burst on one day.
+    start = (now // DAY) * DAY - 2 * DAY + 9 * 60 * MINUTE
     end = start + 9 * 60 * MINUTE
     files = portal.room_files[heavy_room]
     for _ in range(n_heavy):

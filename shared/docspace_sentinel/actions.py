@@ -208,7 +208,8 @@ class MessageAction(IntEnum):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         text = str(value).strip()
-        if text.lstrip("-").isdigit():
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
             return int(text)
         wanted = text.replace("_", "").lower()
         for member in cls:

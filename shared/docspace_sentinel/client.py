@@ -26,6 +26,7 @@ from .models import (
     Room,
     RoomMember,
     User,
+    parse_int,
 )
 from .settings import ClientSettings
 from .transport import Envelope, Transport
@@ -55,7 +56,7 @@ class ScanStats:
 
 def guid(value: str, name: str = "userId") -> str:
     """Validate a GUID before it reaches a URL (``../settings`` or ``?x=`` must not pass)."""
-    if not isinstance(value, str) or not _GUID.match(value):
+    if not isinstance(value, str) or not _GUID.fullmatch(value):
         raise ValueError(f"{name} must be a GUID, got {value!r}")
     return value.lower()
 
@@ -64,8 +65,8 @@ def int_id(value: int | str, name: str = "id") -> int:
     """Validate a room, folder or file id (a positive integer) before it reaches a URL."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = parse_int(value) or 0
     if not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value

@@ -22,7 +22,10 @@ def parse_wire_date(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError(f"date has no zone: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
+        raise ValueError(f"date out of range: {value!r}") from None
 
 
 def parse_user_date(value: str | datetime) -> datetime:

@@ -420,3 +420,18 @@ def _result(
         actions=(ActionTaken(ACTION, "portal", action_status, detail),),
     )
     return SyncResult(status, plan, [finding], detail)
+
+
+def sync_failure(exc: DocSpaceError, client: DocSpaceClient, workflow: str) -> Finding:
+    """A sync that could not even read the portal's list."""
+    return Finding(
+        workflow=workflow,
+        kind="ip_sync_failed",
+        severity=Severity.HIGH,
+        title="IP restriction sync failed: the portal's list could not be read",
+        summary=f"The portal sync could not read the IP restrictions: {exc}.",
+        dedup=("read", type(exc).__name__, str(exc.status_code or "")),
+        portal_url=client.portal_url,
+        evidence={"error": str(exc)[:500]},
+        actions=(ActionTaken(ACTION, "portal", "failed", type(exc).__name__),),
+    )

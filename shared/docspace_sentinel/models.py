@@ -44,9 +44,17 @@ def _int(raw: Wire, key: str) -> int | None:
     value = raw.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return parse_int(value)
     return None
+
+
+def parse_int(text: str) -> int | None:
+    """A plain ASCII integer ("-12"), or None: no "²", "١٢", "--5" or 5000-digit numbers."""
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or len(digits) > 18 or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(text)
 
 
 def _str(raw: Wire, key: str) -> str | None:

@@ -51,6 +51,8 @@ class Restriction:
     last_error: str | None = None
     attempts: int = 0
     lifted_at: datetime | None = None
+    #: The run (run key) that restricted the user.
+    owner: str | None = None
 
     @property
     def held(self) -> bool:
@@ -93,6 +95,7 @@ def _from_item(item: dict[str, Any]) -> Restriction:
         last_error=item.get("lastError"),
         attempts=int(item.get("attempts", 0)),
         lifted_at=_time(item.get("liftedAt")),
+        owner=item.get("owner"),
     )
 
 

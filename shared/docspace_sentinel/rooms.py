@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from .client import DocSpaceClient
 from .errors import Forbidden, NotFound
-from .models import AuditEvent, Room
+from .models import AuditEvent, Room, parse_int
 
 log = logging.getLogger(__name__)
 
@@ -105,4 +105,4 @@ class RoomResolver:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_int(value)

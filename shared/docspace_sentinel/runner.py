@@ -47,6 +47,7 @@ class RunSettings:
     slice_size: timedelta = timedelta(hours=1)
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
+    concurrency: int = 4
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
@@ -71,6 +72,7 @@ class RunSettings:
             reserve_seconds=env_float(
                 "TIME_RESERVE_SECONDS", 60.0, minimum=0, maximum=600, env=env
             ),
+            concurrency=env_int("SCAN_CONCURRENCY", 4, minimum=1, maximum=32, env=env),
         )
 
 
@@ -182,6 +184,7 @@ class Runner:
             slice_size=self.settings.slice_size,
             remaining_time=self.remaining_time,
             reserve_seconds=self.settings.reserve_seconds,
+            concurrency=self.settings.concurrency,
         )
         early = {"published": 0, "suppressed": 0}
 

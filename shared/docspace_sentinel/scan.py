@@ -12,7 +12,9 @@ continues from there.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +86,8 @@ class SliceScan:
     remaining_time: Callable[[], float] | None = None
     reserve_seconds: float = 60.0
     stats: ScanStats = field(default_factory=ScanStats)
+    #: Slices read at the same time (each by its own thread; the client's rate budget is shared).
+    concurrency: int = 1
     completed_until: datetime | None = None
     stopped_early: bool = False
 
@@ -103,17 +107,64 @@ class SliceScan:
             yield low, high
             self.completed_until = high
 
+    def _read_slice(self, low: datetime, high: datetime) -> tuple[list[AuditEvent], ScanStats]:
+        """One slice, whole: distinct ids, ``low <= date < high`` (the plan's end inclusive)."""
+        stats = ScanStats()
+        last = high == self.plan.end
+        events: dict[int, AuditEvent] = {}
+        for event in self.client.audit_events(low, high, stats=stats):
+            if event.date < low or (event.date >= high and not last) or event.date > high:
+                continue
+            events.setdefault(event.id, event)
+        return list(events.values()), stats
+
+    def _merge(self, stats: ScanStats) -> None:
+        self.stats.pages += stats.pages
+        self.stats.rows += stats.rows
+        self.stats.malformed += stats.malformed
+        self.stats.duplicates += stats.duplicates
+
     def audit_slices(self) -> Iterator[tuple[tuple[datetime, datetime], list[AuditEvent]]]:
-        """Each slice's audit events (distinct ids, ``low <= date < high``; the plan's end is
-        inclusive). A slice is handed over only once it has been read whole."""
-        for low, high in self.slices():
-            last = high == self.plan.end
-            events: dict[int, AuditEvent] = {}
-            for event in self.client.audit_events(low, high, stats=self.stats):
-                if event.date < low or (event.date >= high and not last) or event.date > high:
-                    continue
-                events.setdefault(event.id, event)
-            yield (low, high), list(events.values())
+        """Each slice's audit events, oldest slice first. A slice is handed over only once it
+        has been read whole; with ``concurrency`` > 1 the next slices are read meanwhile, and
+        they are still handed over in order, so ``completed_until`` stays a true statement."""
+        if self.concurrency <= 1:
+            for low, high in self.slices():
+                events, stats = self._read_slice(low, high)
+                self._merge(stats)
+                yield (low, high), events
+            return
+        pieces = iter(enumerate(time_slices(self.plan.start, self.plan.end, self.slice_size)))
+        pending: deque[tuple[tuple[datetime, datetime], Future[tuple[list[AuditEvent], ScanStats]]]]
+        pending = deque()
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan")
+        exhausted = False
+
+        def fill() -> None:
+            nonlocal exhausted
+            while not exhausted and len(pending) < self.concurrency:
+                item = next(pieces, None)
+                if item is None:
+                    exhausted = True
+                    return
+                index, (low, high) = item
+                if index and self._out_of_time():
+                    exhausted = self.stopped_early = True
+                    log.warning("near the time limit: stopping the scan at %s", low.isoformat())
+                    return
+                pending.append(((low, high), pool.submit(self._read_slice, low, high)))
+
+        try:
+            fill()
+            while pending:
+                bounds, future = pending.popleft()
+                events, stats = future.result()
+                self._merge(stats)
+                yield bounds, events
+                self.completed_until = bounds[1]
+                fill()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def audit_events(self) -> Iterator[AuditEvent]:
         for _bounds, events in self.audit_slices():

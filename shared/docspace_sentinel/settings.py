@@ -13,6 +13,7 @@ Constructor arguments win over the environment; ``ClientSettings.from_env()`` re
 ``DOCSPACE_MAX_ATTEMPTS``        attempts per request, first one included (5)
 ``DOCSPACE_RETRY_BUDGET_SECONDS`` most time one request may spend retrying (60)
 ``DOCSPACE_RETRY_BASE_SECONDS``  first backoff step, doubled per attempt, jittered (0.5)
+``DOCSPACE_REQUESTS_PER_SECOND`` request-rate budget across threads, 0 for none (20)
 =============================== =====================================================
 """
 
@@ -35,6 +36,7 @@ TIMEOUT_SECONDS = "DOCSPACE_TIMEOUT_SECONDS"
 MAX_ATTEMPTS = "DOCSPACE_MAX_ATTEMPTS"
 RETRY_BUDGET_SECONDS = "DOCSPACE_RETRY_BUDGET_SECONDS"
 RETRY_BASE_SECONDS = "DOCSPACE_RETRY_BASE_SECONDS"
+REQUESTS_PER_SECOND = "DOCSPACE_REQUESTS_PER_SECOND"
 
 _LOCAL_HOSTS = {"localhost"}
 
@@ -59,6 +61,8 @@ class ClientSettings:
     api_key: Secret = field(repr=False)
     timeout: float = 15.0
     retry: RetryPolicy = RetryPolicy()
+    #: Request-rate budget shared by the client's threads; 0 means no budget.
+    requests_per_second: float = 20.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", validate_portal_url(self.url))
@@ -76,6 +80,9 @@ class ClientSettings:
             url=url,
             api_key=load_api_key(env),
             timeout=env_float(TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env),
+            requests_per_second=env_float(
+                REQUESTS_PER_SECOND, 20.0, minimum=0.0, maximum=1000.0, env=env
+            ),
             retry=RetryPolicy(
                 max_attempts=env_int(MAX_ATTEMPTS, 5, minimum=1, maximum=20, env=env),
                 base_delay=env_float(RETRY_BASE_SECONDS, 0.5, minimum=0.0, maximum=60.0, env=env),

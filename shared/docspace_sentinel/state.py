@@ -16,7 +16,8 @@ pk                         sk                        attributes
                                                      (= end of the suppression period)
 ``reminder#<userId>``      ``<roomId>``              the same claim shape: last reminder, kept
                                                      for the cooldown
-``activity#<userId>``      ``<roomId>#<YYYY-MM-DD>`` ``hours`` map hour → distinct events, ``expiresAt``
+``activity#<userId>``      ``<roomId>#<YYYY-MM-DD>`` ``h00``..``h23``: distinct events per hour,
+                                                     ``expiresAt``
 ========================== ========================= ===========================================
 
 Later workflows add allowlists (``allow#<userId>``) and restrictions (``restriction#<userId>``).
@@ -385,42 +386,36 @@ class StateStore:
         *,
         keep_until: datetime,
     ) -> None:
-        """Overwrite the distinct-event counts of some hours of one user's day in one room.
+        """Overwrite the distinct-event counts of some hours (``"00"``..``"23"``) of one user's
+        day in one room: one update, attributes ``h00``..``h23``.
 
         Overwriting (not adding) makes a re-scan of the same hours idempotent: a retried or
         overlapping run writes the same, or a more complete, count.
         """
         if not hours:
             return
-        names = {f"#h{i}": hour for i, hour in enumerate(hours)}
-        values = {f":v{i}": count for i, count in enumerate(hours.values())}
-        sets = ", ".join(f"hours.#h{i} = :v{i}" for i in range(len(hours)))
-        key = self._item({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"})
-        # Two updates: DynamoDB cannot create the map and set paths inside it in one expression.
+        names = {f"#h{hour}": f"h{hour}" for hour in hours}
+        values: dict[str, Any] = {f":h{hour}": count for hour, count in hours.items()}
+        values[":ttl"] = _epoch(keep_until)
+        sets = ", ".join(f"#h{hour} = :h{hour}" for hour in hours)
         self._call(
             "update_item",
-            Key=key,
-            UpdateExpression="SET hours = if_not_exists(hours, :empty), expiresAt = :ttl",
-            ExpressionAttributeValues=self._item({":empty": {}, ":ttl": _epoch(keep_until)}),
-        )
-        self._call(
-            "update_item",
-            Key=key,
-            UpdateExpression=f"SET {sets}",
+            Key=self._item({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"}),
+            UpdateExpression=f"SET {sets}, expiresAt = :ttl",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=self._item(values),
         )
 
-    def activity_days(
-        self, user_id: str, room_id: int, first_day: str, last_day: str
-    ) -> dict[str, int]:
-        """Total distinct events per day for one user in one room, ``first_day..last_day``."""
-        totals: dict[str, int] = {}
-        for item in self.query(
-            f"activity#{user_id}", sk_from=f"{room_id}#{first_day}", sk_to=f"{room_id}#{last_day}"
-        ):
-            day = str(item["sk"]).split("#", 1)[1]
-            totals[day] = sum(int(v) for v in dict(item.get("hours") or {}).values())
+    def activity_totals(self, user_id: str) -> dict[tuple[int, str], int]:
+        """Distinct events per (room id, day) of one user: the whole (TTL-bounded) history,
+        in one query."""
+        totals: dict[tuple[int, str], int] = {}
+        for item in self.query(f"activity#{user_id}"):
+            room, _, day = str(item["sk"]).partition("#")
+            if room.isascii() and room.isdigit():
+                totals[(int(room), day)] = sum(
+                    int(v) for k, v in item.items() if k.startswith("h") and k[1:].isdigit()
+                )
         return totals
 
 

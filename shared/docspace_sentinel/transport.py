@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .ratelimit import RateLimiter
 from .secret import Secret
 from .settings import ClientSettings, RetryPolicy
 
@@ -85,6 +87,7 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         remaining_time: Callable[[], float] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = settings.url
         self.timeout = settings.timeout
@@ -101,9 +104,13 @@ class Transport:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        if limiter is None and settings.requests_per_second > 0:
+            limiter = RateLimiter(settings.requests_per_second, sleep=sleep)
+        self.limiter = limiter
         #: Requests sent (each attempt counts), for the "API calls" metric and benchmarks.
         self.requests_sent = 0
         self.retries = 0
+        self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
@@ -143,7 +150,11 @@ class Transport:
                     attempt,
                     delay,
                 )
-                self.retries += 1
+                with self._count_lock:
+                    self.retries += 1
+                if isinstance(error, RateLimited) and self.limiter is not None:
+                    self.limiter.back_off(delay)
+                    delay = 0.0  # the limiter now holds every thread back, this one included
                 waited += delay
                 self._sleep(delay)
 
@@ -177,7 +188,10 @@ class Transport:
         params: Mapping[str, Any] | list[tuple[str, Any]] | None,
         body: Any,
     ) -> Envelope:
-        self.requests_sent += 1
+        if self.limiter is not None:
+            self.limiter.acquire()
+        with self._count_lock:
+            self.requests_sent += 1
         log.debug("DocSpace %s %s", method, path)
         try:
             response = self.session.request(
@@ -267,7 +281,7 @@ def _decode(content: bytes) -> Any:
         return ""
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return content.decode("utf-8", "replace")
 
 

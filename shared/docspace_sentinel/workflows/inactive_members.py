@@ -25,7 +25,7 @@ from ..config import Env, env_bool, env_int, env_list, env_str
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
 from ..mail import Email, Mailer, html_page
-from ..models import STATUS_ACTIVE, Room, User
+from ..models import STATUS_ACTIVE, Room, User, parse_int
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 from ..scan import ScanPlan, SliceScan
@@ -92,7 +92,7 @@ class InactiveSettings:
 
 def _ints(name: str, env: Env | None) -> tuple[int, ...]:
     values = env_list(name, env=env)
-    bad = [v for v in values if not v.isdigit() or int(v) <= 0]
+    bad = [v for v in values if (parse_int(v) or 0) <= 0]
     if bad:
         raise ConfigError(name, f"must be positive whole numbers, got {', '.join(bad)}")
     return tuple(int(v) for v in values)
@@ -170,6 +170,7 @@ def run(context: RunContext) -> RunOutcome:
         slice_size=context.settings.slice_size,
         remaining_time=context.scan.remaining_time,
         reserve_seconds=context.settings.reserve_seconds,
+        concurrency=context.settings.concurrency,
     )
     resolver = RoomResolver(context.client, context.client.rooms())
     watched = {r.room.id for r in rooms}

@@ -40,7 +40,7 @@ from ..config import Env, env_choice
 from ..dates import utcnow
 from ..errors import DocSpaceError, NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef, format_utc
-from ..ipsync import SyncResult, SyncSettings, sync_portal
+from ..ipsync import SyncResult, SyncSettings, sync_failure, sync_portal
 from ..models import LoginEvent
 from ..response import ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
@@ -256,6 +256,11 @@ def sync_locked(
     try:
         allowlists = AllowlistStore(store).all()
         return sync_portal(client, store, allowlists, settings, workflow=WORKFLOW)
+    except DocSpaceError as exc:
+        # Reading the list failed (e.g. the key's user is not an admin): the login check and a
+        # registration must not fail with it, so this is a finding, not an exception.
+        log.warning("the portal sync could not read the IP restrictions: %s", exc)
+        return SyncResult("failed", findings=[sync_failure(exc, client, WORKFLOW)], detail=str(exc))
     finally:
         store.release_lock(SYNC_LOCK, owner)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from ..config import Env, env_float, env_int, env_list
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
 from ..logins import group_logins
-from ..models import Room
+from ..models import Room, parse_int
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 
@@ -46,13 +46,13 @@ class VdrSettings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> VdrSettings:
         raw_ids = env_list("MONITORED_ROOM_IDS", env=env)
-        bad = [r for r in raw_ids if not r.isdigit() or int(r) <= 0]
+        bad = [r for r in raw_ids if (parse_int(r) or 0) <= 0]
         if bad:
             raise ConfigError(
                 "MONITORED_ROOM_IDS", f"must be positive room ids, got {', '.join(bad)}"
             )
         return cls(
-            room_ids=tuple(int(r) for r in raw_ids),
+            room_ids=tuple(int(r) for r in raw_ids),  # validated above
             max_events=env_int("MAX_EVENTS_PER_USER", 100, minimum=1, env=env),
             baseline_days=env_int("BASELINE_DAYS", 30, minimum=1, maximum=180, env=env),
             baseline_min_days=env_int("BASELINE_MIN_DAYS", 7, minimum=1, maximum=180, env=env),
@@ -122,44 +122,45 @@ def run(context: RunContext) -> RunOutcome:
     keep_until = context.now + timedelta(days=settings.baseline_days + 5)
     names: dict[str, str] = {}
     samples: dict[tuple[str, int, str], list[int]] = defaultdict(list)
-    touched: set[tuple[str, int, str]] = set()
+    # Slices are disjoint in time and each is deduplicated by id, so counts are distinct events.
+    hours: dict[tuple[str, int, str], Counter[str]] = defaultdict(Counter)
     scanned = skipped = 0
-    for _bounds, events in context.scan.audit_slices():
-        hours: dict[tuple[str, int, str], dict[str, set[int]]] = defaultdict(
-            lambda: defaultdict(set)
-        )
-        for event in events:
-            scanned += 1
-            if not event.user_id or event.action_id not in KNOWN_ACTIONS:
-                skipped += 1
-                continue
-            room_id = resolver.room_id(event)
-            if room_id not in monitored:
-                continue
-            day = event.date.strftime("%Y-%m-%d")
-            key = (event.user_id.lower(), room_id, day)
-            hours[key][event.date.strftime("%H")].add(event.id)
-            if event.user:
-                names[key[0]] = event.user
-            if len(samples[key]) < SAMPLE:
-                samples[key].append(event.id)
-        for (user_id, room_id, day), by_hour in hours.items():
-            counts = {hour: len(ids) for hour, ids in by_hour.items()}
-            context.store.set_activity_hours(user_id, room_id, day, counts, keep_until=keep_until)
-            touched.add((user_id, room_id, day))
+    for event in context.scan.audit_events():
+        scanned += 1
+        if not event.user_id or event.action_id not in KNOWN_ACTIONS:
+            skipped += 1
+            continue
+        room_id = resolver.room_id(event)
+        if room_id not in monitored:
+            continue
+        key = (event.user_id.lower(), room_id, event.date.strftime("%Y-%m-%d"))
+        hours[key][event.date.strftime("%H")] += 1
+        if event.user:
+            names[key[0]] = event.user
+        if len(samples[key]) < SAMPLE:
+            samples[key].append(event.id)
+    # Only hours read whole are written: all of them, as the scan hands over whole slices.
+    for (user_id, room_id, day), counts in hours.items():
+        context.store.set_activity_hours(user_id, room_id, day, counts, keep_until=keep_until)
 
     # Every day this run saw activity on is judged (on a first run, the whole initial look-back);
     # the fingerprint (user, room, day) keeps a day from being reported twice.
     flagged: list[tuple[str, int, str, int, Judgement]] = []
-    for user_id, room_id, day in sorted(touched):
-        today = date.fromisoformat(day)
-        first = (today - timedelta(days=settings.baseline_days)).isoformat()
-        totals = context.store.activity_days(user_id, room_id, first, day)
-        count = totals.get(day, 0)
-        history = _history(totals, today)
-        verdict = judge(count, history, settings)
-        if verdict.flagged:
-            flagged.append((user_id, room_id, day, count, verdict))
+    by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for user_id, room_id, day in hours:
+        by_user[user_id].append((room_id, day))
+    for user_id, keys in sorted(by_user.items()):
+        totals = context.store.activity_totals(user_id)
+        for room_id, day in sorted(keys):
+            today = date.fromisoformat(day)
+            first = (today - timedelta(days=settings.baseline_days)).isoformat()
+            history = _history(
+                {d: n for (r, d), n in totals.items() if r == room_id and d >= first}, today
+            )
+            count = totals.get((room_id, day), 0)
+            verdict = judge(count, history, settings)
+            if verdict.flagged:
+                flagged.append((user_id, room_id, day, count, verdict))
 
     findings: list[Finding] = []
     if flagged:

@@ -1,0 +1,1 @@
+"""Fault injection: every scheduled workflow against a failing portal, SNS and DynamoDB."""

@@ -1,0 +1,168 @@
+"""The administrators' ``allowlist`` commands against moto and the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from docspace_sentinel.allowlist import AllowlistStore
+from docspace_sentinel.state import StateStore
+from local.aws import LocalAws
+from local.cli import main
+from local.simulator.server import SimulatorServer
+from tests.e2e import point_at
+
+pytestmark = pytest.mark.e2e
+
+PUT = "PUT /api/2.0/settings/iprestrictions"
+
+
+def _users(sim: SimulatorServer, n: int) -> list[str]:
+    s = sim.scenario
+    return [
+        u.id
+        for u in s.users
+        if u.status == 1 and not (u.is_admin or u.is_owner) and u.id != s.layout.key_user_id
+    ][:n]
+
+
+def _stored(aws: LocalAws) -> dict[str, tuple[str, ...]]:
+    records = AllowlistStore(StateStore(aws.table_name, client=aws.dynamodb))
+    return {a.user_id: a.entries for a in records.all()}
+
+
+def _out(capsys: pytest.CaptureFixture[str]) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_replace_add_remove_and_list(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
+    (user_id,) = _users(simulator, 1)
+    email = simulator.scenario.user_by_id(user_id).email
+    assert main(["allowlist", "replace", user_id, "203.0.113.10", "198.51.100.0/24"]) == 0
+    answer = _out(capsys)
+    assert isinstance(answer, dict) and answer["entries"] == ["203.0.113.10", "198.51.100.0/24"]
+    assert answer["updatedBy"].startswith("cli:")
+
+    assert main(["allowlist", "add", email, "2001:DB8::1"]) == 0  # by email
+    assert _out(capsys)["added"] == ["2001:db8::1"]  # type: ignore[index]
+    assert main(["allowlist", "remove", user_id, "198.51.100.0/24"]) == 0
+    assert _out(capsys)["removed"] == ["198.51.100.0/24"]  # type: ignore[index]
+    assert _stored(aws) == {user_id: ("203.0.113.10", "2001:db8::1")}
+
+    assert main(["allowlist", "list"]) == 0
+    listed = _out(capsys)
+    assert isinstance(listed, list) and [a["userId"] for a in listed] == [user_id]
+    assert main(["allowlist", "list", user_id]) == 0
+    assert _out(capsys)["entries"] == ["203.0.113.10", "2001:db8::1"]  # type: ignore[index]
+
+    assert main(["allowlist", "remove", user_id, "--all"]) == 0
+    assert _stored(aws) == {}
+    assert main(["allowlist", "list", user_id]) == 1
+
+
+def test_a_bad_entry_is_an_error_naming_it_and_stores_nothing(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    (user_id,) = _users(simulator, 1)
+    assert main(["allowlist", "replace", user_id, "203.0.113.10", "999.1.1.1", "fe80::1%eth0"]) == 2
+    err = capsys.readouterr().err
+    assert "'999.1.1.1'" in err and "'fe80::1%eth0'" in err and "zone index" in err
+    assert _stored(aws) == {}
+
+
+def test_import_json_and_csv(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS="192.0.2.1")
+    first, second, third = _users(simulator, 3)
+    third_email = simulator.scenario.user_by_id(third).email
+    records = [
+        {"userId": first, "allowedIps": ["203.0.113.10"]},
+        {"userId": second, "allowedIps": ["198.51.100.0-198.51.100.3"]},
+    ]
+    data = tmp_path / "allowlists.json"
+    data.write_text(json.dumps(records))
+    assert main(["allowlist", "import", str(data)]) == 0
+    answer = _out(capsys)
+    assert isinstance(answer, dict) and answer["imported"] == 2
+    assert answer["portalSync"]["status"] == "applied"
+    assert simulator.stats.requests[PUT] == 1  # one sync for the whole file
+    assert len(simulator.scenario.ip_restrictions.entries) == 6
+
+    table = tmp_path / "allowlists.csv"
+    table.write_text(
+        "userId,email,allowedIps\n"
+        f"{first},,203.0.113.11;203.0.113.12\n"
+        f",{third_email},2001:db8::/48\n"
+        f",{third_email},192.0.2.77\n"
+    )
+    assert main(["allowlist", "import", str(table)]) == 0
+    assert _stored(aws) == {
+        first: ("203.0.113.11", "203.0.113.12"),
+        second: ("198.51.100.0-198.51.100.3",),
+        third: ("2001:db8::/48", "192.0.2.77"),
+    }
+
+
+def test_import_rejects_the_whole_file_for_one_bad_record(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    first, second = _users(simulator, 2)
+    table = tmp_path / "bad.csv"
+    table.write_text(
+        "userId,allowedIps\n"
+        f"{first},203.0.113.10\n"
+        f"{second},203.0.113.0/16 10.0.0.5-10.0.0.1\n"
+        "not-a-guid,203.0.113.10\n"
+    )
+    assert main(["allowlist", "import", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert "record 2" in err and "'203.0.113.0/16'" in err and "'10.0.0.5-10.0.0.1'" in err
+    assert "record 3" in err and "GUID" in err
+    assert _stored(aws) == {}
+
+    missing = tmp_path / "nobody.json"
+    missing.write_text(json.dumps([{"email": "nobody@example.com", "allowedIps": ["192.0.2.1"]}]))
+    assert main(["allowlist", "import", str(missing)]) == 2
+    assert "matches no portal user" in capsys.readouterr().err
+    assert _stored(aws) == {}
+
+
+def test_sync_command_reports_the_plan(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
+    (user_id,) = _users(simulator, 1)
+    assert main(["allowlist", "replace", user_id, "203.0.113.10"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("PORTAL_SYNC", "dry-run")
+    assert main(["allowlist", "sync"]) == 0
+    answer = _out(capsys)
+    assert isinstance(answer, dict) and answer["status"] == "planned"
+    assert answer["diff"]["add"] == ["203.0.113.10"]
+    assert [f["kind"] for f in aws.findings()] == ["ip_sync_planned"]
+    assert simulator.stats.requests[PUT] == 0

@@ -65,13 +65,13 @@ def _tour(client: DocSpaceClient) -> None:
     print(f"Requests made: {client.requests_sent}")
 
 
-def _quiet_invoke(function: str, event: dict[str, Any]) -> Any:
+def _quiet_invoke(function: str, event: dict[str, Any], attribute: str = "handler") -> Any:
     """Invoke a handler, keeping its structured logs and metric lines (stdout) out of the way
     unless it fails."""
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured):
-            return invoke(function, event)
+            return invoke(function, event, attribute=attribute)
     except Exception:
         print(captured.getvalue())
         raise
@@ -202,8 +202,30 @@ def main(argv: list[str] | None = None) -> int:
         _scheduled("inactive_members", now)
         total += _print_findings(aws)
 
+        _heading("IP allowlist: registrations, the login check and the portal sync (dry run)")
+        for user_id, entries in sorted(scenario.planted.allowlists.items()):
+            registration = {"userId": user_id, "allowedIps": list(entries)}
+            registered = _quiet_invoke("ip_allowlist", registration, attribute="register_handler")
+            print(f"registered {user_id}: {json.dumps(registered.get('allowedIps', registered))}")
+        rejected = {
+            "userId": next(iter(scenario.planted.allowlists)),
+            "allowedIps": ["10.0.0.0/33", "not-an-ip"],
+        }
+        try:
+            _quiet_invoke("ip_allowlist", rejected, attribute="register_handler")
+        except ValueError as exc:
+            print(f"rejected as a whole: {exc}")
+        _scheduled("ip_allowlist", now)
+        total += _print_findings(aws)
+
         _heading("The same schedules fire again (a retried delivery): nothing is sent twice")
-        for function in ("vdr_activity", "login_audit", "bulk_change_guard", "inactive_members"):
+        for function in (
+            "vdr_activity",
+            "login_audit",
+            "bulk_change_guard",
+            "inactive_members",
+            "ip_allowlist",
+        ):
             again = _scheduled(function, now, f"{function} retried")
             if again["status"] != "duplicate":
                 raise SystemExit(f"{function}: a retried delivery ran again")

@@ -265,3 +265,30 @@ def test_a_dry_run_finding_does_not_hide_the_later_enforced_action(
         {"from": _iso(now - timedelta(days=4)), "to": _iso(now - timedelta(seconds=1))},
     )
     assert aws.findings() == []
+
+
+def test_the_function_url_runs_an_on_demand_window(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import json
+
+    point_at(monkeypatch, simulator, aws)
+    now = _now()
+    body = json.dumps({"from": _iso(now - timedelta(days=4)), "to": _iso(now)})
+    request = {
+        "version": "2.0",
+        "rawPath": "/",
+        "requestContext": {"http": {"method": "POST", "path": "/"}},
+        "body": base64.b64encode(body.encode()).decode(),
+        "isBase64Encoded": True,
+    }
+    answer = run("bulk_change_guard", request)
+    assert answer["statusCode"] == 200
+    summary = json.loads(answer["body"])
+    assert summary["findingsPublished"] == 1 and summary["cursorAfter"] is None
+    bad = run("bulk_change_guard", {**request, "body": "not json", "isBase64Encoded": False})
+    assert bad["statusCode"] == 400 and "JSON" in json.loads(bad["body"])["error"]
+    reversed_window = json.dumps({"from": _iso(now), "to": _iso(now - timedelta(days=1))})
+    bad = run("bulk_change_guard", {**request, "body": reversed_window, "isBase64Encoded": False})
+    assert bad["statusCode"] == 400

@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .client import DocSpaceClient
+from .invocation import InvalidInvocation, http_body
 from .publisher import FindingPublisher
 from .runner import Runner, RunSettings, Work
 from .state import StateStore
@@ -110,6 +111,19 @@ def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> H
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.append_keys(workflow=workflow)
+        try:
+            body = http_body(event)
+        except InvalidInvocation as exc:
+            return _http(400, {"error": str(exc)})
+        if body is not None:
+            # A Function URL request (AWS_IAM auth): the body is the invocation.
+            try:
+                return _http(200, handle(body, context))
+            except InvalidInvocation as exc:
+                return _http(400, {"error": str(exc)})
+        return handle(event, context)
+
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if query is not None:
             with DocSpaceClient.from_env(remaining_time=remaining_time_of(context)) as client:
                 answer = query(event, client)
@@ -120,3 +134,13 @@ def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> H
         return run_workflow(workflow, work, event, context)
 
     return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
+
+
+def _http(status: int, payload: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(payload, default=str),
+    }

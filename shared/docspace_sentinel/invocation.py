@@ -63,6 +63,34 @@ def parse_invocation(event: Any, now: datetime) -> Invocation:
     return Invocation(f"manual@{format_query_date(minute)}", now, "manual", payload=event)
 
 
+def http_body(event: Any) -> dict[str, Any] | None:
+    """The JSON body of a Function URL (HTTP payload v2) request, or ``None`` for other events.
+
+    Raises ``InvalidInvocation`` when the body is not a JSON object.
+    """
+    if not isinstance(event, Mapping) or "requestContext" not in event or "rawPath" not in event:
+        return None
+    body = event.get("body") or "{}"
+    if event.get("isBase64Encoded"):
+        import base64
+
+        try:
+            body = base64.b64decode(body).decode("utf-8")
+        except ValueError:
+            raise InvalidInvocation("the request body is not valid base64") from None
+    import json
+
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise InvalidInvocation(
+            'the request body must be JSON, e.g. {"from": "...", "to": "..."}'
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidInvocation("the request body must be a JSON object")
+    return parsed
+
+
 def _time(event: Mapping[str, Any], key: str) -> datetime:
     value = event.get(key)
     if not isinstance(value, str | datetime):

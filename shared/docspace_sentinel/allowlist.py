@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from .errors import SentinelError
-from .state import StateStore, _ConditionFailed, _iso
+from .state import ConditionFailed, StateStore, to_iso
 
 PK_PREFIX = "allow#"
 SK = "entries"
@@ -215,7 +215,7 @@ class Allowlist:
             "email": self.email,
             "entries": list(self.entries),
             "updatedBy": self.updated_by,
-            "updatedAt": _iso(self.updated_at) if self.updated_at else None,
+            "updatedAt": to_iso(self.updated_at) if self.updated_at else None,
         }
 
 
@@ -274,13 +274,13 @@ class AllowlistStore:
         list them; the scan reads the whole (small-item) table, once per run."""
         kwargs: dict[str, Any] = {
             "FilterExpression": "begins_with(pk, :p) AND sk = :sk",
-            "ExpressionAttributeValues": self.store._item({":p": PK_PREFIX, ":sk": SK}),
+            "ExpressionAttributeValues": self.store.encode({":p": PK_PREFIX, ":sk": SK}),
             "ConsistentRead": True,
         }
         found: list[Allowlist] = []
         while True:
-            answer = self.store._call("scan", **kwargs)
-            found.extend(_from_item(self.store._plain(item)) for item in answer.get("Items", []))
+            answer = self.store.call("scan", **kwargs)
+            found.extend(_from_item(self.store.decode(item)) for item in answer.get("Items", []))
             if "LastEvaluatedKey" not in answer:
                 return sorted(found, key=lambda a: a.user_id)
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -304,26 +304,26 @@ class AllowlistStore:
             else {
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": self.store._item({":v": expected_version}),
+                "ExpressionAttributeValues": self.store.encode({":v": expected_version}),
             }
         )
         try:
-            self.store._call(
+            self.store.call(
                 "put_item",
-                Item=self.store._item(
+                Item=self.store.encode(
                     {
                         "pk": PK_PREFIX + key,
                         "sk": SK,
                         "entries": list(entries),
                         "email": email,
                         "updatedBy": updated_by,
-                        "updatedAt": _iso(now),
+                        "updatedAt": to_iso(now),
                         "version": version,
                     }
                 ),
                 **condition,
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             raise AllowlistConflict(
                 f"the allowlist of {key} changed meanwhile; re-read it and try again"
             ) from None
@@ -332,14 +332,14 @@ class AllowlistStore:
     def delete(self, user_id: str, *, expected_version: int) -> None:
         key = user_id.lower()
         try:
-            self.store._call(
+            self.store.call(
                 "delete_item",
-                Key=self.store._item({"pk": PK_PREFIX + key, "sk": SK}),
+                Key=self.store.encode({"pk": PK_PREFIX + key, "sk": SK}),
                 ConditionExpression="#v = :v",
                 ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues=self.store._item({":v": expected_version}),
+                ExpressionAttributeValues=self.store.encode({":v": expected_version}),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             raise AllowlistConflict(
                 f"the allowlist of {key} changed meanwhile; re-read it and try again"
             ) from None

@@ -40,7 +40,7 @@ from .config import Env, env_bool, env_choice, env_int, env_list
 from .errors import ConfigError, DocSpaceError
 from .findings import ActionTaken, Finding, Severity
 from .models import IpRestriction
-from .state import StateStore, _ConditionFailed, _iso
+from .state import ConditionFailed, StateStore, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -267,25 +267,25 @@ class AddedStore:
             else {
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": self.store._item({":v": expected}),
+                "ExpressionAttributeValues": self.store.encode({":v": expected}),
             }
         )
         ordered = sorted(set(addresses), key=_ip_sort)
         try:
-            self.store._call(
+            self.store.call(
                 "put_item",
-                Item=self.store._item(
+                Item=self.store.encode(
                     {
                         "pk": PK,
                         "sk": SK,
                         "addresses": ordered,
-                        "updatedAt": _iso(self.store.now()),
+                        "updatedAt": to_iso(self.store.now()),
                         "version": expected + 1,
                     }
                 ),
                 **condition,
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             raise SyncConflict() from None
         return AddedRecord(frozenset(ordered), expected + 1)
 

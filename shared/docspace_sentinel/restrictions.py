@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .state import StateStore, _ConditionFailed, _epoch, _iso
+from .state import ConditionFailed, StateStore, to_epoch, to_iso
 
 PK = "restriction"
 KEEP_FINISHED = timedelta(days=90)
@@ -69,8 +69,8 @@ class Restriction:
             "source": self.source,
             "reason": self.reason,
             "findingId": self.finding_id,
-            "restrictedAt": _iso(self.restricted_at) if self.restricted_at else None,
-            "liftAt": _iso(self.lift_at) if self.lift_at else None,
+            "restrictedAt": to_iso(self.restricted_at) if self.restricted_at else None,
+            "liftAt": to_iso(self.lift_at) if self.lift_at else None,
             "permanent": self.permanent,
             "lastError": self.last_error,
             "attempts": self.attempts,
@@ -127,9 +127,9 @@ class RestrictionStore:
         """Claim the right to disable ``user_id``: False when a restriction is already held."""
         now = self.store.now()
         try:
-            self.store._call(
+            self.store.call(
                 "put_item",
-                Item=self.store._item(
+                Item=self.store.encode(
                     {
                         "pk": PK,
                         "sk": user_id.lower(),
@@ -139,19 +139,19 @@ class RestrictionStore:
                         "findingId": finding_id,
                         "userName": user_name,
                         "owner": owner,
-                        "restrictedAt": _iso(now),
-                        "liftAt": _iso(now + duration),
+                        "restrictedAt": to_iso(now),
+                        "liftAt": to_iso(now + duration),
                         "permanent": False,
                         "attempts": 0,
                     }
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:a, :b, :c))",
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues=self.store._item(
+                ExpressionAttributeValues=self.store.encode(
                     {":a": RESTRICTING, ":b": ACTIVE, ":c": LIFTING}
                 ),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         return True
 
@@ -159,21 +159,21 @@ class RestrictionStore:
         """Move a record from ``expected`` to ``new`` (False if it was not in ``expected``)."""
         values: dict[str, Any] = {"state": new, **fields}
         if new in (LIFTED, FAILED, CLOSED):
-            values["expiresAt"] = _epoch(self.store.now() + KEEP_FINISHED)
+            values["expiresAt"] = to_epoch(self.store.now() + KEEP_FINISHED)
         names = {f"#f{i}": key for i, key in enumerate(values)}
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
         attr_values = {f":v{i}": value for i, value in enumerate(values.values())}
         attr_values[":expected"] = expected
         try:
-            self.store._call(
+            self.store.call(
                 "update_item",
-                Key=self.store._item({"pk": PK, "sk": user_id.lower()}),
+                Key=self.store.encode({"pk": PK, "sk": user_id.lower()}),
                 UpdateExpression=f"SET {sets}",
                 ConditionExpression="#state = :expected",
                 ExpressionAttributeNames={**names, "#state": "state"},
-                ExpressionAttributeValues=self.store._item(attr_values),
+                ExpressionAttributeValues=self.store.encode(attr_values),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         return True
 
@@ -188,7 +188,7 @@ class RestrictionStore:
         if record is None or not record.held:
             return False
         return self.transition(
-            user_id, record.state, record.state, liftAt=_iso(until), permanent=False
+            user_id, record.state, record.state, liftAt=to_iso(until), permanent=False
         )
 
     def make_permanent(self, user_id: str) -> bool:

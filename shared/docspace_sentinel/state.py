@@ -56,11 +56,11 @@ class Cursor:
     run_key: str | None = None
 
 
-def _iso(value: datetime) -> str:
+def to_iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _epoch(value: datetime) -> int:
+def to_epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
@@ -88,35 +88,38 @@ class StateStore:
 
     # -- low level ----------------------------------------------------------------------------
 
-    def _item(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Plain values to DynamoDB's typed form (``None`` values are left out)."""
         return {k: self._ser.serialize(v) for k, v in values.items() if v is not None}
 
-    def _plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
+    def decode(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self._de.deserialize(v) for k, v in item.items()}
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
+    def call(self, operation: str, **kwargs: Any) -> Any:
+        """One DynamoDB operation on this table; a lost condition raises ``ConditionFailed``,
+        anything else ``StateError``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self.client, operation)(TableName=self.table, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise _ConditionFailed() from None
+                raise ConditionFailed() from None
             code = exc.response.get("Error", {}).get("Code", "?")
             raise StateError(f"DynamoDB {operation} on {self.table} failed: {code}") from exc
         except BotoCoreError as exc:
             raise StateError(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        answer = self._call("get_item", Key=self._item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        answer = self.call("get_item", Key=self.encode({"pk": pk, "sk": sk}), ConsistentRead=True)
         item = answer.get("Item")
-        return self._plain(item) if item else None
+        return self.decode(item) if item else None
 
     def put(self, values: Mapping[str, Any]) -> None:
-        self._call("put_item", Item=self._item(values))
+        self.call("put_item", Item=self.encode(values))
 
     def delete(self, pk: str, sk: str) -> None:
-        self._call("delete_item", Key=self._item({"pk": pk, "sk": sk}))
+        self.call("delete_item", Key=self.encode({"pk": pk, "sk": sk}))
 
     def query(
         self, pk: str, *, sk_from: str | None = None, sk_to: str | None = None
@@ -129,13 +132,13 @@ class StateStore:
             values |= {":a": sk_from, ":b": sk_to}
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": self._item(values),
+            "ExpressionAttributeValues": self.encode(values),
             "ConsistentRead": True,
         }
         while True:
-            answer = self._call("query", **kwargs)
+            answer = self.call("query", **kwargs)
             for item in answer.get("Items", []):
-                yield self._plain(item)
+                yield self.decode(item)
             if "LastEvaluatedKey" not in answer:
                 return
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -150,26 +153,26 @@ class StateStore:
         ``busy``: another invocation holds it; ``claimed``: go ahead."""
         now = self.now()
         try:
-            self._call(
+            self.call(
                 "put_item",
-                Item=self._item(
+                Item=self.encode(
                     {
                         "pk": f"run#{workflow}",
                         "sk": run_key,
                         "state": "running",
-                        "leaseUntil": _epoch(now + lease),
-                        "expiresAt": _epoch(now + keep),
+                        "leaseUntil": to_epoch(now + lease),
+                        "expiresAt": to_epoch(now + keep),
                     }
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR #s = :failed OR (#s = :running AND leaseUntil < :now)"
                 ),
                 ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues=self._item(
-                    {":failed": "failed", ":running": "running", ":now": _epoch(now)}
+                ExpressionAttributeValues=self.encode(
+                    {":failed": "failed", ":running": "running", ":now": to_epoch(now)}
                 ),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             item = self.get(f"run#{workflow}", run_key) or {}
             if item.get("state") == "done":
                 return RunClaim("done", json.loads(item.get("summary") or "{}"))
@@ -185,7 +188,7 @@ class StateStore:
                 "sk": run_key,
                 "state": "done",
                 "summary": json.dumps(summary, default=str),
-                "expiresAt": _epoch(self.now() + keep),
+                "expiresAt": to_epoch(self.now() + keep),
             }
         )
 
@@ -197,7 +200,7 @@ class StateStore:
                 "sk": run_key,
                 "state": "failed",
                 "leaseUntil": 0,
-                "expiresAt": _epoch(self.now() + keep),
+                "expiresAt": to_epoch(self.now() + keep),
             }
         )
 
@@ -206,35 +209,35 @@ class StateStore:
     def acquire_lock(self, workflow: str, owner: str, lease: timedelta) -> bool:
         now = self.now()
         try:
-            self._call(
+            self.call(
                 "put_item",
-                Item=self._item(
+                Item=self.encode(
                     {
                         "pk": f"lock#{workflow}",
                         "sk": "lock",
                         "owner": owner,
-                        "leaseUntil": _epoch(now + lease),
-                        "expiresAt": _epoch(now + lease + timedelta(days=1)),
+                        "leaseUntil": to_epoch(now + lease),
+                        "expiresAt": to_epoch(now + lease + timedelta(days=1)),
                     }
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now OR #o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues=self._item({":now": _epoch(now), ":me": owner}),
+                ExpressionAttributeValues=self.encode({":now": to_epoch(now), ":me": owner}),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         return True
 
     def release_lock(self, workflow: str, owner: str) -> None:
         try:
-            self._call(
+            self.call(
                 "delete_item",
-                Key=self._item({"pk": f"lock#{workflow}", "sk": "lock"}),
+                Key=self.encode({"pk": f"lock#{workflow}", "sk": "lock"}),
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues=self._item({":me": owner}),
+                ExpressionAttributeValues=self.encode({":me": owner}),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             pass  # the lease ran out and another run holds it now: not ours to delete
 
     # -- cursor -------------------------------------------------------------------------------
@@ -263,23 +266,23 @@ class StateStore:
             condition = {
                 "ConditionExpression": "#p = :expected",
                 "ExpressionAttributeNames": {"#p": "position"},
-                "ExpressionAttributeValues": self._item({":expected": _iso(expected)}),
+                "ExpressionAttributeValues": self.encode({":expected": to_iso(expected)}),
             }
         try:
-            self._call(
+            self.call(
                 "put_item",
-                Item=self._item(
+                Item=self.encode(
                     {
                         "pk": f"cursor#{workflow}",
                         "sk": scope,
-                        "position": _iso(position),
+                        "position": to_iso(position),
                         "runKey": run_key,
-                        "updatedAt": _iso(self.now()),
+                        "updatedAt": to_iso(self.now()),
                     }
                 ),
                 **condition,
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             raise CursorConflict(
                 f"the {workflow} cursor moved during this run (expected {expected}); not moving it"
             ) from None
@@ -296,16 +299,16 @@ class StateStore:
         """
         now = self.now()
         try:
-            self._call(
+            self.call(
                 "put_item",
-                Item=self._item(
+                Item=self.encode(
                     {
                         "pk": pk,
                         "sk": sk,
                         "state": "claimed",
                         "owner": owner,
-                        "leaseUntil": _epoch(now + lease),
-                        "expiresAt": _epoch(until),
+                        "leaseUntil": to_epoch(now + lease),
+                        "expiresAt": to_epoch(until),
                     }
                 ),
                 ConditionExpression=(
@@ -313,11 +316,11 @@ class StateStore:
                     "OR (#s = :claimed AND (leaseUntil < :now OR #o = :me))"
                 ),
                 ExpressionAttributeNames={"#s": "state", "#o": "owner"},
-                ExpressionAttributeValues=self._item(
-                    {":now": _epoch(now), ":claimed": "claimed", ":me": owner}
+                ExpressionAttributeValues=self.encode(
+                    {":now": to_epoch(now), ":claimed": "claimed", ":me": owner}
                 ),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         return True
 
@@ -329,8 +332,8 @@ class StateStore:
                 "sk": sk,
                 "state": "done",
                 "owner": owner,
-                "doneAt": _iso(self.now()),
-                "expiresAt": _epoch(until),
+                "doneAt": to_iso(self.now()),
+                "expiresAt": to_epoch(until),
                 **fields,
             }
         )
@@ -338,14 +341,14 @@ class StateStore:
     def release(self, pk: str, sk: str, owner: str) -> None:
         """The claimed effect failed: drop our claim so a retry can do it."""
         try:
-            self._call(
+            self.call(
                 "delete_item",
-                Key=self._item({"pk": pk, "sk": sk}),
+                Key=self.encode({"pk": pk, "sk": sk}),
                 ConditionExpression="#o = :me AND #s = :claimed",
                 ExpressionAttributeNames={"#o": "owner", "#s": "state"},
-                ExpressionAttributeValues=self._item({":me": owner, ":claimed": "claimed"}),
+                ExpressionAttributeValues=self.encode({":me": owner, ":claimed": "claimed"}),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             pass
 
     def claim_finding(
@@ -396,14 +399,14 @@ class StateStore:
             return
         names = {f"#h{hour}": f"h{hour}" for hour in hours}
         values: dict[str, Any] = {f":h{hour}": count for hour, count in hours.items()}
-        values[":ttl"] = _epoch(keep_until)
+        values[":ttl"] = to_epoch(keep_until)
         sets = ", ".join(f"#h{hour} = :h{hour}" for hour in hours)
-        self._call(
+        self.call(
             "update_item",
-            Key=self._item({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"}),
+            Key=self.encode({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"}),
             UpdateExpression=f"SET {sets}, expiresAt = :ttl",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=self._item(values),
+            ExpressionAttributeValues=self.encode(values),
         )
 
     def activity_totals(self, user_id: str) -> dict[tuple[int, str], int]:
@@ -419,5 +422,5 @@ class StateStore:
         return totals
 
 
-class _ConditionFailed(Exception):
-    """Internal: a conditional write lost."""
+class ConditionFailed(StateError):
+    """A conditional write lost: another run got there first (callers decide what that means)."""

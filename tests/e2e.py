@@ -4,6 +4,7 @@ The ``aws`` fixture lives in conftest.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,15 @@ def point_at(
     monkeypatch.setenv("DOCSPACE_REQUESTS_PER_SECOND", "0")
     for name, value in settings.items():
         monkeypatch.setenv(name, str(value))
+
+
+def iso(value: datetime) -> str:
+    """A time as the scheduler and the on-demand events carry it."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def scheduled(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,19 +12,11 @@ from docspace_sentinel.state import StateStore
 from local.aws import LocalAws
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer
-from tests.e2e import point_at, run, scheduled
+from tests.e2e import iso, point_at, run, scheduled, utc_now
 
 pytestmark = pytest.mark.e2e
 
 FILE_UPDATED = 5002
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _status(sim: SimulatorServer, user_id: str) -> int:
@@ -57,7 +49,7 @@ def test_dry_run_reports_the_planted_bulk_changer_and_touches_nothing(
     point_at(monkeypatch, simulator, aws)
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
-    summary = run("bulk_change_guard", scheduled(_iso(_now())))
+    summary = run("bulk_change_guard", scheduled(iso(utc_now())))
     findings = aws.findings()
     assert [f["user"]["id"] for f in findings] == [planted.user_id]
     finding = findings[0]
@@ -77,7 +69,7 @@ def test_enforce_restricts_once_and_the_release_lifts_it(
     point_at(monkeypatch, simulator, aws, MODE="enforce", RESTRICTION_MINUTES=30)
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
-    event = scheduled(_iso(_now()))
+    event = scheduled(iso(utc_now()))
     run("bulk_change_guard", event)
     assert run("bulk_change_guard", event)["status"] == "duplicate"
     findings = aws.findings()
@@ -90,19 +82,19 @@ def test_enforce_restricts_once_and_the_release_lifts_it(
     assert record.finding_id == findings[0]["id"]
 
     # not due yet: nothing happens
-    release = run("restriction_release", scheduled(_iso(_now()), arn="release"))
+    release = run("restriction_release", scheduled(iso(utc_now()), arn="release"))
     assert release["lifted"] == 0 and _status(simulator, planted.user_id) == 2
     # expired: lifted exactly once
-    _records(aws).extend(planted.user_id, _now() - timedelta(minutes=1))
+    _records(aws).extend(planted.user_id, utc_now() - timedelta(minutes=1))
     release = run(
-        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+        "restriction_release", scheduled(iso(utc_now() + timedelta(minutes=5)), arn="release")
     )
     assert release["lifted"] == 1
     assert _status(simulator, planted.user_id) == 1
     notices = aws.findings()
     assert [n["kind"] for n in notices] == ["restriction_lifted"]
     again = run(
-        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=10)), arn="release")
+        "restriction_release", scheduled(iso(utc_now() + timedelta(minutes=10)), arn="release")
     )
     assert again["lifted"] == 0 and aws.findings() == []
     assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == 2
@@ -117,10 +109,10 @@ def test_owner_admin_and_protected_ids_are_reported_but_untouched(
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
     point_at(monkeypatch, simulator, aws, MODE="enforce", PROTECTED_USER_IDS=planted.user_id)
-    start = _now() - timedelta(hours=2)
+    start = utc_now() - timedelta(hours=2)
     _plant_burst(simulator, layout.owner_id, 25, start)
     _plant_burst(simulator, layout.admin_ids[0], 25, start)
-    run("bulk_change_guard", scheduled(_iso(_now())))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     findings = {f["user"]["id"]: f for f in aws.findings()}
     assert set(findings) == {layout.owner_id, layout.admin_ids[0], planted.user_id}
     reasons = {user: f["actions"][0]["detail"] for user, f in findings.items()}
@@ -145,8 +137,8 @@ def test_the_cap_holds(
     ]
     extra = [u for u in regular if u != scenario.planted.bulk_changer.user_id][:2]  # type: ignore[union-attr]
     for user_id in extra:
-        _plant_burst(simulator, user_id, 25, _now() - timedelta(hours=3))
-    run("bulk_change_guard", scheduled(_iso(_now())))
+        _plant_burst(simulator, user_id, 25, utc_now() - timedelta(hours=3))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     actions = [a for f in aws.findings() for a in f["actions"]]
     assert sorted(a["status"] for a in actions) == ["done", "skipped", "skipped"]
     skipped = [a["detail"] for a in actions if a["status"] == "skipped"]
@@ -159,8 +151,8 @@ def test_a_403_from_the_status_call_is_reported_and_recorded(
 ) -> None:
     ldap = simulator.scenario.layout.ldap_user_id
     point_at(monkeypatch, simulator, aws, MODE="enforce", PROTECT_LDAP_USERS="false")
-    _plant_burst(simulator, ldap, 25, _now() - timedelta(hours=2))
-    run("bulk_change_guard", scheduled(_iso(_now())))
+    _plant_burst(simulator, ldap, 25, utc_now() - timedelta(hours=2))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     finding = next(f for f in aws.findings() if f["user"]["id"] == ldap)
     assert (
         finding["actions"][0]["status"] == "failed" and "refused" in finding["actions"][0]["detail"]
@@ -176,7 +168,7 @@ def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
     simulator.faults = Faults(rate_5xx=1.0, methods=("PUT",), seed=1)
-    run("bulk_change_guard", scheduled(_iso(_now())))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     finding = aws.findings()[0]
     assert (
         finding["actions"][0]["status"] == "failed"
@@ -188,7 +180,7 @@ def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
     # the release run, a few minutes later, sees the user was never disabled and closes it out
     monkeypatch.setattr("docspace_sentinel.workflows.restriction_release.SETTLE", timedelta(0))
     release = run(
-        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+        "restriction_release", scheduled(iso(utc_now() + timedelta(minutes=5)), arn="release")
     )
     assert release["reconciled"] == 1
     assert [n["kind"] for n in aws.findings()] == ["restriction_failed"]
@@ -201,13 +193,13 @@ def test_a_user_reenabled_by_an_admin_closes_without_a_call(
     point_at(monkeypatch, simulator, aws, MODE="enforce")
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
-    run("bulk_change_guard", scheduled(_iso(_now())))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     aws.findings()
     simulator.scenario.user_by_id(planted.user_id).status = 1  # an administrator re-enabled them
-    _records(aws).extend(planted.user_id, _now() - timedelta(minutes=1))
+    _records(aws).extend(planted.user_id, utc_now() - timedelta(minutes=1))
     calls = simulator.stats.requests["PUT /api/2.0/people/status/{status}"]
     release = run(
-        "restriction_release", scheduled(_iso(_now() + timedelta(minutes=5)), arn="release")
+        "restriction_release", scheduled(iso(utc_now() + timedelta(minutes=5)), arn="release")
     )
     assert release["closed"] == 1
     assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == calls
@@ -222,12 +214,12 @@ def test_threshold_is_distinct_files_in_a_sliding_window_across_two_runs(
     point_at(monkeypatch, sim, aws, FILE_CHANGE_THRESHOLD=20, WINDOW_MINUTES=10)
     # the planted editor of one file fifty times: never a bulk changer for that alone
     user = sim.scenario.planted.repeated_editor.user_id
-    start = _now() - timedelta(minutes=40)
+    start = utc_now() - timedelta(minutes=40)
     _plant_burst(sim, user, files, start, minutes=9)
     # the first run fires in the middle of the burst, the second after it
-    first = run("bulk_change_guard", scheduled(_iso(start + timedelta(minutes=4, seconds=30))))
+    first = run("bulk_change_guard", scheduled(iso(start + timedelta(minutes=4, seconds=30))))
     assert user not in [f["user"]["id"] for f in aws.findings()]  # only half the burst so far
-    second = run("bulk_change_guard", scheduled(_iso(_now())))
+    second = run("bulk_change_guard", scheduled(iso(utc_now())))
     assert second["cursorBefore"] == first["cursorAfter"]
     users = [f["user"]["id"] for f in aws.findings()]
     assert (user in users) is flagged
@@ -240,7 +232,7 @@ def test_one_file_edited_fifty_times_counts_as_one(
     point_at(monkeypatch, simulator, aws, FILE_CHANGE_THRESHOLD=5)
     editor = simulator.scenario.planted.repeated_editor
     assert editor is not None and len(editor.event_ids) == 50
-    run("bulk_change_guard", scheduled(_iso(_now())))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
     assert editor.user_id not in [f["user"]["id"] for f in aws.findings()]
 
 
@@ -250,10 +242,10 @@ def test_a_dry_run_finding_does_not_hide_the_later_enforced_action(
     point_at(monkeypatch, simulator, aws)
     planted = simulator.scenario.planted.bulk_changer
     assert planted is not None
-    now = _now()
-    run("bulk_change_guard", scheduled(_iso(now)))
+    now = utc_now()
+    run("bulk_change_guard", scheduled(iso(now)))
     monkeypatch.setenv("MODE", "enforce")
-    window = {"from": _iso(now - timedelta(days=4)), "to": _iso(now)}
+    window = {"from": iso(now - timedelta(days=4)), "to": iso(now)}
     run("bulk_change_guard", window)
     assert [_actions(f) for f in aws.findings()] == [
         [(planted.user_id, "proposed")],
@@ -262,7 +254,7 @@ def test_a_dry_run_finding_does_not_hide_the_later_enforced_action(
     # the same burst seen again: already restricted, and nothing new to say
     run(
         "bulk_change_guard",
-        {"from": _iso(now - timedelta(days=4)), "to": _iso(now - timedelta(seconds=1))},
+        {"from": iso(now - timedelta(days=4)), "to": iso(now - timedelta(seconds=1))},
     )
     assert aws.findings() == []
 
@@ -274,8 +266,8 @@ def test_the_function_url_runs_an_on_demand_window(
     import json
 
     point_at(monkeypatch, simulator, aws)
-    now = _now()
-    body = json.dumps({"from": _iso(now - timedelta(days=4)), "to": _iso(now)})
+    now = utc_now()
+    body = json.dumps({"from": iso(now - timedelta(days=4)), "to": iso(now)})
     request = {
         "version": "2.0",
         "rawPath": "/",
@@ -289,6 +281,6 @@ def test_the_function_url_runs_an_on_demand_window(
     assert summary["findingsPublished"] == 1 and summary["cursorAfter"] is None
     bad = run("bulk_change_guard", {**request, "body": "not json", "isBase64Encoded": False})
     assert bad["statusCode"] == 400 and "JSON" in json.loads(bad["body"])["error"]
-    reversed_window = json.dumps({"from": _iso(now), "to": _iso(now - timedelta(days=1))})
+    reversed_window = json.dumps({"from": iso(now), "to": iso(now - timedelta(days=1))})
     bad = run("bulk_change_guard", {**request, "body": reversed_window, "isBase64Encoded": False})
     assert bad["statusCode"] == 400

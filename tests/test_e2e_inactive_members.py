@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -12,19 +12,11 @@ import pytest
 from local.aws import REGION, LocalAws
 from local.simulator.model import User
 from local.simulator.server import SimulatorServer
-from tests.e2e import point_at, run, scheduled
+from tests.e2e import iso, point_at, run, scheduled, utc_now
 
 pytestmark = pytest.mark.e2e
 
 ALL_TYPES = "1,2,5,6,8"
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _by_kind(findings: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -53,7 +45,7 @@ def test_the_planted_inactive_members_are_reminded_and_nobody_else(
     planted = simulator.scenario.planted.inactive_members
     expected = {(m.user_id, m.room_id) for m in planted if m.reason != "disabled"}
     assert any(m.reason == "active_elsewhere" for m in planted)
-    summary = run("inactive_members", scheduled(_iso(_now())))
+    summary = run("inactive_members", scheduled(iso(utc_now())))
     findings = aws.findings()
     assert _reminded(findings) == expected
     reports = _by_kind(findings, "room_activity_report")
@@ -72,7 +64,7 @@ def test_nobody_is_reminded_without_planted_cases(
 ) -> None:
     sim = simulator_factory(plant=False)
     point_at(monkeypatch, sim, aws, ROOM_TYPES=ALL_TYPES)
-    run("inactive_members", scheduled(_iso(_now())))
+    run("inactive_members", scheduled(iso(utc_now())))
     findings = aws.findings()
     assert _reminded(findings) == set()
     assert all(not r["evidence"]["inactive"] for r in _by_kind(findings, "room_activity_report"))
@@ -82,10 +74,10 @@ def test_the_cooldown_holds_across_runs(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     point_at(monkeypatch, simulator, aws, ROOM_TYPES=ALL_TYPES, REMINDER_COOLDOWN_DAYS=30)
-    first = run("inactive_members", scheduled(_iso(_now())))
+    first = run("inactive_members", scheduled(iso(utc_now())))
     assert first["membersReminded"] > 0
     aws.findings()
-    second = run("inactive_members", scheduled(_iso(_now() + timedelta(days=1))))
+    second = run("inactive_members", scheduled(iso(utc_now() + timedelta(days=1))))
     assert second["membersReminded"] == 0
     findings = aws.findings()
     assert _reminded(findings) == set()
@@ -112,7 +104,7 @@ def test_a_room_of_250_members_is_read_whole(
             rooms=[(room.id, 2)],
         )
     point_at(monkeypatch, simulator, aws, ROOM_IDS=str(room.id))
-    run("inactive_members", scheduled(_iso(_now())))
+    run("inactive_members", scheduled(iso(utc_now())))
     findings = aws.findings()
     readers = {u for u, r in _reminded(findings) if r == room.id and u.startswith("00000000")}
     assert len(readers) == 250
@@ -131,7 +123,7 @@ def test_groups_links_owner_and_missing_rooms(
     )
     room_id, group_id = grouped
     point_at(monkeypatch, simulator, aws, ROOM_IDS=f"{room_id},999999", EXPAND_GROUPS="false")
-    summary = run("inactive_members", scheduled(_iso(_now())))
+    summary = run("inactive_members", scheduled(iso(utc_now())))
     findings = aws.findings()
     assert summary["missingRooms"] == [999999]
     assert [f["room"]["id"] for f in _by_kind(findings, "room_missing")] == [999999]
@@ -147,7 +139,7 @@ def test_groups_links_owner_and_missing_rooms(
     monkeypatch.setenv("EXPAND_GROUPS", "true")
     monkeypatch.setenv("SKIP_OWNER", "false")
     # the next day's run (one report per room per day)
-    run("inactive_members", scheduled(_iso(_now() + timedelta(days=1))))
+    run("inactive_members", scheduled(iso(utc_now() + timedelta(days=1))))
     report = _by_kind(aws.findings(), "room_activity_report")
     expanded = {
         m["userId"] for r in report for m in r["evidence"]["inactive"] + r["evidence"]["active"]
@@ -172,7 +164,7 @@ def test_reminders_and_reports_by_ses_when_a_sender_is_set(
     )
     planted = simulator.scenario.planted.inactive_members
     reminded_users = {m.user_id for m in planted if m.reason != "disabled"}
-    run("inactive_members", scheduled(_iso(_now())))
+    run("inactive_members", scheduled(iso(utc_now())))
     emails = _sent_emails()
     reminders = [e for e in emails if e.subject.startswith("Reminder")]
     expected = {simulator.scenario.user_by_id(u).email for u in reminded_users}

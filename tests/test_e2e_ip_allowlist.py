@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.model import IpRestriction
 from local.simulator.server import SimulatorServer
-from tests.e2e import point_at, run, scheduled
+from tests.e2e import iso, point_at, run, scheduled, utc_now
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,6 @@ LOGOUT = "PUT /api/2.0/security/activeconnections/logoutall/{userid}"
 STATUS = "PUT /api/2.0/people/status/{status}"
 ADMIN_IP = "192.0.2.1"
 SAMPLE = ["203.0.113.10", "198.51.100.0-198.51.100.255"]
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def register(event: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +70,7 @@ def test_planted_logins_are_judged_by_cidr_range_and_ipv6_rules(
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
     planted = simulator.scenario.planted
     _register_planted(simulator)
-    summary = run("ip_allowlist", scheduled(_iso(_now())))
+    summary = run("ip_allowlist", scheduled(iso(utc_now())))
     findings = aws.findings()
     flagged = {
         (f["user"]["id"], f["evidence"]["ip"]) for f in findings if f["kind"] == "ip_not_allowed"
@@ -106,7 +98,7 @@ def test_planted_logins_are_judged_by_cidr_range_and_ipv6_rules(
     assert simulator.stats.requests["GET /api/2.0/settings/iprestrictions"] == 0
 
     # the next run re-reads its lag window: the same findings are not published again
-    later = run("ip_allowlist", scheduled(_iso(_now() + timedelta(minutes=5))))
+    later = run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
     assert later["findingsPublished"] == 0 and aws.findings() == []
 
 
@@ -118,11 +110,11 @@ def test_the_samples_own_case_and_a_user_without_allowlist(
     user = _regular_user(simulator, set(scenario.planted.allowlists))
     other = _regular_user(simulator, {*scenario.planted.allowlists, user})
     register({"userId": user, "allowedIps": SAMPLE})
-    when = _now() - timedelta(hours=1)
+    when = utc_now() - timedelta(hours=1)
     for ip in ("198.51.100.77", "203.0.113.10", "203.0.113.11"):
         scenario.add_login_event(1010, user_id=user, ip=ip, date=when)
     scenario.add_login_event(1010, user_id=other, ip="203.0.113.11", date=when)
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     findings = aws.findings()
     # the user's everyday logins come from elsewhere and are flagged too; look at ours
     planted_ips = {"198.51.100.77", "203.0.113.10", "203.0.113.11"}
@@ -138,9 +130,9 @@ def test_logins_blocked_by_the_portal_are_reported(
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
     user = _regular_user(simulator, set())
     simulator.scenario.add_login_event(
-        1009, user_id=user, ip="45.137.21.9", date=_now() - timedelta(minutes=30)
+        1009, user_id=user, ip="45.137.21.9", date=utc_now() - timedelta(minutes=30)
     )
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     blocked = [f for f in aws.findings() if f["kind"] == "login_blocked_by_ip"]
     assert [(f["user"]["id"], f["evidence"]["ip"], f["severity"]) for f in blocked] == [
         (user, "45.137.21.9", "medium")
@@ -153,14 +145,14 @@ def test_logout_mode_ends_the_sessions_of_off_list_users_once(
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off", ON_VIOLATION="logout", MODE="enforce")
     planted = simulator.scenario.planted
     _register_planted(simulator)
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     flagged = [f for f in aws.findings() if f["kind"] == "ip_not_allowed"]
     assert {f["user"]["id"] for f in flagged} == {p.user_id for p in planted.off_allowlist_logins}
     assert all(f["actions"][0]["action"] == "logout_user" for f in flagged)
     assert all(f["actions"][0]["status"] == "done" for f in flagged)
     assert simulator.stats.requests[LOGOUT] == 3
     # the lag window is re-read, but logins before the cursor were already acted on
-    run("ip_allowlist", scheduled(_iso(_now() + timedelta(minutes=5))))
+    run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
     assert simulator.stats.requests[LOGOUT] == 3 and aws.findings() == []
 
 
@@ -169,7 +161,7 @@ def test_logout_in_dry_run_only_proposes(
 ) -> None:
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off", ON_VIOLATION="logout")
     _register_planted(simulator)
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     flagged = [f for f in aws.findings() if f["kind"] == "ip_not_allowed"]
     assert {f["actions"][0]["status"] for f in flagged} == {"proposed"}
     assert simulator.stats.requests[LOGOUT] == 0
@@ -191,7 +183,7 @@ def test_restrict_mode_disables_through_the_restrictor_with_its_protections(
         PROTECTED_USER_IDS=protected,
     )
     _register_planted(simulator)
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     actions = {
         f["user"]["id"]: f["actions"][0] for f in aws.findings() if f["kind"] == "ip_not_allowed"
     }
@@ -223,7 +215,7 @@ def test_registration_by_eventbridge_and_by_email(
             "id": "4b8f0c7e-0000-0000-0000-000000000000",
             "detail-type": "UserOnboarded",
             "source": "hr.system",
-            "time": _iso(_now()),
+            "time": iso(utc_now()),
             "detail": {
                 "email": email.upper(),
                 "allowedIps": ["203.0.113.10", "2001:DB8:0:0::/32", " 198.51.100.0/24 "],
@@ -293,7 +285,7 @@ def test_dry_run_plans_and_reports_each_plan_once(
     assert [a["portalSync"]["status"] for a in answers.values()] == ["planned"] * 3
     ipv6 = [a for a in answers.values() if a["monitoredOnly"]]
     assert [a["monitoredOnly"] for a in ipv6] == [["2001:db8::/32"]]
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     assert not [f for f in aws.findings() if f["kind"] == "ip_sync_planned"]  # same plan
     assert simulator.stats.requests[PUT] == 0 and _portal(simulator) == []
 
@@ -333,7 +325,7 @@ def test_enforce_adds_our_addresses_keeps_foreign_ones_and_removes_only_ours(
     }
     # nothing left to do: no PUT
     puts = simulator.stats.requests[PUT]
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     assert simulator.stats.requests[PUT] == puts
 
 
@@ -359,7 +351,7 @@ def test_sync_refuses_to_enable_without_always_allowed_ips(
     # restrictions on with an empty list: any write would newly apply them, to admins too
     simulator.scenario.ip_restrictions.enable = True
     monkeypatch.setenv("PORTAL_SYNC_ENABLE", "false")
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     assert simulator.stats.requests[PUT] == 0
     assert [f["kind"] for f in aws.findings() if f["kind"].startswith("ip_sync")] == [
         "ip_sync_refused"
@@ -369,7 +361,7 @@ def test_sync_refuses_to_enable_without_always_allowed_ips(
     simulator.scenario.ip_restrictions.enable = False
     monkeypatch.setenv("PORTAL_SYNC_ENABLE", "true")
     monkeypatch.setenv("ALWAYS_ALLOWED_IPS", ADMIN_IP)
-    run("ip_allowlist", scheduled(_iso(_now() + timedelta(minutes=5))))
+    run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
     assert simulator.scenario.ip_restrictions.enable is True
     assert (ADMIN_IP, False) in _portal(simulator) and len(_portal(simulator)) == 513
 
@@ -414,7 +406,7 @@ def test_sync_aborts_when_the_list_changes_between_read_and_write(
     assert [f["kind"] for f in aws.findings()] == ["ip_sync_aborted"]
     assert AddedStore(_store(aws)).get().addresses == frozenset()
     # the next run plans on the new list and keeps the other administrator's entry
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     assert set(_portal(simulator)) == {("192.0.2.99", False), ("203.0.113.10", False)}
 
 
@@ -448,9 +440,9 @@ def test_ranges_are_expanded_up_to_the_limit_and_larger_ones_monitored_only(
     assert all("/" not in ip and "-" not in ip for ip in portal)
     # the large range still counts at login
     simulator.scenario.add_login_event(
-        1010, user_id=user_id, ip="192.0.2.12", date=_now() - timedelta(minutes=20)
+        1010, user_id=user_id, ip="192.0.2.12", date=utc_now() - timedelta(minutes=20)
     )
-    run("ip_allowlist", scheduled(_iso(_now())))
+    run("ip_allowlist", scheduled(iso(utc_now())))
     assert not [f for f in aws.findings() if f["evidence"].get("ip") == "192.0.2.12"]
 
 
@@ -465,7 +457,7 @@ def test_a_sync_that_cannot_read_the_list_does_not_stop_the_login_check(
         raise Forbidden("Access denied", status_code=403)
 
     monkeypatch.setattr(DocSpaceClient, "ip_restriction_settings", refused)
-    summary = run("ip_allowlist", scheduled(_iso(_now())))
+    summary = run("ip_allowlist", scheduled(iso(utc_now())))
     assert summary["status"] == "completed" and summary["portalSync"]["status"] == "failed"
     kinds = {f["kind"] for f in aws.findings()}
     assert {"ip_not_allowed", "ip_sync_failed"} <= kinds

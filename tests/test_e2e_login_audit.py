@@ -8,13 +8,9 @@ import pytest
 
 from local.aws import LocalAws
 from local.simulator.server import SimulatorServer
-from tests.e2e import point_at, run, scheduled
+from tests.e2e import iso, point_at, run, scheduled
 
 pytestmark = pytest.mark.e2e
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_brute_force_and_login_after_failures_are_found_once(
@@ -25,7 +21,7 @@ def test_brute_force_and_login_after_failures_are_found_once(
     point_at(monkeypatch, simulator, aws)
     planted = simulator.scenario.planted.brute_force
     assert planted is not None
-    summary = run("login_audit", scheduled(_iso(datetime.now(UTC))))
+    summary = run("login_audit", scheduled(iso(datetime.now(UTC))))
     findings = aws.findings()
     kinds = sorted(f["kind"] for f in findings)
     assert kinds == ["brute_force", "login_after_failures", "login_digest"]
@@ -41,7 +37,7 @@ def test_brute_force_and_login_after_failures_are_found_once(
     assert digest["evidence"]["failures"] >= len(planted.failed_event_ids)
     assert summary["findingsPublished"] == 3
     # the next scheduled run re-reads the overlap but reports nothing twice
-    again = run("login_audit", scheduled(_iso(datetime.now(UTC) + timedelta(minutes=10))))
+    again = run("login_audit", scheduled(iso(datetime.now(UTC) + timedelta(minutes=10))))
     assert [f["kind"] for f in aws.findings()] == (["login_digest"] if again["usersActive"] else [])
 
 
@@ -52,7 +48,7 @@ def test_no_brute_force_without_planted_cases(
 ) -> None:
     sim = simulator_factory(plant=False)
     point_at(monkeypatch, sim, aws)
-    run("login_audit", scheduled(_iso(datetime.now(UTC))))
+    run("login_audit", scheduled(iso(datetime.now(UTC))))
     assert [f["kind"] for f in aws.findings()] == ["login_digest"]
 
 
@@ -70,17 +66,17 @@ def test_query_by_user_action_and_period_despite_the_paging_bug(
         {
             "userId": planted.user_id,
             "action": "login",
-            "from": _iso(start),
-            "to": _iso(end),
+            "from": iso(start),
+            "to": iso(end),
             "limit": 50,
         },
     )
     assert [e["id"] for e in answer["events"]] == [planted.success_event_id]
-    failures = run("login_audit", {"action": "failure", "from": _iso(start), "to": _iso(end)})
+    failures = run("login_audit", {"action": "failure", "from": iso(start), "to": iso(end)})
     assert {e["id"] for e in failures["events"]} >= set(planted.failed_event_ids)
     assert all(1002 <= e["actionId"] <= 1026 and e["actionId"] != 1006 for e in failures["events"])
     code = failures["events"][0]["actionId"]
-    by_code = run("login_audit", {"action": code, "from": _iso(start), "to": _iso(end)})
+    by_code = run("login_audit", {"action": code, "from": iso(start), "to": iso(end)})
     assert by_code["count"] >= 1 and all(e["actionId"] == code for e in by_code["events"])
     latest = run("login_audit", {"last": True})
     assert latest["count"] == 20

@@ -11,13 +11,9 @@ from docspace_sentinel.state import StateStore
 from local.aws import LocalAws
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer
-from tests.e2e import point_at, run, scheduled
+from tests.e2e import iso, point_at, run, scheduled
 
 pytestmark = pytest.mark.e2e
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_run_failing_half_way_leaves_the_cursor_and_the_retry_finds_everything(
@@ -28,7 +24,7 @@ def test_a_run_failing_half_way_leaves_the_cursor_and_the_retry_finds_everything
     point_at(monkeypatch, simulator, aws, DOCSPACE_MAX_ATTEMPTS=1)
     store = StateStore(aws.table_name, client=aws.dynamodb)
     simulator.faults = Faults(rate_5xx=0.2, seed=3)
-    event = scheduled(_iso(datetime.now(UTC)))
+    event = scheduled(iso(datetime.now(UTC)))
     with pytest.raises(DocSpaceError):
         run("vdr_activity", event)
     assert store.get_cursor("vdr_activity") is None
@@ -49,7 +45,7 @@ def test_retries_absorb_faults_without_duplicates(
     simulator.faults = Faults(
         rate_5xx=0.03, rate_429=0.03, rate_malformed=0.02, rate_drop=0.02, retry_after=0, seed=11
     )
-    event = scheduled(_iso(datetime.now(UTC)))
+    event = scheduled(iso(datetime.now(UTC)))
     # Retries exhausted on one request fail the run (rarely, at 10 % faults): the scheduler
     # delivers the same scheduled time again, as it would in AWS.
     for _attempt in range(5):
@@ -71,14 +67,14 @@ def test_the_cursor_moves_to_the_end_of_the_window_and_the_next_run_starts_behin
 ) -> None:
     point_at(monkeypatch, simulator, aws, SCAN_LAG_MINUTES=30)
     now = datetime.now(UTC).replace(microsecond=0)
-    first = run("vdr_activity", scheduled(_iso(now)))
-    assert first["cursorAfter"] == _iso(now)
-    second = run("vdr_activity", scheduled(_iso(now + timedelta(minutes=10))))
+    first = run("vdr_activity", scheduled(iso(now)))
+    assert first["cursorAfter"] == iso(now)
+    second = run("vdr_activity", scheduled(iso(now + timedelta(minutes=10))))
     start = datetime.fromisoformat(second["window"]["from"])
     # cursor - lag, aligned down to the hour: re-reads late events, never leaves a gap
     assert start <= now - timedelta(minutes=30)
     assert start.minute == 0 and start.second == 0
-    assert second["cursorAfter"] == _iso(now + timedelta(minutes=10))
+    assert second["cursorAfter"] == iso(now + timedelta(minutes=10))
 
 
 def test_a_run_near_its_deadline_saves_progress_and_the_next_continues(
@@ -100,11 +96,11 @@ def test_a_run_near_its_deadline_saves_progress_and_the_next_continues(
     point_at(monkeypatch, simulator, aws, TIME_RESERVE_SECONDS=30, INITIAL_LOOKBACK_HOURS=96)
     handler = load_handler("vdr_activity")
     now = datetime.now(UTC).replace(microsecond=0)
-    summary = handler(scheduled(_iso(now)), RunningOut("vdr_activity"))
+    summary = handler(scheduled(iso(now)), RunningOut("vdr_activity"))
     assert summary["status"] == "partial"
     reached = datetime.fromisoformat(summary["cursorAfter"])
     assert reached < now
-    follow = run("vdr_activity", scheduled(_iso(now + timedelta(minutes=1))))
+    follow = run("vdr_activity", scheduled(iso(now + timedelta(minutes=1))))
     assert datetime.fromisoformat(follow["cursorBefore"]) == reached
     assert follow["status"] == "completed"
 
@@ -116,10 +112,10 @@ def test_an_on_demand_window_does_not_move_the_cursor(
 ) -> None:
     point_at(monkeypatch, simulator, aws)
     now = datetime.now(UTC)
-    summary = run("vdr_activity", {"from": _iso(now - timedelta(days=4)), "to": _iso(now)})
+    summary = run("vdr_activity", {"from": iso(now - timedelta(days=4)), "to": iso(now)})
     assert summary["findingsPublished"] == 1 and summary["cursorAfter"] is None
     assert (
-        run("vdr_activity", {"from": _iso(now - timedelta(days=4)), "to": _iso(now)})["status"]
+        run("vdr_activity", {"from": iso(now - timedelta(days=4)), "to": iso(now)})["status"]
         == "duplicate"
     )
 
@@ -132,10 +128,10 @@ def test_a_concurrent_run_of_the_same_workflow_is_turned_away(
     point_at(monkeypatch, simulator, aws)
     store = StateStore(aws.table_name, client=aws.dynamodb)
     assert store.acquire_lock("vdr_activity", "someone-else", timedelta(minutes=5))
-    summary = run("vdr_activity", scheduled(_iso(datetime.now(UTC))))
+    summary = run("vdr_activity", scheduled(iso(datetime.now(UTC))))
     assert summary["status"] == "busy" and aws.findings() == []
     store.release_lock("vdr_activity", "someone-else")
-    again = run("vdr_activity", scheduled(_iso(datetime.now(UTC))))
+    again = run("vdr_activity", scheduled(iso(datetime.now(UTC))))
     assert again["status"] == "completed"
 
 
@@ -156,7 +152,7 @@ def test_events_with_missing_fields_or_unknown_actions_are_counted_and_skipped(
     scenario.audit_overrides[first] = {"date": None}
     scenario.audit_overrides[second] = {"id": "x-1"}
     scenario.audit_overrides[third] = {"userId": None}
-    summary = run("vdr_activity", scheduled(_iso(datetime.now(UTC) + timedelta(seconds=2))))
+    summary = run("vdr_activity", scheduled(iso(datetime.now(UTC) + timedelta(seconds=2))))
     assert summary["status"] == "completed"
     assert summary["eventsSkipped"] == 4
     assert summary["findingsPublished"] == 1

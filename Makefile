@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Code checked by ruff and mypy: the layer, the handlers and the local tooling.
 SOURCES := shared local $(wildcard functions/*/app.py)
 
-.PHONY: demo test lint typecheck template unit soak simulator clean
+.PHONY: demo test lint typecheck template unit soak bench simulator clean
 
 $(STAMP): requirements-dev.txt shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -38,6 +38,7 @@ typecheck: $(STAMP)
 template: $(STAMP)
 	$(BIN)/sam validate --lint --region us-east-1
 	$(BIN)/cfn-lint template.yaml
+	local/sam_build.sh
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -200,7 +200,7 @@ def allowlist_change(args: argparse.Namespace) -> int:
             record,
             client=client,
             store=store,
-            settings=settings,
+            sync_settings=settings.sync,
             owner=owner,
             publish=_publisher(client, store, owner),
             default_by=_by(),

@@ -468,22 +468,26 @@ def register(
     *,
     client: DocSpaceClient,
     store: StateStore,
-    settings: AllowlistSettings,
+    sync_settings: SyncSettings,
     owner: str,
     publish: Publish | None = None,
     default_by: str = "invoke",
 ) -> dict[str, Any]:
-    """Validate, store, and sync one registration; the answer for the caller."""
+    """Validate, store, and sync one registration; the answer for the caller.
+
+    Registration needs only the sync settings: a bad ``ON_VIOLATION`` or response setting
+    must not block onboarding (the scheduled check reports it).
+    """
     registration = parse_registration(event, default_by=default_by)
     user_id, email = resolve_user(client, registration)
     change = store_registration(store, user_id, email, registration)
-    answer = change.to_dict(settings.sync.max_expanded)
+    answer = change.to_dict(sync_settings.max_expanded)
     sync = SyncResult("unchanged")
     if change.changed:
-        sync = sync_locked(client, store, settings.sync, owner)
+        sync = sync_locked(client, store, sync_settings, owner)
         if sync.findings and publish is not None:
             publish(sync.findings)
-    answer["portalSync"] = {"mode": settings.sync.mode, **sync.to_dict()}
+    answer["portalSync"] = {"mode": sync_settings.mode, **sync.to_dict()}
     return answer
 
 
@@ -500,7 +504,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         shared.logger.append_keys(workflow=WORKFLOW)
         shared._dimension(WORKFLOW)
         run_settings = RunSettings.from_env()
-        settings = AllowlistSettings.from_env()
+        sync_settings = SyncSettings.from_env()
         store = shared._store(run_settings.state_table)
         owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
         with DocSpaceClient.from_env(remaining_time=shared.remaining_time_of(context)) as client:
@@ -516,7 +520,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
                     event,
                     client=client,
                     store=store,
-                    settings=settings,
+                    sync_settings=sync_settings,
                     owner=owner,
                     publish=lambda findings: runner.publish(findings, owner),
                 )

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# `sam build` without a container, finding the Python interpreter the template's runtime needs.
+#
+# SAM (aws-lambda-builders) builds a python3.X function with an interpreter named python3.X
+# on PATH whose version is exactly 3.X. This script reads the runtimes from template.yaml and:
+#   1. uses python3.X from PATH when it runs (a 3.X virtualenv or a system install);
+#   2. else, with pyenv, selects an installed 3.X through PYENV_VERSION (the current version
+#      stays first, so `python`/`python3` do not change) and puts pyenv's shims on PATH;
+#   3. else stops with exit status 3 and says what to install.
+#
+# The build goes to a temporary directory (removed afterwards unless SAM_BUILD_DIR names one
+# to keep), with the build cache off. Extra arguments are passed to `sam build`.
+#
+#   local/sam_build.sh                       # check that the bundle builds
+#   SAM_BUILD_DIR=.aws-sam/build local/sam_build.sh   # keep the output (e.g. for sam deploy)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export SAM_CLI_TELEMETRY=0
+
+TEMPLATE="${SAM_TEMPLATE:-template.yaml}"
+if [[ -x "$ROOT/.venv/bin/sam" ]]; then
+  SAM="$ROOT/.venv/bin/sam"
+elif command -v sam >/dev/null 2>&1; then
+  SAM="$(command -v sam)"
+else
+  echo "sam_build: the AWS SAM CLI is not installed (make test installs it into .venv)" >&2
+  exit 2
+fi
+
+# Every python runtime the template builds for (Runtime: and BuildMethod: values), e.g. 3.12.
+mapfile -t VERSIONS < <(
+  grep -Eo '(Runtime|BuildMethod|CompatibleRuntimes):.*python3\.[0-9]+' "$TEMPLATE" \
+    | grep -Eo 'python3\.[0-9]+' | sed 's/^python//' | sort -u
+)
+if [[ ${#VERSIONS[@]} -eq 0 ]]; then
+  echo "sam_build: no python3.X runtime found in $TEMPLATE" >&2
+  exit 2
+fi
+
+# True when `python<version>` on PATH runs and is exactly that version.
+runs() {
+  local version="$1"
+  "python${version}" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '${version}'.split('.'))))" \
+    >/dev/null 2>&1
+}
+
+MISSING=()
+for version in "${VERSIONS[@]}"; do
+  runs "$version" || MISSING+=("$version")
+done
+
+if [[ ${#MISSING[@]} -gt 0 ]] && command -v pyenv >/dev/null 2>&1; then
+  selected=()
+  for version in "${MISSING[@]}"; do
+    # The newest installed patch release of this minor version, e.g. 3.12.1.
+    match="$(pyenv versions --bare --skip-aliases 2>/dev/null \
+      | grep -E "^${version//./\\.}\.[0-9]+$" | sort -t. -k3,3n | tail -n 1 || true)"
+    [[ -n "$match" ]] && selected+=("$match")
+  done
+  if [[ ${#selected[@]} -gt 0 ]]; then
+    current="$(pyenv version-name 2>/dev/null | cut -d: -f1 || true)"
+    joined="$(IFS=:; echo "${selected[*]}")"
+    if [[ -n "$current" ]]; then
+      export PYENV_VERSION="${current}:${joined}"
+    else
+      export PYENV_VERSION="${joined}"
+    fi
+    export PATH="$(pyenv root)/shims:$PATH"
+    echo "sam_build: using pyenv ($PYENV_VERSION)" >&2
+  fi
+  MISSING=()
+  for version in "${VERSIONS[@]}"; do
+    runs "$version" || MISSING+=("$version")
+  done
+fi
+
+if [[ ${#MISSING[@]} -gt 0 ]]; then
+  for version in "${MISSING[@]}"; do
+    echo "sam build needs Python ${version} or newer on PATH (the template's runtime is python${version}); install it or activate a ${version} virtualenv" >&2
+  done
+  echo "(SAM builds a python${MISSING[0]} function with an interpreter named python${MISSING[0]} of exactly that version)" >&2
+  exit 3
+fi
+for version in "${VERSIONS[@]}"; do
+  echo "sam_build: python${version} is $(command -v "python${version}") ($("python${version}" -V 2>&1))" >&2
+done
+
+if [[ -n "${SAM_BUILD_DIR:-}" ]]; then
+  BUILD_DIR="$SAM_BUILD_DIR"
+else
+  BUILD_DIR="$(mktemp -d "${TMPDIR:-/tmp}/docspace-sentinel-build.XXXXXX")"
+  trap 'rm -rf "$BUILD_DIR"' EXIT
+fi
+
+"$SAM" build \
+  --template-file "$TEMPLATE" \
+  --build-dir "$BUILD_DIR" \
+  --no-cached \
+  "$@"
+
+# The layer must carry the package and its requirements; every function its handler.
+layer_dir="$(find "$BUILD_DIR" -maxdepth 1 -type d -name 'DocSpaceLayer*' | head -n 1)"
+if [[ -z "$layer_dir" || ! -f "$layer_dir/python/docspace_sentinel/__init__.py" ]]; then
+  echo "sam_build: the build has no layer with python/docspace_sentinel" >&2
+  exit 1
+fi
+echo "sam_build: OK (built into $BUILD_DIR)" >&2

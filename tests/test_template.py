@@ -1,0 +1,324 @@
+"""template.yaml against the code, the README, samconfig.toml, env.json and events/ (no AWS).
+
+The environment a function is given (Globals plus its own ``Environment.Variables``) must be
+exactly what its code reads: a variable the code reads but the template does not declare cannot
+be set per stack (nor by ``sam local invoke --env-vars``), and one the template declares but
+the code never reads is a setting that silently does nothing.
+
+What the code reads is recorded, not guessed: each function's settings classes are built with
+``from_env(env)`` over a mapping that records every key asked for. The values are those of a
+deployed function (a secret name, not a plain key; ``AWS_LAMBDA_FUNCTION_NAME`` set), so the
+branch Lambda takes is the one recorded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+import shlex
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import docspace_sentinel
+from docspace_sentinel import settings as client_settings_module
+from docspace_sentinel.ipsync import SyncSettings
+from docspace_sentinel.runner import RunSettings
+from docspace_sentinel.settings import ClientSettings
+from docspace_sentinel.workflows.bulk_change_guard import GuardSettings
+from docspace_sentinel.workflows.inactive_members import InactiveSettings
+from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings
+from docspace_sentinel.workflows.login_audit import LoginAuditSettings
+from docspace_sentinel.workflows.vdr_activity import VdrSettings
+from local.invoke import FunctionSpec, load_template, template_functions
+from local.lambda_runtime import ROOT, load_handler
+
+TEMPLATE = load_template()
+FUNCTIONS = template_functions(TEMPLATE)
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+Reader = Callable[[Mapping[str, str]], object]
+
+# Every Lambda handler builds its DocSpace client and (for runs) its run settings.
+COMMON: tuple[Reader, ...] = (ClientSettings.from_env, RunSettings.from_env)
+
+#: The settings each handler builds, keyed by (functions/<folder>, handler attribute); read each
+#: workflow's ``run`` (and ``query``/``register_handler``) to see which. A new function, or a new
+#: settings class a workflow starts to build, must be added here:
+#: test_every_function_is_mapped and test_every_settings_class_is_mapped fail until it is.
+READERS: dict[tuple[str, str], tuple[Reader, ...]] = {
+    ("vdr_activity", "handler"): (*COMMON, VdrSettings.from_env),
+    ("login_audit", "handler"): (*COMMON, LoginAuditSettings.from_env),  # query: client only
+    ("bulk_change_guard", "handler"): (*COMMON, GuardSettings.from_env),
+    ("restriction_release", "handler"): COMMON,
+    ("inactive_members", "handler"): (*COMMON, InactiveSettings.from_env),
+    ("ip_allowlist", "handler"): (*COMMON, AllowlistSettings.from_env),
+    # register_handler builds RunSettings (table, topic), the sync settings only, and the client.
+    ("ip_allowlist", "register_handler"): (*COMMON, SyncSettings.from_env),
+}
+
+#: Settings classes that are only ever built inside another one's ``from_env``.
+COMPOSED = {
+    "SyncSettings": "AllowlistSettings, register_handler",
+    "ResponseSettings": "GuardSettings, AllowlistSettings",
+}
+
+#: Read by the Lambda runtime or Powertools, not by our settings: may be declared freely.
+RUNTIME_PREFIXES = ("POWERTOOLS_", "AWS_")
+
+#: What a deployed function has in its environment where the code needs a value to go on.
+DEPLOYED_VALUES = {
+    "DOCSPACE_URL": "https://portal.example.com",
+    "DOCSPACE_API_KEY_SECRET": "docspace-sentinel/api-key",
+    "STATE_TABLE": "docspace-sentinel-state",
+    "FINDINGS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:docspace-sentinel-findings",
+    "AWS_LAMBDA_FUNCTION_NAME": "docspace-sentinel-function",
+}
+
+
+class RecordingEnv(dict[str, str]):
+    """A mapping that remembers every key the code asks for."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+
+def variables_read(spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    # The secret is "fetched" without AWS: only which variables are read matters here.
+    monkeypatch.setattr(client_settings_module, "_fetch_secret", lambda name, max_age: "sk-test")
+    env = RecordingEnv(DEPLOYED_VALUES)
+    for reader in READERS[(spec.folder, spec.attribute)]:
+        reader(env)
+    return env.read
+
+
+def _ids(specs: Mapping[str, FunctionSpec]) -> list[str]:
+    return sorted(specs)
+
+
+def test_the_template_has_functions() -> None:
+    assert FUNCTIONS, "template.yaml has no AWS::Serverless::Function"
+
+
+@pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
+def test_handler_module_and_attribute_exist(logical_id: str) -> None:
+    spec = FUNCTIONS[logical_id]
+    code_uri = TEMPLATE["Resources"][logical_id]["Properties"]["CodeUri"]
+    assert code_uri.rstrip("/") == f"functions/{spec.folder}", f"{logical_id}: CodeUri {code_uri}"
+    assert spec.module == "app", f"{logical_id}: Handler must be app.<attribute>"
+    assert (ROOT / "functions" / spec.folder / "app.py").is_file()
+    handler = load_handler(spec.folder, spec.attribute)
+    assert callable(handler), f"{logical_id}: functions/{spec.folder}/app.py:{spec.attribute}"
+
+
+@pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
+def test_every_function_is_mapped(logical_id: str) -> None:
+    spec = FUNCTIONS[logical_id]
+    assert (spec.folder, spec.attribute) in READERS, (
+        f"{logical_id} (functions/{spec.folder}/app.py:{spec.attribute}) is not in READERS: "
+        "add the settings classes its code builds"
+    )
+
+
+@pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
+def test_declared_environment_equals_what_the_code_reads(
+    logical_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = FUNCTIONS[logical_id]
+    read = {name for name in variables_read(spec, monkeypatch) if not name.startswith("AWS_")}
+    declared = {name for name in spec.variables if not name.startswith(RUNTIME_PREFIXES)}
+    undeclared = sorted(read - declared)
+    unread = sorted(declared - read)
+    problems = []
+    if undeclared:
+        problems.append(f"read by the code but not declared: {', '.join(undeclared)}")
+    if unread:
+        problems.append(f"declared but never read by the code: {', '.join(unread)}")
+    assert not problems, f"{logical_id}: " + "; ".join(problems)
+
+
+def _settings_classes() -> dict[str, type]:
+    found: dict[str, type] = {}
+    for info in pkgutil.walk_packages(docspace_sentinel.__path__, "docspace_sentinel."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and value.__module__ == module.__name__
+                and "from_env" in vars(value)
+                and name != "DocSpaceClient"  # wraps ClientSettings.from_env
+            ):
+                found[name] = value
+    return found
+
+
+def test_every_settings_class_is_mapped() -> None:
+    used = {
+        reader.__self__.__name__  # type: ignore[attr-defined]
+        for readers in READERS.values()
+        for reader in readers
+    }
+    missing = sorted(set(_settings_classes()) - used - set(COMPOSED))
+    assert not missing, (
+        f"settings classes no function is mapped to: {', '.join(missing)} "
+        "(add them to READERS, or to COMPOSED if another class builds them)"
+    )
+
+
+def _all_template_variables() -> set[str]:
+    names: set[str] = set()
+    for spec in FUNCTIONS.values():
+        names |= spec.variables
+    return names
+
+
+def test_readme_documents_every_template_variable() -> None:
+    missing = sorted(
+        name
+        for name in _all_template_variables()
+        if not re.search(rf"(?<![A-Z0-9_]){re.escape(name)}(?![A-Z0-9_])", README)
+    )
+    assert not missing, f"README.md does not mention: {', '.join(missing)}"
+
+
+def _override_names(value: Any) -> list[str]:
+    items = shlex.split(value) if isinstance(value, str) else list(value)
+    return [str(item).split("=", 1)[0] for item in items]
+
+
+def test_samconfig_overrides_name_template_parameters() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    parameters = set(TEMPLATE.get("Parameters", {}))
+    unknown: list[str] = []
+    for environment, commands in config.items():
+        if not isinstance(commands, dict):
+            continue
+        for command, table in commands.items():
+            overrides = (table.get("parameters") or {}).get("parameter_overrides")
+            if overrides is None:
+                continue
+            unknown += [
+                f"{environment}.{command}: {name}"
+                for name in _override_names(overrides)
+                if name not in parameters
+            ]
+    assert not unknown, f"samconfig.toml overrides parameters the template lacks: {unknown}"
+
+
+def test_every_parameter_has_a_description() -> None:
+    bare = sorted(
+        name
+        for name, parameter in TEMPLATE.get("Parameters", {}).items()
+        if not str(parameter.get("Description", "")).strip()
+    )
+    assert not bare, f"parameters without a Description: {', '.join(bare)}"
+
+
+# -- env.json and events/ (what sam local invoke and python -m local.invoke read) ---------------
+
+
+def test_env_json_declares_exactly_the_template_variables() -> None:
+    data = json.loads((ROOT / "env.json").read_text(encoding="utf-8"))
+    assert all(isinstance(v, dict) for v in data.values()), "sam needs an object per key"
+    sections = {k for k in data if not k.startswith("_")}
+    assert sections == set(FUNCTIONS), (
+        f"env.json functions differ: missing {sorted(set(FUNCTIONS) - sections)}, "
+        f"unknown {sorted(sections - set(FUNCTIONS))}"
+    )
+    problems = []
+    for logical_id, spec in FUNCTIONS.items():
+        names = set(data[logical_id])
+        if names != spec.variables:
+            problems.append(
+                f"{logical_id}: missing {sorted(spec.variables - names)}, "
+                f"not declared {sorted(names - spec.variables)}"
+            )
+        if any(not isinstance(v, str) for v in data[logical_id].values()):
+            problems.append(f"{logical_id}: values must be strings")
+    assert not problems, "; ".join(problems)
+    for section in data.values():
+        if "DOCSPACE_URL" in section:
+            assert section["DOCSPACE_URL"] == "http://127.0.0.1:8765"
+
+
+def _event(name: str) -> Any:
+    path = ROOT / "events" / f"{name}.json"
+    assert path.is_file(), f"events/{name}.json is missing"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_every_event_file_is_a_json_object() -> None:
+    files = sorted((ROOT / "events").glob("*.json"))
+    assert files
+    for path in files:
+        assert isinstance(json.loads(path.read_text(encoding="utf-8")), dict), path.name
+
+
+def _events_of(logical_id: str) -> dict[str, Any]:
+    events: dict[str, Any] = TEMPLATE["Resources"][logical_id]["Properties"].get("Events") or {}
+    return events
+
+
+@pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
+def test_every_function_has_an_example_event(logical_id: str) -> None:
+    spec = FUNCTIONS[logical_id]
+    event = _event(spec.event_name)
+    for source in _events_of(logical_id).values():
+        if source["Type"] == "ScheduleV2":
+            shape = json.loads(source["Properties"]["Input"])
+            assert set(event) == set(shape), f"events/{spec.event_name}.json: {sorted(shape)}"
+            assert event["scheduleArn"].startswith("arn:aws:scheduler:")
+        elif source["Type"] == "EventBridgeRule":
+            pattern = source["Properties"]["Pattern"]
+            [source_ref] = pattern["source"]
+            default = TEMPLATE["Parameters"][source_ref["Ref"]]["Default"]
+            assert event["source"] == default
+            assert [event["detail-type"]] == pattern["detail-type"]
+            detail = event["detail"]
+            assert ("userId" in detail or "email" in detail) and detail["allowedIps"]
+
+
+@pytest.mark.parametrize(
+    "logical_id",
+    [k for k in _ids(FUNCTIONS) if "FunctionUrlConfig" in TEMPLATE["Resources"][k]["Properties"]],
+)
+def test_function_url_example_is_an_http_v2_request(logical_id: str) -> None:
+    event = _event(f"{FUNCTIONS[logical_id].event_name}_url")
+    assert event["version"] == "2.0" and event["requestContext"]["http"]["method"] == "POST"
+    assert set(json.loads(event["body"])) == {"from", "to"}
+
+
+def test_on_demand_and_query_examples() -> None:
+    window = _event("vdr_activity_window")
+    assert set(window) == {"from", "to"}
+    for name in ("login_audit_query_failures", "login_audit_query_user", "login_audit_query_last"):
+        assert _event(name)
+
+
+def test_event_names_are_unique() -> None:
+    names = [spec.event_name for spec in FUNCTIONS.values()]
+    assert len(names) == len(set(names))
+
+
+def test_template_path_is_the_repository_template() -> None:
+    assert Path(ROOT / "template.yaml").is_file()

@@ -43,6 +43,10 @@ template: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# Benchmarks print figures against their floors (not timed tests); --quick for a short run.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
 # The long fault-injection soak: every workflow over many seeds (SENTINEL_SOAK_SEEDS per profile).
 soak: $(STAMP)
 	SENTINEL_SOAK=1 $(BIN)/pytest tests/faults -m soak

@@ -62,7 +62,7 @@ def test_entries_are_normalised(text: str, normal: str, kind: str, size: int) ->
         ("10.0.0.0/33", "not a valid CIDR block"),
         ("10.0.0.9-10.0.0.1", "starts after it ends"),
         ("10.0.0.1-2001:db8::1", "mixes IPv4 and IPv6"),
-        ("10.0.0.1-10.0.0.5-10.0.0.9", "not a range of the form first-last"),
+        ("10.0.0.1-10.0.0.5-10.0.0.9", "not an IP address, a CIDR block or a first-last range"),
         ("fe80::1%eth0", "zone index"),
         ("010.0.0.1", "not an IPv4 or IPv6 address"),  # leading zeros are ambiguous (octal?)
     ],

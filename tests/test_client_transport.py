@@ -243,3 +243,18 @@ def test_the_key_never_appears_in_logs_reprs_or_errors(caplog: pytest.LogCapture
     assert caplog.text  # the retry was logged …
     for text in texts:
         assert KEY not in text  # … without the key
+
+
+def test_proxies_and_ca_bundle_are_read_once_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/private-ca.pem")
+    client = make_client()
+    session = client.transport.session
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/private-ca.pem"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert make_client().transport.session.verify is True

@@ -130,7 +130,7 @@ def _parse_network(text: str) -> AllowEntry:
 def _parse_range(text: str) -> AllowEntry:
     parts = text.split("-")
     if len(parts) != 2:
-        raise ValueError("is not a range of the form first-last")
+        raise ValueError("is not an IP address, a CIDR block or a first-last range")
     try:
         start, end = _address(parts[0]), _address(parts[1])
     except ValueError:

@@ -9,7 +9,7 @@ seen whole by the second one. One file changed fifty times is one file.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -91,32 +91,69 @@ def file_changes(events: Iterable[AuditEvent]) -> tuple[dict[str, list[Change]],
     return per_user, skipped
 
 
+@dataclass
+class _UserWindow:
+    """One user's sliding window: the changes inside it and how often each file appears."""
+
+    changes: deque[Change] = field(default_factory=deque)
+    counts: Counter[str] = field(default_factory=Counter)
+    first: BulkChange | None = None
+    peak: int = 0
+
+
+class BulkDetector:
+    """The sliding-window rule, streaming: feed changes in time order (slice by slice), read the
+    bursts at the end. Memory holds each user's current window, never the whole history."""
+
+    def __init__(self, threshold: int, window: timedelta) -> None:
+        self.threshold = threshold
+        self.window = window
+        self._users: dict[str, _UserWindow] = {}
+        self.skipped = 0
+
+    def feed(self, events: Iterable[AuditEvent]) -> None:
+        """Events of one slice (any order inside it; slices oldest first)."""
+        per_user, skipped = file_changes(events)
+        self.skipped += skipped
+        for user_id, changes in per_user.items():
+            changes.sort(key=lambda c: (c.date, c.event.id))
+            state = self._users.setdefault(user_id, _UserWindow())
+            for change in changes:
+                self._push(user_id, state, change)
+
+    def _push(self, user_id: str, state: _UserWindow, change: Change) -> None:
+        state.changes.append(change)
+        state.counts[change.file_id] += 1
+        while change.date - state.changes[0].date > self.window:
+            gone = state.changes.popleft().file_id
+            state.counts[gone] -= 1
+            if not state.counts[gone]:
+                del state.counts[gone]
+        distinct = len(state.counts)
+        state.peak = max(state.peak, distinct)
+        if state.first is None and distinct > self.threshold:
+            inside = tuple(state.changes)
+            state.first = BulkChange(user_id, inside[0].date, change.date, inside, 0)
+
+    def bursts(self) -> list[BulkChange]:
+        found = [
+            BulkChange(s.first.user_id, s.first.start, s.first.end, s.first.changes, s.peak)
+            for s in self._users.values()
+            if s.first is not None
+        ]
+        return sorted(found, key=lambda b: (-b.peak_files, b.start))
+
+
 def find_bulk_changes(
     per_user: dict[str, list[Change]], threshold: int, window: timedelta
 ) -> list[BulkChange]:
     """Pure rule: a true sliding window over event times, counting distinct files."""
-    found: list[BulkChange] = []
+    detector = BulkDetector(threshold, window)
     for user_id, changes in per_user.items():
-        changes.sort(key=lambda c: (c.date, c.event.id))
-        counts: Counter[str] = Counter()
-        left = 0
-        first: BulkChange | None = None
-        peak = 0
-        for right, change in enumerate(changes):
-            counts[change.file_id] += 1
-            while change.date - changes[left].date > window:
-                gone = changes[left].file_id
-                counts[gone] -= 1
-                if not counts[gone]:
-                    del counts[gone]
-                left += 1
-            peak = max(peak, len(counts))
-            if first is None and len(counts) > threshold:
-                inside = tuple(changes[left : right + 1])
-                first = BulkChange(user_id, changes[left].date, change.date, inside, 0)
-        if first is not None:
-            found.append(BulkChange(first.user_id, first.start, first.end, first.changes, peak))
-    return sorted(found, key=lambda b: (-b.peak_files, b.start))
+        state = detector._users.setdefault(user_id, _UserWindow())
+        for change in sorted(changes, key=lambda c: (c.date, c.event.id)):
+            detector._push(user_id, state, change)
+    return detector.bursts()
 
 
 def _minutes(settings: GuardSettings) -> int:
@@ -131,9 +168,12 @@ def _title(event: AuditEvent) -> str | None:
 
 def run(context: RunContext) -> RunOutcome:
     settings = GuardSettings.from_env(lag=context.settings.lag)
-    per_user, skipped = file_changes(context.scan.audit_events())
+    detector = BulkDetector(settings.threshold, settings.window)
+    for _bounds, events in context.scan.audit_slices():
+        detector.feed(events)
+    skipped = detector.skipped
     scanned = context.scan.stats.rows
-    bursts = find_bulk_changes(per_user, settings.threshold, settings.window)
+    bursts = detector.bursts()
     findings: list[Finding] = []
     if bursts:
         resolver = RoomResolver(context.client, context.client.rooms())

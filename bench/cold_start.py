@@ -1,0 +1,192 @@
+"""Cold start: importing each handler module against importing only its dependencies.
+
+Each figure is measured inside a fresh interpreter (``python -c``), timing only the import
+(interpreter start-up is the same for both and is left out), as Lambda loads a handler: the
+function's folder and the layer (``shared``) on ``sys.path``, ``app.py`` loaded by path.
+
+The dependency floor is *exactly the third-party modules the handler's import loads*, found by
+importing the handler once and listing ``sys.modules``: today ``requests`` and the Powertools
+``Logger`` / ``Metrics`` (their package ``__init__`` and what it pulls in). ``boto3`` is not in
+it: the layer imports it lazily on the first invocation (see ``state.py``, ``publisher.py``), so
+it is reported on its own line, as a cost of the first invocation and not of the import.
+Standard-library modules that only the project's code imports count as the project's overhead.
+
+``python -m bench.cold_start [--runs 7] [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import sysconfig
+
+from bench.common import LAYER, PYTHON, ROOT, emit, verdict
+
+HANDLERS = (
+    "vdr_activity",
+    "login_audit",
+    "bulk_change_guard",
+    "restriction_release",
+    "inactive_members",
+    "ip_allowlist",
+)
+TARGET = 0.15
+
+# The child programs import nothing before the clock starts but sys, time and importlib.
+_HANDLER_CHILD = """
+import sys, time, importlib.util
+layer, folder, path = sys.argv[1:4]
+sys.path[:0] = [folder, layer]
+before = set(sys.modules)
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", path)
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+t1 = time.perf_counter()
+print((t1 - t0) * 1000)
+if len(sys.argv) > 4:
+    import json
+    print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+_DEPS_CHILD = """
+import sys, time, importlib
+names = sys.argv[1].split(",") if sys.argv[1] else []
+t0 = time.perf_counter()
+for name in names:
+    importlib.import_module(name)
+t1 = time.perf_counter()
+print((t1 - t0) * 1000)
+"""
+
+
+def _run(code: str, *args: str) -> list[str]:
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [PYTHON, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip().splitlines()
+
+
+def _handler_args(name: str) -> list[str]:
+    folder = ROOT / "functions" / name
+    return [str(LAYER), str(folder), str(folder / "app.py")]
+
+
+def third_party(modules: list[str]) -> list[str]:
+    """The modules loaded from site-packages (not the standard library, not the project)."""
+    purelib = sysconfig.get_paths()["purelib"]
+    code = (
+        "import sys, importlib.util, json\n"
+        "names = json.loads(sys.stdin.read())\n"
+        "out = []\n"
+        "for n in names:\n"
+        "    try:\n"
+        "        spec = importlib.util.find_spec(n)\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    origin = getattr(spec, 'origin', None) or ''\n"
+        "    locations = list(getattr(spec, 'submodule_search_locations', None) or [])\n"
+        f"    if any(p.startswith({purelib!r}) for p in [origin, *locations]):\n"
+        "        out.append(n)\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [PYTHON, "-c", code],
+        cwd=ROOT,
+        input=json.dumps(modules),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names: list[str] = json.loads(done.stdout)
+    return names
+
+
+def handler_ms(name: str) -> float:
+    return float(_run(_HANDLER_CHILD, *_handler_args(name))[0])
+
+
+def deps_ms(modules: list[str]) -> float:
+    return float(_run(_DEPS_CHILD, ",".join(modules))[0])
+
+
+def project_import_costs(name: str, top: int = 6) -> list[tuple[str, float]]:
+    """The costliest project modules of one handler's import, by self time (``-X importtime``;
+    it slows every import a little, so read these as a ranking)."""
+    code = _HANDLER_CHILD
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [PYTHON, "-X", "importtime", "-c", code, *_handler_args(name)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    costs: list[tuple[str, float]] = []
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        module = parts[2].strip()
+        if module == "app" or module.startswith("docspace_sentinel"):
+            costs.append((module, int(parts[0]) / 1000))
+    return sorted(costs, key=lambda c: -c[1])[:top]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_start")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (median)")
+    parser.add_argument("--quick", action="store_true", help="3 runs instead of 7")
+    args = parser.parse_args(argv)
+    runs = args.runs or (3 if args.quick else 7)
+
+    print(f"## Cold start: handler import vs its dependencies (median of {runs} fresh processes)")
+    print(
+        "deps = the third-party modules the handler's import loads, imported alone; "
+        f"target: the project adds under {TARGET:.0%}\n"
+    )
+    print(f"{'handler':<22}{'deps ms':>9}{'handler ms':>12}{'overhead':>10}  modules")
+    worst = (0.0, "", 0.0, 0.0)
+    for name in HANDLERS:
+        lines = _run(_HANDLER_CHILD, *_handler_args(name), "list")  # warm-up: writes .pyc files
+        loaded = json.loads(lines[1])
+        deps = third_party(loaded)
+        deps_ms(deps)  # warm-up
+        d = statistics.median(deps_ms(deps) for _ in range(runs))
+        h = statistics.median(handler_ms(name) for _ in range(runs))
+        overhead = (h - d) / d
+        project = [m for m in loaded if m == "app" or m.startswith("docspace_sentinel")]
+        tops = sorted({m.split(".")[0] for m in deps})
+        print(
+            f"{name:<22}{d:>9.1f}{h:>12.1f}{overhead:>10.1%}  "
+            f"{len(project)} project, {len(deps)} third-party ({', '.join(tops)})"
+        )
+        if overhead >= worst[0] or not worst[1]:
+            worst = (overhead, name, d, h)
+    boto = statistics.median(deps_ms(["boto3"]) for _ in range(runs))
+    print(
+        f"\nboto3 alone: {boto:.1f} ms (not imported by any handler at import time: paid by the "
+        "first invocation that builds the DynamoDB/SNS clients)"
+    )
+    overhead, name, d, h = worst
+    met = overhead < TARGET
+    print(f"worst: {name} adds {overhead:.1%} ({h - d:.1f} ms): {verdict(met)}")
+    if not met:
+        costs = project_import_costs(name)
+        listed = ", ".join(f"{module} {ms:.1f} ms" for module, ms in costs)
+        print(f"costliest project modules of {name} (self time, -X importtime): {listed}")
+    emit(
+        "Cold start (worst handler: " + name + ")",
+        f"{h:.0f} ms import",
+        f"{d:.0f} ms deps",
+        h / d,
+        f"< {1 + TARGET:.2f}x (project < {TARGET:.0%})",
+        met,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

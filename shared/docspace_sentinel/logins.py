@@ -13,6 +13,21 @@ from .models import LoginEvent
 RECENT = 5
 
 
+def login_record(event: LoginEvent) -> dict[str, Any]:
+    """One login as findings and query answers show it."""
+    return {
+        "id": event.id,
+        "date": event.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "actionId": event.action_id,
+        "action": action_label(event.action_id),
+        "ip": event.ip,
+        "country": event.country,
+        "city": event.city,
+        "browser": event.browser,
+        "platform": event.platform,
+    }
+
+
 @dataclass
 class LoginHistory:
     user_id: str
@@ -41,18 +56,7 @@ class LoginHistory:
             "failures": self.failures,
             "distinctIps": sorted(self.ips),
             "countries": sorted(self.countries),
-            "recent": [
-                {
-                    "date": e.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "action": action_label(e.action_id),
-                    "ip": e.ip,
-                    "country": e.country,
-                    "city": e.city,
-                    "browser": e.browser,
-                    "platform": e.platform,
-                }
-                for e in self.recent
-            ],
+            "recent": [login_record(e) for e in self.recent],
         }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from ..actions import LOGIN_SUCCESS, MessageAction, action_label
+from ..actions import LOGIN_SUCCESS, MessageAction
 from ..allowlist import (
     OPERATIONS,
     AllowEntry,
@@ -39,8 +39,9 @@ from ..client import DocSpaceClient, guid
 from ..config import Env, env_choice
 from ..dates import utcnow
 from ..errors import DocSpaceError, NotFound
-from ..findings import ActionTaken, Finding, Severity, UserRef, format_utc
+from ..findings import ActionTaken, Finding, Severity, UserRef
 from ..ipsync import SyncResult, SyncSettings, sync_failure, sync_portal
+from ..logins import login_record
 from ..models import LoginEvent
 from ..response import ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
@@ -132,19 +133,6 @@ _KIND = {
 }
 
 
-def _login(event: LoginEvent) -> dict[str, Any]:
-    return {
-        "eventId": event.id,
-        "date": format_utc(event.date),
-        "action": action_label(event.action_id),
-        "ip": event.ip,
-        "country": event.country,
-        "city": event.city,
-        "browser": event.browser,
-        "platform": event.platform,
-    }
-
-
 def sighting_finding(
     sighting: Sighting, portal_url: str, allowlist: Allowlist | None = None
 ) -> Finding:
@@ -155,10 +143,10 @@ def sighting_finding(
     ip = sighting.ip or "no address"
     count = len(sighting.events)
     evidence: dict[str, Any] = {
-        **_login(latest),
+        **login_record(latest),
         "reason": sighting.reason,
         "logins": count,
-        "sampleLogins": [_login(e) for e in sighting.events[:SAMPLE]],
+        "sampleLogins": [login_record(e) for e in sighting.events[:SAMPLE]],
     }
     if allowlist is not None:
         evidence["allowedEntries"] = list(allowlist.entries)

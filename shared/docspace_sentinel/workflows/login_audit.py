@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction, action_label
+from ..actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction
 from ..client import DocSpaceClient, guid
 from ..config import Env, env_bool, env_int
 from ..dates import parse_user_date, utcnow
 from ..errors import SentinelError
 from ..findings import Finding, Severity, UserRef
+from ..logins import login_record
 from ..models import LoginEvent
 from ..runner import RunContext, RunOutcome
 
@@ -77,18 +78,10 @@ def parse_actions(value: Any) -> frozenset[int] | None:
 
 def event_to_dict(event: LoginEvent) -> dict[str, Any]:
     return {
-        "id": event.id,
-        "date": event.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **login_record(event),
         "userId": event.user_id,
         "user": event.user,
         "login": event.login,
-        "actionId": event.action_id,
-        "action": action_label(event.action_id),
-        "ip": event.ip,
-        "country": event.country,
-        "city": event.city,
-        "browser": event.browser,
-        "platform": event.platform,
     }
 
 

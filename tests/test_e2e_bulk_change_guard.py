@@ -178,7 +178,9 @@ def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
     assert record is not None and record.state == "restricting" and record.attempts == 1
     simulator.faults = Faults()
     # the release run, a few minutes later, sees the user was never disabled and closes it out
-    monkeypatch.setattr("docspace_sentinel.workflows.restriction_release.SETTLE", timedelta(0))
+    monkeypatch.setattr(
+        "docspace_sentinel.workflows.restriction_release.settle_time", lambda client: timedelta(0)
+    )
     release = run(
         "restriction_release", scheduled(iso(utc_now() + timedelta(minutes=5)), arn="release")
     )
@@ -284,3 +286,25 @@ def test_the_function_url_runs_an_on_demand_window(
     reversed_window = json.dumps({"from": iso(now), "to": iso(now - timedelta(days=1))})
     bad = run("bulk_change_guard", {**request, "body": reversed_window, "isBase64Encoded": False})
     assert bad["statusCode"] == 400
+
+
+def test_a_lifted_restriction_is_not_imposed_again_for_the_same_burst(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce")
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    now = utc_now()
+    run("bulk_change_guard", scheduled(iso(now)))
+    _records(aws).extend(planted.user_id, now - timedelta(minutes=1))
+    run("restriction_release", scheduled(iso(now + timedelta(minutes=1)), arn="release"))
+    assert _status(simulator, planted.user_id) == 1
+    puts = simulator.stats.requests["PUT /api/2.0/people/status/{status}"]
+    aws.findings()
+    # the next scheduled run re-reads the overlap; an on-demand re-scan reads it all again
+    run("bulk_change_guard", scheduled(iso(now + timedelta(minutes=10))))
+    run("bulk_change_guard", {"from": iso(now - timedelta(days=4)), "to": iso(now)})
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == puts
+    assert _status(simulator, planted.user_id) == 1
+    details = [a["detail"] for f in aws.findings() for a in f["actions"]]
+    assert all("already acted" in d or "earlier run" in d for d in details)

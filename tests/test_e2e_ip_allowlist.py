@@ -357,11 +357,19 @@ def test_sync_refuses_to_enable_without_always_allowed_ips(
         "ip_sync_refused"
     ]
 
-    # with the administrators' addresses, it enables (when asked to)
+    # with the administrators' addresses, but an admin's key: switching restrictions on would
+    # block Sentinel's own calls (only the owner is exempt), so it still refuses
     simulator.scenario.ip_restrictions.enable = False
     monkeypatch.setenv("PORTAL_SYNC_ENABLE", "true")
     monkeypatch.setenv("ALWAYS_ALLOWED_IPS", ADMIN_IP)
     run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
+    assert simulator.stats.requests[PUT] == 0
+    refused = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
+    assert refused and "owner" in refused[-1]["evidence"]["refused"]
+
+    # with the owner's key (exempt from IP restrictions), it enables when asked to
+    simulator.scenario.key_user.is_owner = True
+    run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=10))))
     assert simulator.scenario.ip_restrictions.enable is True
     assert (ADMIN_IP, False) in _portal(simulator) and len(_portal(simulator)) == 513
 

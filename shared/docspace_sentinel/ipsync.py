@@ -31,7 +31,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .allowlist import Allowlist, parse_entry
@@ -343,6 +343,17 @@ def sync_portal(
     plan = plan_sync(before, list(allowlists), added.addresses, settings)
     if not plan.changes:
         return SyncResult("unchanged", plan)
+    if plan.refused is None and plan.enable and not before.applies and not client.me().is_owner:
+        # Only the owner is exempt from IP restrictions: switched on, they would also block this
+        # project's own calls from AWS (and so the lifting of every temporary restriction).
+        plan = replace(
+            plan,
+            refused=(
+                "restrictions would newly apply and would block this project's own calls too "
+                "(only the portal owner is exempt): switch them on in the portal once the "
+                "address Sentinel calls from is in ALWAYS_ALLOWED_IPS"
+            ),
+        )
     if plan.refused:
         return _result("refused", plan, client, settings, workflow, plan.refused)
     if settings.mode != "enforce":

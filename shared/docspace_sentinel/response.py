@@ -120,11 +120,21 @@ class Restrictor:
         record = self.records.get(target)
         if record is not None and record.held:
             if record.state == RESTRICTING and user.status == STATUS_TERMINATED:
-                self.records.transition(
-                    target, RESTRICTING, ACTIVE
-                )  # a crashed run's work, finished
+                # A crashed run's work, finished.
+                self.records.transition(target, RESTRICTING, ACTIVE)
             lift = f" until {record.lift_at:%Y-%m-%d %H:%M} UTC" if record.lift_at else ""
+            if record.owner == self.owner and user.status == STATUS_TERMINATED:
+                # This very run did it before failing (its publish failed, say): the retried
+                # finding says what happened.
+                self.attempts += 1
+                return ActionTaken(DISABLE, target, "done", f"disabled{lift}")
             return ActionTaken(DISABLE, target, "skipped", f"already restricted by Sentinel{lift}")
+        if record is not None and record.finding_id == finding_id:
+            # The same burst, seen again (a later run's overlap, an on-demand re-scan): it was
+            # acted on once; a lifted or refused restriction is not imposed a second time.
+            return ActionTaken(
+                DISABLE, target, "skipped", f"already acted on this finding ({record.state})"
+            )
         if user.status == STATUS_TERMINATED:
             return ActionTaken(
                 DISABLE, target, "skipped", "disabled by an administrator: not touched"
@@ -173,10 +183,20 @@ class Restrictor:
                 f"{type(exc).__name__}: {exc.message}; will be reconciled",
             )
         if not any(u.id.lower() == target and u.status == STATUS_TERMINATED for u in updated):
-            self.records.transition(target, RESTRICTING, FAILED, lastError="status did not change")
-            return ActionTaken(
-                DISABLE, target, "failed", "the portal did not report the user disabled"
+            # The answer did not confirm it: leave the record "restricting" so the release
+            # reconciles it against the user's real status instead of guessing here.
+            self.records.note_failure(
+                target, RESTRICTING, "the answer did not show the user disabled"
             )
-        self.records.transition(target, RESTRICTING, ACTIVE)
+            return ActionTaken(
+                DISABLE,
+                target,
+                "failed",
+                "the portal did not confirm the user disabled; will be reconciled",
+            )
+        if not self.records.transition(target, RESTRICTING, ACTIVE):
+            # The release reconciled the record as failed while this call was in flight: the
+            # user is disabled, so the record must say so, or nothing would ever lift it.
+            self.records.transition(target, FAILED, ACTIVE)
         log.warning("disabled user %s until %s (%s)", target, until.isoformat(), reason)
         return ActionTaken(DISABLE, target, "done", f"disabled until {until:%Y-%m-%d %H:%M} UTC")

@@ -26,7 +26,7 @@ from .findings import Finding
 from .invocation import Invocation, parse_invocation
 from .publisher import FindingPublisher
 from .scan import ScanPlan, SliceScan, plan_scan
-from .state import Cursor, StateStore
+from .state import Cursor, StateError, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -255,11 +255,32 @@ class Runner:
             except BaseException:
                 self.store.release_finding(self.workflow, fingerprint, owner)
                 raise
-            self.store.mark_published(
-                self.workflow, fingerprint, owner, message_id=message_id, suppress_until=until
-            )
+            self._record_published(fingerprint, owner, message_id, until)
             published += 1
         return published, suppressed
+
+    def _record_published(
+        self, fingerprint: str, owner: str, message_id: str, until: datetime
+    ) -> None:
+        """The message is out: failing the run now would make its retry send it again. Try the
+        bookkeeping a few times; if DynamoDB still refuses, say so and go on (the claim stays,
+        and only a retry of this very run could repeat the message)."""
+        for attempt in range(3):
+            try:
+                self.store.mark_published(
+                    self.workflow, fingerprint, owner, message_id=message_id, suppress_until=until
+                )
+                return
+            except StateError as exc:
+                log.warning(
+                    "recording published finding %s failed (%s), attempt %d",
+                    fingerprint,
+                    exc,
+                    attempt + 1,
+                )
+        log.error(
+            "finding %s was published (%s) but could not be recorded", fingerprint, message_id
+        )
 
 
 def _iso(value: datetime) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 from ..actions import FILE_CHANGE, action_label
 from ..config import Env, env_int
 from ..errors import ConfigError
-from ..findings import Finding, RoomRef, Severity, UserRef
+from ..findings import ActionTaken, Finding, RoomRef, Severity, UserRef
 from ..logins import group_logins
 from ..models import AuditEvent
-from ..response import ResponseSettings, Restrictor
+from ..response import DISABLE, ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..rooms import RoomResolver, context_title
 from ..runner import RunContext, RunOutcome
@@ -188,13 +188,20 @@ def run(context: RunContext) -> RunOutcome:
             source=WORKFLOW,
             owner=context.invocation.run_key,
         )
+        cursor = context.plan.cursor_before if context.plan.moves_cursor else None
         for burst in bursts:
             finding = _finding(context, burst, settings, resolver, logins[burst.user_id].to_dict())
-            action = restrictor.restrict(
-                burst.user_id,
-                reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
-                finding_id=finding.fingerprint,
-            )
+            if cursor is not None and burst.end <= cursor:
+                # Seen whole by an earlier run (this one re-reads the lag): never act twice.
+                action = ActionTaken(
+                    DISABLE, burst.user_id, "skipped", "reported by an earlier run"
+                )
+            else:
+                action = restrictor.restrict(
+                    burst.user_id,
+                    reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+                    finding_id=finding.fingerprint,
+                )
             if action.status not in ACTED:
                 # Seeing a burst and acting on it are two reports: a dry run's finding does
                 # not suppress the later enforce run's one, and repeats of either stay quiet.

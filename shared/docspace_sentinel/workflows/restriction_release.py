@@ -41,16 +41,24 @@ LIFT = "enable_user"
 SETTLE = timedelta(minutes=2)
 
 
+def settle_time(client: DocSpaceClient) -> timedelta:
+    """How old a "restricting" record must be before it is reconciled: a disable call may still
+    be retrying for its whole budget, so longer than that."""
+    settings = client.settings
+    return max(SETTLE, timedelta(seconds=settings.retry.total_budget + settings.timeout + 60))
+
+
 def run(context: RunContext) -> RunOutcome:
     records = RestrictionStore(context.store)
     now = context.store.now()
     findings: list[Finding] = []
     counts = {"lifted": 0, "closed": 0, "failed": 0, "skipped": 0, "reconciled": 0, "pending": 0}
+    settle = settle_time(context.client)
     for record in records.all():
         if (
             record.state == RESTRICTING
             and record.restricted_at
-            and now - record.restricted_at > SETTLE
+            and now - record.restricted_at > settle
         ):
             counts["reconciled"] += 1
             notice = _reconcile(context, records, record)

@@ -469,3 +469,22 @@ def test_a_sync_that_cannot_read_the_list_does_not_stop_the_login_check(
     assert summary["status"] == "completed" and summary["portalSync"]["status"] == "failed"
     kinds = {f["kind"] for f in aws.findings()}
     assert {"ip_not_allowed", "ip_sync_failed"} <= kinds
+
+
+def test_a_refused_put_leaves_nothing_recorded_as_ours(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docspace_sentinel.client import DocSpaceClient
+    from docspace_sentinel.errors import BadRequest
+    from docspace_sentinel.state import StateStore
+
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
+
+    def refuse(self: DocSpaceClient, *args: object, **kwargs: object) -> None:
+        raise BadRequest("IpRestrictions", status_code=400)
+
+    monkeypatch.setattr(DocSpaceClient, "put_ip_restrictions", refuse)
+    answer = register({"userId": _regular_user(simulator, set()), "allowedIps": ["203.0.113.10"]})
+    assert answer["portalSync"]["status"] == "failed"
+    record = StateStore(aws.table_name, client=aws.dynamodb).get("ipsync", "added") or {}
+    assert not record.get("addresses")

@@ -370,9 +370,10 @@ def sync_portal(
             "the next run plans again",
             extra=(now.last_modified or "?",),
         )
+    previous = added.addresses
     try:
         # Recorded before the PUT: a crash after it must not leave our addresses looking foreign.
-        added = records.put(added.addresses | set(plan.add), expected=added.version)
+        added = records.put(previous | set(plan.add), expected=added.version)
     except SyncConflict:
         return _result(
             "aborted",
@@ -387,6 +388,13 @@ def sync_portal(
         client.put_ip_restrictions(plan.entries, enable=plan.enable)
     except DocSpaceError as exc:
         log.warning("the IP restriction PUT failed: %s", exc)
+        if not exc.retryable:
+            # A definite refusal wrote nothing: forget the addresses recorded for it, or a later
+            # sync could remove the same address added by hand as if it were ours.
+            try:
+                records.put(previous, expected=added.version)
+            except SyncConflict:
+                log.warning("the ipsync record changed meanwhile; left as it is")
         return _result("failed", plan, client, settings, workflow, f"the portal refused: {exc}")
     try:
         records.put(added.addresses - set(plan.remove), expected=added.version)

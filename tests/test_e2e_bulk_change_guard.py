@@ -308,3 +308,23 @@ def test_a_lifted_restriction_is_not_imposed_again_for_the_same_burst(
     assert _status(simulator, planted.user_id) == 1
     details = [a["detail"] for f in aws.findings() for a in f["actions"]]
     assert all("already acted" in d or "earlier run" in d for d in details)
+
+
+def test_a_user_disabled_again_by_an_admin_is_not_reenabled_by_the_release(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, MODE="enforce")
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    now = utc_now()
+    run("bulk_change_guard", scheduled(iso(now)))
+    record = _records(aws).get(planted.user_id)
+    assert record is not None and record.terminated_at is not None
+    # an administrator re-enables the user, then disables them again for a reason of their own
+    user = simulator.scenario.user_by_id(planted.user_id)
+    assert user.terminated is not None
+    user.terminated += 60_000_000
+    _records(aws).extend(planted.user_id, now - timedelta(minutes=1))
+    release = run("restriction_release", scheduled(iso(now + timedelta(minutes=5)), arn="release"))
+    assert release["closed"] == 1 and release["lifted"] == 0
+    assert _status(simulator, planted.user_id) == 2

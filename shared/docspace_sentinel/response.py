@@ -26,6 +26,7 @@ from .errors import ConfigError, DocSpaceError, Forbidden, NotFound
 from .findings import ActionTaken
 from .models import STATUS_PENDING, STATUS_TERMINATED, User
 from .restrictions import ACTIVE, FAILED, RESTRICTING, RestrictionStore
+from .state import to_iso
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +195,15 @@ class Restrictor:
                 "failed",
                 "the portal did not confirm the user disabled; will be reconciled",
             )
-        if not self.records.transition(target, RESTRICTING, ACTIVE):
+        disabled_at = next(
+            (u.terminated for u in updated if u.id.lower() == target and u.terminated), None
+        )
+        # When the portal stamped the disable, keep the stamp: the release lifts only a
+        # disable that is still ours, not one an administrator made after re-enabling the user.
+        stamp = {"terminatedAt": to_iso(disabled_at)} if disabled_at else {}
+        if not self.records.transition(target, RESTRICTING, ACTIVE, **stamp):
             # The release reconciled the record as failed while this call was in flight: the
             # user is disabled, so the record must say so, or nothing would ever lift it.
-            self.records.transition(target, FAILED, ACTIVE)
+            self.records.transition(target, FAILED, ACTIVE, **stamp)
         log.warning("disabled user %s until %s (%s)", target, until.isoformat(), reason)
         return ActionTaken(DISABLE, target, "done", f"disabled until {until:%Y-%m-%d %H:%M} UTC")

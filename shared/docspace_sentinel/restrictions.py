@@ -53,6 +53,8 @@ class Restriction:
     lifted_at: datetime | None = None
     #: The run (run key) that restricted the user.
     owner: str | None = None
+    #: The portal's ``terminated`` stamp of our disable, when it gave one.
+    terminated_at: datetime | None = None
 
     @property
     def held(self) -> bool:
@@ -96,6 +98,7 @@ def _from_item(item: dict[str, Any]) -> Restriction:
         attempts=int(item.get("attempts", 0)),
         lifted_at=_time(item.get("liftedAt")),
         owner=item.get("owner"),
+        terminated_at=_time(item.get("terminatedAt")),
     )
 
 

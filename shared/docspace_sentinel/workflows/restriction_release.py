@@ -104,6 +104,18 @@ def lift(
             "an administrator re-enabled the user meanwhile",
             "skipped",
         )
+    if record.terminated_at and user.terminated and user.terminated != record.terminated_at:
+        # Re-enabled and disabled again by someone else meanwhile: that disable is not ours.
+        records.transition(
+            user_id, LIFTING, CLOSED, closedReason="disabled again by an administrator"
+        )
+        return "closed", _notice(
+            client,
+            record,
+            "restriction_closed",
+            "an administrator disabled the user again meanwhile; left disabled",
+            "skipped",
+        )
     try:
         updated = client.set_user_status([user_id], STATUS_ACTIVE)
     except DocSpaceError as exc:

@@ -127,7 +127,7 @@ def _publisher(
     def publish(findings: list[Finding]) -> None:
         if not findings or not env_str("FINDINGS_TOPIC_ARN"):
             return
-        from docspace_sentinel.handler import _publisher as cached_publisher
+        from docspace_sentinel.handler import finding_publisher as cached_publisher
         from docspace_sentinel.runner import Runner, RunSettings
         from docspace_sentinel.workflows.ip_allowlist import WORKFLOW
 

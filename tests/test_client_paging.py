@@ -212,3 +212,13 @@ def test_rooms_list_pages_inside_response() -> None:
     found = list(make_client().rooms(room_types=[8]))
     assert len(found) == 130 and all(r.is_vdr for r in found)
     assert _query(responses.calls[0])["type"] == ["8"]
+
+
+@responses.activate
+def test_last_events_are_parsed_and_unknown_rows_skipped() -> None:
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(3))] + [{"id": "broken"}]
+    responses.get(f"{API}/security/audit/events/last", json=envelope(rows))
+    responses.get(f"{API}/security/audit/login/last", json=envelope([login_row(7, _dates(1)[0])]))
+    client = make_client()
+    assert [e.id for e in client.last_audit_events()] == [0, 1, 2]
+    assert [e.id for e in client.last_login_events()] == [7]

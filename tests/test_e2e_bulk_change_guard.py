@@ -11,6 +11,7 @@ from docspace_sentinel.restrictions import RestrictionStore
 from docspace_sentinel.state import StateStore
 from local.aws import LocalAws
 from local.simulator.faults import Faults
+from local.simulator.planted import BulkChange
 from local.simulator.server import SimulatorServer
 from tests.e2e import iso, point_at, run, scheduled, utc_now
 
@@ -33,6 +34,16 @@ def _plant_burst(
         sim.scenario.add_audit_event(
             FILE_UPDATED, user_id=user_id, date=start + i * step, target=[file_id]
         )
+
+
+def _enforce(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch, **settings: Any
+) -> BulkChange:
+    """Enforce mode against the simulator; the planted bulk changer."""
+    point_at(monkeypatch, simulator, aws, MODE="enforce", **settings)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    return planted
 
 
 def _actions(finding: dict[str, Any]) -> list[tuple[str, str]]:
@@ -66,9 +77,7 @@ def test_dry_run_reports_the_planted_bulk_changer_and_touches_nothing(
 def test_enforce_restricts_once_and_the_release_lifts_it(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, MODE="enforce", RESTRICTION_MINUTES=30)
-    planted = simulator.scenario.planted.bulk_changer
-    assert planted is not None
+    planted = _enforce(simulator, aws, monkeypatch, RESTRICTION_MINUTES=30)
     event = scheduled(iso(utc_now()))
     run("bulk_change_guard", event)
     assert run("bulk_change_guard", event)["status"] == "duplicate"
@@ -164,9 +173,7 @@ def test_a_403_from_the_status_call_is_reported_and_recorded(
 def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, MODE="enforce", DOCSPACE_MAX_ATTEMPTS=2)
-    planted = simulator.scenario.planted.bulk_changer
-    assert planted is not None
+    planted = _enforce(simulator, aws, monkeypatch, DOCSPACE_MAX_ATTEMPTS=2)
     simulator.faults = Faults(rate_5xx=1.0, methods=("PUT",), seed=1)
     run("bulk_change_guard", scheduled(iso(utc_now())))
     finding = aws.findings()[0]
@@ -192,9 +199,7 @@ def test_a_5xx_from_the_status_call_leaves_a_record_the_next_run_reconciles(
 def test_a_user_reenabled_by_an_admin_closes_without_a_call(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, MODE="enforce")
-    planted = simulator.scenario.planted.bulk_changer
-    assert planted is not None
+    planted = _enforce(simulator, aws, monkeypatch)
     run("bulk_change_guard", scheduled(iso(utc_now())))
     aws.findings()
     simulator.scenario.user_by_id(planted.user_id).status = 1  # an administrator re-enabled them
@@ -291,9 +296,7 @@ def test_the_function_url_runs_an_on_demand_window(
 def test_a_lifted_restriction_is_not_imposed_again_for_the_same_burst(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, MODE="enforce")
-    planted = simulator.scenario.planted.bulk_changer
-    assert planted is not None
+    planted = _enforce(simulator, aws, monkeypatch)
     now = utc_now()
     run("bulk_change_guard", scheduled(iso(now)))
     _records(aws).extend(planted.user_id, now - timedelta(minutes=1))
@@ -313,9 +316,7 @@ def test_a_lifted_restriction_is_not_imposed_again_for_the_same_burst(
 def test_a_user_disabled_again_by_an_admin_is_not_reenabled_by_the_release(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, MODE="enforce")
-    planted = simulator.scenario.planted.bulk_changer
-    assert planted is not None
+    planted = _enforce(simulator, aws, monkeypatch)
     now = utc_now()
     run("bulk_change_guard", scheduled(iso(now)))
     record = _records(aws).get(planted.user_id)

@@ -17,6 +17,12 @@ from local.simulator.server import SimulatorServer
 T0 = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
 
 
+def _client(sim: SimulatorServer) -> DocSpaceClient:
+    return DocSpaceClient(
+        ClientSettings(url=sim.url, api_key=Secret(sim.api_key), requests_per_second=0)
+    )
+
+
 def test_slices_are_aligned_half_open_and_cover_the_window() -> None:
     slices = time_slices(T0, T0 + timedelta(hours=2, minutes=10), timedelta(hours=1))
     assert slices == [
@@ -58,9 +64,7 @@ def test_plan_reads_behind_the_cursor_and_caps_a_backlog() -> None:
 def test_concurrent_slices_arrive_in_order_and_equal_a_sequential_read(
     simulator: SimulatorServer, concurrency: int
 ) -> None:
-    client = DocSpaceClient(
-        ClientSettings(url=simulator.url, api_key=Secret(simulator.api_key), requests_per_second=0)
-    )
+    client = _client(simulator)
     now = datetime.now(UTC)
     plan = ScanPlan(now - timedelta(days=3), now, None, True)
     scan = SliceScan(client, plan, concurrency=concurrency)
@@ -81,9 +85,7 @@ def test_concurrent_slices_arrive_in_order_and_equal_a_sequential_read(
 def test_near_the_deadline_the_scan_stops_after_whole_slices(
     simulator: SimulatorServer, concurrency: int
 ) -> None:
-    client = DocSpaceClient(
-        ClientSettings(url=simulator.url, api_key=Secret(simulator.api_key), requests_per_second=0)
-    )
+    client = _client(simulator)
     now = datetime.now(UTC)
     plan = ScanPlan(now - timedelta(days=3), now, None, True)
     calls = iter([100.0] * 6 + [1.0] * 1000)

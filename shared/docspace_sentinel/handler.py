@@ -34,16 +34,16 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @cache
-def _store(table: str) -> StateStore:
+def state_store(table: str) -> StateStore:
     return StateStore(table)
 
 
 @cache
-def _publisher(topic_arn: str) -> FindingPublisher:
+def finding_publisher(topic_arn: str) -> FindingPublisher:
     return FindingPublisher(topic_arn)
 
 
-def _dimension(workflow: str) -> None:
+def set_workflow_dimension(workflow: str) -> None:
     # Default dimensions survive the flush; one process serves one workflow in Lambda.
     if metrics.default_dimensions.get("workflow") != workflow:
         metrics.set_default_dimensions(workflow=workflow)
@@ -51,8 +51,8 @@ def _dimension(workflow: str) -> None:
 
 def reset_caches() -> None:
     """Forget the cached AWS clients (tests that swap the AWS backend call this)."""
-    _store.cache_clear()
-    _publisher.cache_clear()
+    state_store.cache_clear()
+    finding_publisher.cache_clear()
 
 
 def remaining_time_of(context: Any) -> Callable[[], float] | None:
@@ -71,11 +71,11 @@ def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any)
         workflow,
         settings,
         client=client,
-        store=_store(settings.state_table),
-        publisher=_publisher(settings.topic_arn),
+        store=state_store(settings.state_table),
+        publisher=finding_publisher(settings.topic_arn),
         remaining_time=remaining,
     )
-    _dimension(workflow)
+    set_workflow_dimension(workflow)
     try:
         summary = runner.run(event, work)
     except Exception:
@@ -128,7 +128,7 @@ def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> H
             with DocSpaceClient.from_env(remaining_time=remaining_time_of(context)) as client:
                 answer = query(event, client)
             if answer is not None:
-                _dimension(workflow)
+                set_workflow_dimension(workflow)
                 metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
                 return answer
         return run_workflow(workflow, work, event, context)

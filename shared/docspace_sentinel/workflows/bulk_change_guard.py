@@ -144,18 +144,6 @@ class BulkDetector:
         return sorted(found, key=lambda b: (-b.peak_files, b.start))
 
 
-def find_bulk_changes(
-    per_user: dict[str, list[Change]], threshold: int, window: timedelta
-) -> list[BulkChange]:
-    """Pure rule: a true sliding window over event times, counting distinct files."""
-    detector = BulkDetector(threshold, window)
-    for user_id, changes in per_user.items():
-        state = detector._users.setdefault(user_id, _UserWindow())
-        for change in sorted(changes, key=lambda c: (c.date, c.event.id)):
-            detector._push(user_id, state, change)
-    return detector.bursts()
-
-
 def _minutes(settings: GuardSettings) -> int:
     return int(settings.window.total_seconds() // 60)
 

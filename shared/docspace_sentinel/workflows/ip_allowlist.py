@@ -490,10 +490,10 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @shared.metrics.log_metrics(capture_cold_start_metric=True)
     def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         shared.logger.append_keys(workflow=WORKFLOW)
-        shared._dimension(WORKFLOW)
+        shared.set_workflow_dimension(WORKFLOW)
         run_settings = RunSettings.from_env()
         sync_settings = SyncSettings.from_env()
-        store = shared._store(run_settings.state_table)
+        store = shared.state_store(run_settings.state_table)
         owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
         with DocSpaceClient.from_env(remaining_time=shared.remaining_time_of(context)) as client:
             runner = Runner(
@@ -501,7 +501,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
                 run_settings,
                 client=client,
                 store=store,
-                publisher=shared._publisher(run_settings.topic_arn),
+                publisher=shared.finding_publisher(run_settings.topic_arn),
             )
             try:
                 answer = register(

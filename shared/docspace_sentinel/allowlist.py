@@ -21,9 +21,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import SentinelError
 from .state import ConditionFailed, StateStore, to_iso
@@ -54,8 +53,7 @@ class InvalidAllowlist(SentinelError, ValueError):
         super().__init__(f"{subject} rejected, nothing was stored: {listed}")
 
 
-@dataclass(frozen=True, slots=True)
-class AllowEntry:
+class AllowEntry(NamedTuple):
     """One parsed entry: the inclusive integer span ``first..last`` of one IP version."""
 
     text: str  # the normal form, as stored
@@ -172,8 +170,7 @@ def parse_entries(values: Any, *, field: str = "allowedIps") -> tuple[AllowEntry
 Verdict = Literal["allowed", "not_allowed", "unverifiable"]
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(NamedTuple):
     verdict: Verdict
     reason: str
     matched: str | None = None  # the entry that allowed the address
@@ -198,8 +195,7 @@ def login_address(ip: str | None) -> IpAddress | str:
     return f"not an IP address ({text!r})"
 
 
-@dataclass(frozen=True)
-class Allowlist:
+class Allowlist(NamedTuple):
     """One user's stored allowlist."""
 
     user_id: str
@@ -219,8 +215,7 @@ class Allowlist:
         }
 
 
-@dataclass(frozen=True)
-class Matcher:
+class Matcher(NamedTuple):
     """An allowlist parsed for matching (built once per run per user)."""
 
     entries: tuple[AllowEntry, ...]

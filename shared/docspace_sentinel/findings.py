@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MalformedRecord
 
@@ -66,8 +66,7 @@ _SEVERITY_EMOJI = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class UserRef:
+class UserRef(NamedTuple):
     id: str
     name: str | None = None
     email: str | None = None
@@ -79,8 +78,7 @@ class UserRef:
         return " ".join([*parts, f"({self.id})"]) if parts else self.id
 
 
-@dataclass(frozen=True, slots=True)
-class RoomRef:
+class RoomRef(NamedTuple):
     id: int | None
     title: str | None = None
 
@@ -91,8 +89,7 @@ class RoomRef:
         return self.title or (f"#{self.id}" if self.id is not None else "unknown room")
 
 
-@dataclass(frozen=True, slots=True)
-class ActionTaken:
+class ActionTaken(NamedTuple):
     """A remediation step and what became of it.
 
     ``status`` is ``"proposed"`` (dry run: nothing was changed), ``"done"``, ``"failed"`` or
@@ -146,6 +143,8 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple record
+        return {k: json_safe(v) for k, v in value._asdict().items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if isinstance(value, set | frozenset):

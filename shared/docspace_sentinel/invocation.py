@@ -8,9 +8,8 @@ delivery of the same scheduled time has the same key and publishes nothing twice
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .dates import format_query_date, parse_user_date
 from .errors import SentinelError
@@ -22,8 +21,7 @@ class InvalidInvocation(SentinelError, ValueError):
     """The invocation event is not one this function understands."""
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     run_key: str
     scheduled_time: datetime
     source: Source

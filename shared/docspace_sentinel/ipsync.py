@@ -31,8 +31,8 @@ import ipaddress
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from .allowlist import Allowlist, parse_entry
 from .client import DocSpaceClient
@@ -51,8 +51,7 @@ SAMPLE = 50
 ACTION = "ip_sync"
 
 
-@dataclass(frozen=True)
-class SyncSettings:
+class SyncSettings(NamedTuple):
     mode: str = "dry-run"
     enable: bool = False
     max_expanded: int = 256
@@ -88,8 +87,7 @@ def normal_ip(text: str) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class PortalState:
+class PortalState(NamedTuple):
     """The portal's list and switch, as read."""
 
     entries: tuple[IpRestriction, ...]
@@ -114,8 +112,7 @@ def read_portal(client: DocSpaceClient) -> PortalState:
     return PortalState(entries, settings.enable, settings.last_modified)
 
 
-@dataclass(frozen=True)
-class MonitoredOnly:
+class MonitoredOnly(NamedTuple):
     """A range too large to put on the portal: login checks still use it."""
 
     user_id: str
@@ -146,8 +143,7 @@ def desired_addresses(
     return wanted, monitored
 
 
-@dataclass(frozen=True)
-class SyncPlan:
+class SyncPlan(NamedTuple):
     before: PortalState
     entries: tuple[IpRestriction, ...]  # the whole list to write
     enable: bool
@@ -240,8 +236,7 @@ def _ip_sort(text: str) -> tuple[int, int]:
 # -- what we added ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AddedRecord:
+class AddedRecord(NamedTuple):
     addresses: frozenset[str] = frozenset()
     version: int = 0
 
@@ -346,8 +341,7 @@ def sync_portal(
     if plan.refused is None and plan.enable and not before.applies and not client.me().is_owner:
         # Only the owner is exempt from IP restrictions: switched on, they would also block this
         # project's own calls from AWS (and so the lifting of every temporary restriction).
-        plan = replace(
-            plan,
+        plan = plan._replace(
             refused=(
                 "restrictions would newly apply and would block this project's own calls too "
                 "(only the portal owner is exempt): switch them on in the portal once the "

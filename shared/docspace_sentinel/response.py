@@ -17,8 +17,8 @@ Used by the bulk file-change guard and the IP allowlist's ``restrict`` mode. The
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from .client import DocSpaceClient, guid
 from .config import Env, env_bool, env_choice, env_int, env_list
@@ -34,8 +34,7 @@ DISABLE = "disable_user"
 MODES = ("dry-run", "enforce")
 
 
-@dataclass(frozen=True)
-class ResponseSettings:
+class ResponseSettings(NamedTuple):
     mode: str = "dry-run"
     protected_ids: frozenset[str] = frozenset()
     max_per_run: int = 3

@@ -18,9 +18,8 @@ the same user, and a run that crashed mid-way is finished by the next one instea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from .state import ConditionFailed, StateStore, to_epoch, to_iso
 
@@ -37,8 +36,7 @@ CLOSED = "closed"
 HELD = frozenset({RESTRICTING, ACTIVE, LIFTING})
 
 
-@dataclass(frozen=True)
-class Restriction:
+class Restriction(NamedTuple):
     user_id: str
     state: str
     source: str

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .config import Env, env_float, env_int, env_str
@@ -41,8 +42,7 @@ REQUESTS_PER_SECOND = "DOCSPACE_REQUESTS_PER_SECOND"
 _LOCAL_HOSTS = {"localhost"}
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How the client retries 429, 5xx, connection errors and timeouts."""
 
     max_attempts: int = 5
@@ -60,7 +60,7 @@ class ClientSettings:
     url: str
     api_key: Secret = field(repr=False)
     timeout: float = 15.0
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - an immutable NamedTuple
     #: Request-rate budget shared by the client's threads; 0 means no budget.
     requests_per_second: float = 20.0
 

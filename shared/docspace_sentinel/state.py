@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .dates import utcnow
 from .errors import SentinelError
@@ -44,14 +43,12 @@ class CursorConflict(StateError):
     """Another run moved the cursor since this run read it; this run's commit was refused."""
 
 
-@dataclass(frozen=True)
-class RunClaim:
+class RunClaim(NamedTuple):
     state: Literal["claimed", "done", "busy"]
     summary: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(NamedTuple):
     position: datetime
     run_key: str | None = None
 

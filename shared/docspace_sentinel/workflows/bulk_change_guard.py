@@ -13,7 +13,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..actions import FILE_CHANGE, action_label
 from ..config import Env, env_int
@@ -55,15 +55,13 @@ class GuardSettings:
         )
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     date: datetime
     file_id: str
     event: AuditEvent
 
 
-@dataclass(frozen=True)
-class BulkChange:
+class BulkChange(NamedTuple):
     """The first window in which a user changed more than the threshold of distinct files."""
 
     user_id: str

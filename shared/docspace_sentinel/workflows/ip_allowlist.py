@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..actions import LOGIN_SUCCESS, MessageAction
 from ..allowlist import (
@@ -298,8 +298,7 @@ def run(context: RunContext) -> RunOutcome:
 # -- registration -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Registration:
+class Registration(NamedTuple):
     user_id: str | None
     email: str | None
     operation: str
@@ -388,8 +387,7 @@ def resolve_user(client: DocSpaceClient, registration: Registration) -> tuple[st
     return users[0].id.lower(), registration.email
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     user_id: str
     email: str | None
     operation: str

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction
 from ..client import DocSpaceClient, guid
@@ -134,8 +134,7 @@ class UserDigest:
     countries: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class Burst:
+class Burst(NamedTuple):
     key_type: str  # "login" or "ip"
     key: str
     failures: list[LoginEvent]

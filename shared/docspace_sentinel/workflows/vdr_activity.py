@@ -16,7 +16,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..actions import MessageAction
 from ..config import Env, env_float, env_int, env_list
@@ -61,8 +61,7 @@ class VdrSettings:
         )
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     flagged: bool
     reason: str
     mean: float | None = None

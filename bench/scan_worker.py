@@ -14,7 +14,9 @@ time and the peak RSS of *this* process only. Modes:
 * ``idle``: nothing (the imports and a client: the fixed part of the peak RSS).
 
 ``--record`` (with ``vdr``) keeps every response body and then times ``json.loads`` over them:
-the floor of the CPU benchmark, over exactly the bytes the workflow's requests returned.
+the floor of the CPU benchmark, over exactly the bytes the workflow's requests returned. It
+also times a plain ``requests.Session`` fetching the same URLs again plus ``json.loads`` of
+what came back: the floor of any client built on ``requests``, which this project is.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class RecordingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         response = super().request(method, url, *args, **kwargs)
-        self.bodies.append((str(url), response.content))
+        self.bodies.append((response.url, response.content))  # the full URL, query included
         return response
 
 
@@ -173,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     if session is not None:
         result |= json_floor(session.bodies)
+        result |= requests_floor(session.bodies, session.auth)
     if profiler:
         result["profile"] = top_costs(profiler, args.profile)
     client.close()
@@ -196,6 +199,24 @@ def top_costs(profiler: cProfile.Profile, top: int) -> list[dict[str, Any]]:
         )
     rows.sort(key=lambda r: -r["tottime"])
     return rows[:top]
+
+
+def requests_floor(bodies: list[tuple[str, bytes]], auth: Any) -> dict[str, Any]:
+    """CPU seconds of fetching each recorded URL again with a bare ``requests.Session`` and
+    decoding it: one pass for all URLs, one for the audit pages."""
+    session = requests.Session()
+    session.trust_env = False  # as the client does: no proxy look-up per request
+    session.auth = auth  # the client's own Bearer auth
+
+    def timed(urls: list[str]) -> float:
+        cpu0 = time.process_time()
+        for url in urls:
+            json.loads(session.get(url, timeout=30).content)
+        return time.process_time() - cpu0
+
+    every = [url for url, _body in bodies]
+    audit = [url for url in every if "/security/audit/events/" in url]
+    return {"requestsAllSeconds": timed(every), "requestsAuditSeconds": timed(audit)}
 
 
 def json_floor(bodies: list[tuple[str, bytes]], repeats: int = 3) -> dict[str, Any]:

@@ -137,6 +137,14 @@ class DocSpaceClient:
                 stats.malformed += 1
                 log.warning("skipping %s", exc)
 
+    def _parse_page(self, rows: list[Any], parse: Callable[[Any], R], stats: ScanStats) -> list[R]:
+        """A page's records. Pages are almost always clean: parse them in one go, and only on
+        a malformed row go row by row, counting and skipping what cannot be read."""
+        try:
+            return [parse(row) for row in rows]
+        except MalformedRecord:
+            return list(self._parse_rows(rows, parse, stats))
+
     def _pages_without_total(
         self, path: str, params: dict[str, Any], stats: ScanStats
     ) -> Iterator[list[Any]]:
@@ -153,8 +161,8 @@ class DocSpaceClient:
                 self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start}), path
             )
             stats.pages += 1
-            ids = {row.get("id") for row in page if isinstance(row, dict)}
             if first_ids is not None:
+                ids = {row.get("id") for row in page if isinstance(row, dict)}
                 if ids and ids == first_ids:
                     raise AuditUnavailable(
                         "the portal ignores audit filters and paging (returns its 20 newest events "
@@ -166,7 +174,7 @@ class DocSpaceClient:
             yield page
             if len(page) < PAGE_SIZE:
                 if start == 0 and len(page) == LAST_EVENTS:
-                    first_ids = ids
+                    first_ids = {row.get("id") for row in page if isinstance(row, dict)}
                     start += len(page)
                     continue
                 return
@@ -216,19 +224,18 @@ class DocSpaceClient:
         if action_type is not None:
             params["actionType"] = int(action_type)
         low = from_.replace(microsecond=0)
-        high = to
+        high = to.replace(microsecond=0) + _ONE_SECOND
         previous: set[int] = set()
         for page in self._pages_without_total(path, params, stats):
-            current: set[int] = set()
-            for event in self._parse_rows(page, AuditEvent.from_wire, stats):
-                stats.rows += 1
-                _check_audit_row(event, low, high, user_id, action, path)
-                current.add(event.id)
-                if event.id in previous:
-                    # New events push older ones back by a few places between two pages.
-                    stats.duplicates += 1
-                    continue
-                yield event
+            events = self._parse_page(page, AuditEvent.from_wire, stats)
+            stats.rows += len(events)
+            _check_audit_page(events, low, high, user_id, action, path)
+            current = {event.id for event in events}
+            if not previous.isdisjoint(current):
+                # New events push older ones back by a few places between two pages.
+                stats.duplicates += len(previous & current)
+                events = [event for event in events if event.id not in previous]
+            yield from events
             previous = current
 
     def last_audit_events(self) -> list[AuditEvent]:
@@ -449,23 +456,28 @@ class DocSpaceClient:
         )
 
 
-def _check_audit_row(
-    event: AuditEvent,
+def _check_audit_page(
+    events: list[AuditEvent],
     low: datetime,
     high: datetime,
     user_id: str | None,
     action: int | None,
     path: str,
 ) -> None:
-    """A row outside the requested filter means the portal ignored the filter (no Audit option)."""
-    outside = event.date < low or event.date > high.replace(microsecond=0) + _ONE_SECOND
-    if user_id is not None and (event.user_id or "").lower() != user_id.lower():
-        outside = True
-    if action is not None and event.action_id != action:
-        outside = True
-    if outside:
-        raise AuditUnavailable(
-            f"the portal returned audit event {event.id} outside the requested filter: it ignores "
-            "audit filters (the tariff lacks the Audit option or Login History is hidden)",
-            path=path,
-        )
+    """A row outside the requested filter means the portal ignored the filter (no Audit option).
+
+    ``high`` is the query's ``to`` in whole seconds plus one: the latest date it can return."""
+    wanted = user_id.lower() if user_id is not None else None
+    for event in events:
+        outside = event.date < low or event.date > high
+        if wanted is not None and (event.user_id or "").lower() != wanted:
+            outside = True
+        if action is not None and event.action_id != action:
+            outside = True
+        if outside:
+            raise AuditUnavailable(
+                f"the portal returned audit event {event.id} outside the requested filter: it "
+                "ignores audit filters (the tariff lacks the Audit option or Login History is "
+                "hidden)",
+                path=path,
+            )

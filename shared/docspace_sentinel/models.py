@@ -93,14 +93,24 @@ def _int_list(raw: Wire, key: str) -> tuple[int, ...]:
     value = raw.get(key)
     if not isinstance(value, list):
         return ()
-    return tuple(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+    items = tuple(value)
+    if set(map(type, items)) <= _INT:  # the usual case, checked in C
+        return items
+    return tuple(v for v in items if isinstance(v, int) and not isinstance(v, bool))
 
 
 def _str_list(raw: Wire, key: str) -> tuple[str, ...]:
     value = raw.get(key)
     if not isinstance(value, list):
         return ()
-    return tuple(str(v) for v in value if isinstance(v, str | int) and not isinstance(v, bool))
+    items = tuple(value)
+    if set(map(type, items)) <= _STR:
+        return items
+    return tuple(str(v) for v in items if isinstance(v, str | int) and not isinstance(v, bool))
+
+
+_INT = frozenset({int})
+_STR = frozenset({str})
 
 
 def _identity(kind: str, raw: Wire) -> tuple[int, datetime]:

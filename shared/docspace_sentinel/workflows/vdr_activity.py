@@ -132,8 +132,9 @@ def run(context: RunContext) -> RunOutcome:
         room_id = resolver.room_id(event)
         if room_id not in monitored:
             continue
-        key = (event.user_id.lower(), room_id, event.date.strftime("%Y-%m-%d"))
-        hours[key][event.date.strftime("%H")] += 1
+        stamp = event.date.isoformat()  # UTC: "2025-06-02T11:55:35+00:00", a third of strftime
+        key = (event.user_id.lower(), room_id, stamp[:10])
+        hours[key][stamp[11:13]] += 1
         if event.user:
             names[key[0]] = event.user
         if len(samples[key]) < SAMPLE:

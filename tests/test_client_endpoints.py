@@ -7,7 +7,7 @@ import json
 import pytest
 import responses
 
-from docspace_sentinel.errors import Forbidden
+from docspace_sentinel.errors import Forbidden, MalformedResponse
 from docspace_sentinel.models import IpRestriction
 from tests.support import API, envelope, make_client
 
@@ -93,6 +93,15 @@ def test_ip_restriction_list_and_settings() -> None:
     client = make_client()
     assert client.ip_restrictions() == [IpRestriction("198.51.100.20", for_admin=True, id=1)]
     assert client.ip_restriction_settings().enable is True
+
+
+@responses.activate
+def test_an_unreadable_ip_restriction_row_fails_the_read_instead_of_vanishing() -> None:
+    # The sync writes the list back whole: a skipped row would be deleted from the portal.
+    rows = [{"id": 1, "ip": "198.51.100.20", "forAdmin": False}, {"id": 2, "forAdmin": True}]
+    responses.get(f"{API}/settings/iprestrictions", json=envelope(rows))
+    with pytest.raises(MalformedResponse, match="partial list"):
+        make_client().ip_restrictions()
 
 
 @responses.activate

@@ -353,12 +353,18 @@ class DocSpaceClient:
     # -- IP restrictions --------------------------------------------------------------------
 
     def ip_restrictions(self) -> list[IpRestriction]:
+        """The portal's whole list. Read strictly: the list is only ever written back whole, so
+        a row skipped here would be deleted from the portal by the next write."""
         path = "settings/iprestrictions"
-        return list(
-            self._parse_rows(
-                self._list(self._get(path), path), IpRestriction.from_wire, ScanStats()
-            )
-        )
+        rows = self._list(self._get(path), path)
+        try:
+            return [IpRestriction.from_wire(row) for row in rows]
+        except MalformedRecord as exc:
+            raise MalformedResponse(
+                f"an IP-restriction row cannot be read ({exc}); refusing to work with a partial "
+                "list that a write would cut short",
+                path=path,
+            ) from None
 
     def ip_restriction_settings(self) -> IpRestrictionSettings:
         path = "settings/iprestrictions/settings"

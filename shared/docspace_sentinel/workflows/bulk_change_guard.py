@@ -31,11 +31,10 @@ SAMPLE = 25
 ACTED = frozenset({"done", "failed"})
 
 
-@dataclass(frozen=True)
-class GuardSettings:
+class GuardSettings(NamedTuple):
     threshold: int = 20
     window: timedelta = timedelta(minutes=10)
-    response: ResponseSettings = field(default_factory=ResponseSettings)
+    response: ResponseSettings = ResponseSettings()
 
     @classmethod
     def from_env(cls, env: Env | None = None, *, lag: timedelta | None = None) -> GuardSettings:

@@ -59,11 +59,10 @@ ACTED = frozenset({"done", "failed"})
 SAMPLE = 20
 
 
-@dataclass(frozen=True)
-class AllowlistSettings:
-    sync: SyncSettings = field(default_factory=SyncSettings)
+class AllowlistSettings(NamedTuple):
+    sync: SyncSettings = SyncSettings()
     on_violation: str = "alert"
-    response: ResponseSettings = field(default_factory=ResponseSettings)
+    response: ResponseSettings = ResponseSettings()
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AllowlistSettings:

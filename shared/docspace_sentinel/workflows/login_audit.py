@@ -36,8 +36,7 @@ class InvalidQuery(SentinelError, ValueError):
     """A login query asked for something that cannot be answered; the message says what."""
 
 
-@dataclass(frozen=True)
-class LoginAuditSettings:
+class LoginAuditSettings(NamedTuple):
     failures: int = 10
     window: timedelta = timedelta(minutes=5)
     digest: bool = True

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -34,8 +33,7 @@ KNOWN_ACTIONS = frozenset(int(a) for a in MessageAction)
 SAMPLE = 20
 
 
-@dataclass(frozen=True)
-class VdrSettings:
+class VdrSettings(NamedTuple):
     room_ids: tuple[int, ...] = ()
     max_events: int = 100
     baseline_days: int = 30

@@ -1,9 +1,9 @@
 """Rate-bound scanning: wall time against the request budget's floor.
 
 The simulator adds 100 ms to every request; the client has a budget of 20 requests a second
-(``DOCSPACE_REQUESTS_PER_SECOND=20``) and reads 4 hourly slices at a time
-(``SliceScan(concurrency=4)``), default retries. The floor is the requests the scan needs
-(its pages, retries not included) divided by 20: no scan can be faster within the budget.
+(``DOCSPACE_REQUESTS_PER_SECOND=20``) and reads 4 slices at a time (``SliceScan(concurrency=4)``,
+default slice sizes), default retries. The floor is the requests the scan needs (its pages,
+retries not included) divided by 20: no scan can be faster within the budget.
 A second run lets the simulator itself refuse past 25 requests a second (429 with
 ``Retry-After: 1``), so any 429 is absorbed by the client's retries; a 429 the client gives up
 on fails the scan and is reported as unhandled.

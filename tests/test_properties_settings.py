@@ -39,7 +39,8 @@ READERS: dict[str, tuple[Callable[[dict[str, str]], Any], list[str]]] = {
     "run": (
         RunSettings.from_env,
         ["STATE_TABLE", "FINDINGS_TOPIC_ARN", "SCAN_LAG_MINUTES", "INITIAL_LOOKBACK_HOURS",
-         "MAX_SCAN_HOURS", "SCAN_SLICE_MINUTES", "SUPPRESSION_HOURS", "TIME_RESERVE_SECONDS"],
+         "MAX_SCAN_HOURS", "SCAN_SLICE_MINUTES", "SCAN_SLICE_EVENTS", "SUPPRESSION_HOURS",
+         "TIME_RESERVE_SECONDS"],
     ),
     "response": (
         ResponseSettings.from_env,

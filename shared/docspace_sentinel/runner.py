@@ -45,6 +45,7 @@ class RunSettings:
     initial_lookback: timedelta = timedelta(hours=24)
     max_span: timedelta = timedelta(days=7)
     slice_size: timedelta = timedelta(hours=1)
+    slice_events: int = 5000
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
     concurrency: int = 4
@@ -66,6 +67,9 @@ class RunSettings:
             slice_size=timedelta(
                 minutes=env_int("SCAN_SLICE_MINUTES", 60, minimum=1, maximum=1440, env=env)
             ),
+            # SCAN_CONCURRENCY slices are held at once (about 1 KB an event) and each is read
+            # whole within the time reserve: the cap keeps both modest.
+            slice_events=env_int("SCAN_SLICE_EVENTS", 5000, minimum=100, maximum=20_000, env=env),
             suppression=timedelta(
                 hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
             ),
@@ -182,6 +186,7 @@ class Runner:
             self.client,
             plan,
             slice_size=self.settings.slice_size,
+            slice_events=self.settings.slice_events,
             remaining_time=self.remaining_time,
             reserve_seconds=self.settings.reserve_seconds,
             concurrency=self.settings.concurrency,

@@ -168,6 +168,7 @@ def run(context: RunContext) -> RunOutcome:
         context.client,
         ScanPlan(start, end, None, moves_cursor=False),
         slice_size=context.settings.slice_size,
+        slice_events=context.settings.slice_events,
         remaining_time=context.scan.remaining_time,
         reserve_seconds=context.settings.reserve_seconds,
         concurrency=context.settings.concurrency,

@@ -2,7 +2,7 @@
 
 The simulator runs in its own process with no latency and no faults; the measured process
 (``bench.scan_worker``) has no rate budget (``DOCSPACE_REQUESTS_PER_SECOND=0``) and reads the
-last 30 days in hourly slices, ``SCAN_CONCURRENCY`` 4 as deployed. Its CPU time
+last 30 days in slices of about ``SCAN_SLICE_EVENTS`` events, ``SCAN_CONCURRENCY`` 4 as deployed. Its CPU time
 (``time.process_time``, every thread) covers the scan and the detection, not the imports.
 
 * VDR: ``vdr_activity.run`` itself (rooms list, room attribution with its files-API look-ups,

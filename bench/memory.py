@@ -3,7 +3,7 @@
 Each figure is ``ru_maxrss`` of a fresh ``bench.scan_worker`` process (the simulator, with its
 own copy of the events, is another process): the VDR monitor (``vdr_activity.run`` with an
 in-memory activity store) and the bulk guard (the streaming ``BulkDetector``), over
-the last 30 days in slices sized to hold about 5,000 events (the ``SCAN_SLICE_EVENTS``
+the last 30 days in slices sized to hold about 2,000 events (the ``SCAN_SLICE_EVENTS``
 default), concurrency 4: up to four slices are held at once however busy the portal.
 ``idle`` is the same process doing no scan: the fixed part (interpreter, imports, a client).
 

@@ -10,7 +10,7 @@ checked against the simulator's own counter:
 * whole window: ``DocSpaceClient.audit_events(from, to)``, one filtered read; the floor,
   ``ceil(events / 100)`` plus that final short page;
 * slices: ``SliceScan`` as the workflows read, with its defaults (slices sized to hold about
-  ``SCAN_SLICE_EVENTS`` 5,000 events, concurrency 4). Every slice is its own read and ends with
+  ``SCAN_SLICE_EVENTS`` 2,000 events, concurrency 4). Every slice is its own read and ends with
   its own short page; the per-slice floor (sum of ``rows // 100 + 1``) is printed to show that
   nothing else is spent (a slice that overflowed and was cut again would show here).
 
@@ -29,7 +29,9 @@ from typing import Any
 from bench.common import emit, run_worker, scan_env, simulator, verdict
 
 ROUTE = "GET /api/2.0/security/audit/events/filter"
-TARGET = 1.1
+#: The issue's target: the pages the events need plus a small constant (here: one short page per
+#: slice that may be in flight at once, the scan's concurrency).
+SMALL_CONSTANT = 4
 
 
 def pages_for(rows: int) -> int:
@@ -56,20 +58,23 @@ def report(events: int) -> None:
     slices = sliced["perSliceRows"]
     slice_floor = sum(pages_for(rows) for rows in slices)
     print(f"\n### {n:,} events over 30 days ({n / 720:,.0f} an hour); {len(slices)} slices")
-    print(f"{'read':<14}{'requests':>9}{'server':>8}{'floor':>8}{'ratio':>8}  target < {TARGET}x")
+    print(
+        f"{'read':<14}{'requests':>9}{'server':>8}{'floor':>8}{'ratio':>8}  "
+        f"target <= floor + {SMALL_CONSTANT}"
+    )
     for name, result, server in (
         ("whole window", whole, server_whole),
         ("slices", sliced, server_sliced),
     ):
         made = result["requests"]
-        met = made / floor < TARGET
+        met = made <= floor + SMALL_CONSTANT
         print(f"{name:<14}{made:>9,}{server:>8,}{floor:>8,}{made / floor:>7.3f}x  {verdict(met)}")
         emit(
             f"Requests: {name} ({n:,} events)",
             f"{made:,} requests",
             f"{floor:,} pages",
             made / floor,
-            f"< {TARGET}x (floor: ceil(events/100) + final short page)",
+            f"<= pages + {SMALL_CONSTANT} (pages: ceil(events/100) + final short page)",
             met,
         )
     made = sliced["requests"]

@@ -283,8 +283,8 @@ def test_a_bad_slice_target_fails_naming_the_setting(value: str) -> None:
     assert raised.value.setting == "SCAN_SLICE_EVENTS"
 
 
-def test_the_slice_target_defaults_to_5000() -> None:
-    assert _settings().slice_events == SliceScan.slice_events == 5000
+def test_the_slice_target_defaults_to_2000() -> None:
+    assert _settings().slice_events == SliceScan.slice_events == 2000
     assert _settings(SCAN_SLICE_EVENTS="250").slice_events == 250
 
 

@@ -45,7 +45,7 @@ class RunSettings:
     initial_lookback: timedelta = timedelta(hours=24)
     max_span: timedelta = timedelta(days=7)
     slice_size: timedelta = timedelta(hours=1)
-    slice_events: int = 5000
+    slice_events: int = 2000
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
     concurrency: int = 4
@@ -69,7 +69,7 @@ class RunSettings:
             ),
             # SCAN_CONCURRENCY slices are held at once (about 1 KB an event) and each is read
             # whole within the time reserve: the cap keeps both modest.
-            slice_events=env_int("SCAN_SLICE_EVENTS", 5000, minimum=100, maximum=20_000, env=env),
+            slice_events=env_int("SCAN_SLICE_EVENTS", 2000, minimum=100, maximum=20_000, env=env),
             suppression=timedelta(
                 hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
             ),

@@ -143,7 +143,7 @@ class SliceScan:
     #: The smallest slice and the alignment of every slice (``SCAN_SLICE_MINUTES``).
     slice_size: timedelta = timedelta(hours=1)
     #: The events a slice should hold (``SCAN_SLICE_EVENTS``); see ``SliceSizer``.
-    slice_events: int = 5000
+    slice_events: int = 2000
     remaining_time: Callable[[], float] | None = None
     reserve_seconds: float = 60.0
     stats: ScanStats = field(default_factory=ScanStats)

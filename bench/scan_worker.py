@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     # and inflates the profile several times; with one thread, socket waits show up as
     # ``recv_into`` and are read as waiting, not cost.
     profiler = cProfile.Profile() if args.profile else None
+    slice_profiles: list[cProfile.Profile] = []
+    if profiler:
+        profile_slice_reads(slice_profiles)
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     if profiler:
@@ -177,14 +180,31 @@ def main(argv: list[str] | None = None) -> None:
         result |= json_floor(session.bodies)
         result |= requests_floor(session.bodies, session.auth)
     if profiler:
-        result["profile"] = top_costs(profiler, args.profile)
+        result["profile"] = top_costs([profiler, *slice_profiles], args.profile)
     client.close()
     print(json.dumps(result))
 
 
-def top_costs(profiler: cProfile.Profile, top: int) -> list[dict[str, Any]]:
-    """The ``top`` functions by own time (``tottime``), as plain rows."""
-    stats = pstats.Stats(profiler, stream=io.StringIO())
+def profile_slice_reads(profiles: list[cProfile.Profile]) -> None:
+    """cProfile sees only the thread that enabled it, and slices are read in the scan's pool
+    threads: give every slice read a profiler of its own (merged with the main one)."""
+    read = SliceScan._read_slice
+
+    def profiled(self: SliceScan, *args: Any) -> Any:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            return read(self, *args)
+        finally:
+            profiler.disable()
+            profiles.append(profiler)
+
+    SliceScan._read_slice = profiled  # type: ignore[method-assign]
+
+
+def top_costs(profilers: list[cProfile.Profile], top: int) -> list[dict[str, Any]]:
+    """The ``top`` functions by own time (``tottime``) over all ``profilers``, as plain rows."""
+    stats = pstats.Stats(*profilers, stream=io.StringIO())
     rows = []
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     for (path, line, func), (_cc, calls, tottime, cumtime, _callers) in raw.items():

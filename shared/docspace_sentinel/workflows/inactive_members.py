@@ -18,7 +18,7 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..actions import FILE_CHANGE, MessageAction
 from ..config import Env, env_bool, env_int, env_list, env_str
@@ -52,8 +52,7 @@ DEFAULT_ACTIVITY: frozenset[int] = FILE_CHANGE | {
 }
 
 
-@dataclass(frozen=True)
-class InactiveSettings:
+class InactiveSettings(NamedTuple):
     room_ids: tuple[int, ...] = ()
     room_types: tuple[int, ...] = (8, 2)
     period: timedelta = timedelta(days=30)

@@ -115,7 +115,9 @@ fi
 # keep them exactly); the build directory is generated and never edited, so they cannot go stale.
 if [[ "${SAM_BUILD_BYTECODE:-1}" != "0" ]]; then
   for version in "${VERSIONS[@]}"; do
-    "python${version}" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$BUILD_DIR" >/dev/null
+    # A dependency's file that does not compile (a template, a test fixture) stays source only.
+    "python${version}" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$BUILD_DIR" \
+      >/dev/null || echo "sam_build: some files did not compile to python${version} bytecode" >&2
   done
   if ! compgen -G "$layer_dir/python/docspace_sentinel/__pycache__/*.pyc" >/dev/null; then
     echo "sam_build: compiling the layer to bytecode failed" >&2

@@ -211,7 +211,15 @@ def exercise_inactive_members(
     seed: int,
     runs: int,
 ) -> None:
-    point_at_faulty(monkeypatch, sim, aws, ROOM_TYPES=ALL_ROOM_TYPES, SCAN_SLICE_MINUTES=1440)
+    # The scenario plants never-active users who are members only through a group share.
+    point_at_faulty(
+        monkeypatch,
+        sim,
+        aws,
+        ROOM_TYPES=ALL_ROOM_TYPES,
+        SCAN_SLICE_MINUTES=1440,
+        EXPAND_GROUPS="true",
+    )
     expected = {
         (m.user_id, m.room_id)
         for m in sim.scenario.planted.inactive_members

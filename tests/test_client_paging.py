@@ -103,6 +103,19 @@ def test_no_audit_option_fallback_is_detected_by_rows_outside_the_filter() -> No
 
 
 @responses.activate
+def test_the_filter_check_allows_the_last_second_of_to_and_nothing_after() -> None:
+    # ``to`` goes out rounded up to whole seconds: a row in that second is in the filter.
+    to = TO + timedelta(microseconds=500_000)
+    last = audit_row(1, "2025-03-05T03:00:01.0000000+03:00")
+    responses.get(AUDIT, json=envelope([last]))
+    assert [e.id for e in make_client().audit_events(FROM, to)] == [1]
+    later = audit_row(2, "2025-03-05T03:00:01.0000010+03:00")  # a microsecond later
+    responses.get(AUDIT, json=envelope([later]))
+    with pytest.raises(AuditUnavailable, match="outside the requested filter"):
+        list(make_client().audit_events(FROM, to))
+
+
+@responses.activate
 def test_no_audit_option_fallback_is_detected_by_repeated_last_20() -> None:
     rows = [audit_row(i, d) for i, d in enumerate(_dates(20))]
     responses.get(AUDIT, json=envelope(rows))

@@ -144,6 +144,10 @@ class TestCanonicalDict:
         assert d["evidence"]["when"].endswith("Z")
         json.dumps(d, allow_nan=False)
 
+    def test_a_record_in_evidence_becomes_an_object(self) -> None:
+        d = make_finding(evidence={"who": UserRef(USER_ID, "Jo", None)}).to_dict()
+        assert d["evidence"]["who"] == {"id": USER_ID, "name": "Jo", "email": None}
+
     def test_evidence_keeps_local_offset_as_utc(self) -> None:
         assert make_finding().evidence["firstSeen"] == "2026-11-04T06:30:00Z"
 

@@ -21,6 +21,14 @@ def test_audit_event_from_the_wire() -> None:
     assert event.location == 1 and event.entries == (1,)
 
 
+def test_list_fields_keep_only_usable_items() -> None:
+    rows = fixture("audit_events_page.json")["response"]
+    raw = {**rows[0], "target": [1123, "x", True, None, 2.5], "entries": [1, True, "2", 3]}
+    event = AuditEvent.from_wire(raw)
+    assert event.target == ("1123", "x")
+    assert event.entries == (1, 3)
+
+
 def test_omitted_fields_become_none_and_unknown_codes_are_kept() -> None:
     rows = fixture("audit_events_page.json")["response"]
     event = AuditEvent.from_wire(rows[2])

@@ -162,7 +162,7 @@ class DocSpaceClient:
             )
             stats.pages += 1
             if first_ids is not None:
-                ids = {row.get("id") for row in page if isinstance(row, dict)}
+                ids = _row_ids(page)
                 if ids and ids == first_ids:
                     raise AuditUnavailable(
                         "the portal ignores audit filters and paging (returns its 20 newest events "
@@ -174,7 +174,7 @@ class DocSpaceClient:
             yield page
             if len(page) < PAGE_SIZE:
                 if start == 0 and len(page) == LAST_EVENTS:
-                    first_ids = {row.get("id") for row in page if isinstance(row, dict)}
+                    first_ids = _row_ids(page)
                     start += len(page)
                     continue
                 return
@@ -460,6 +460,10 @@ class DocSpaceClient:
         return list(
             self._parse_rows(self._list(self._get(path), path), Folder.from_wire, ScanStats())
         )
+
+
+def _row_ids(page: list[Any]) -> set[Any]:
+    return {row.get("id") for row in page if isinstance(row, dict)}
 
 
 def _check_audit_page(

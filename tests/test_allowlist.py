@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from docspace_sentinel.allowlist import (
     parse_entries,
     parse_entry,
 )
+from docspace_sentinel.ipsync import desired_addresses
 from docspace_sentinel.models import LoginEvent
 from docspace_sentinel.workflows.ip_allowlist import (
     check_logins,
@@ -44,6 +46,12 @@ def _matcher(entries: list[str]) -> Matcher:
         ("2001:db8::1-2001:db8::ff", "2001:db8::1-2001:db8::ff", "range", 255),
         ("192.0.2.5/32", "192.0.2.5", "address", 1),
         ("192.0.2.5-192.0.2.5", "192.0.2.5", "address", 1),
+        # IPv4-mapped, as dual-stack logs write addresses: the IPv4 address they denote
+        ("::ffff:203.0.113.10", "203.0.113.10", "address", 1),
+        ("::FFFF:CB00:710A", "203.0.113.10", "address", 1),
+        ("::ffff:203.0.113.0/120", "203.0.113.0/24", "network", 256),
+        ("::ffff:198.51.100.1-198.51.100.9", "198.51.100.1-198.51.100.9", "range", 9),
+        ("10.0.0.0/8", "10.0.0.0/8", "network", 2**24),  # the widest IPv4 entry accepted
     ],
 )
 def test_entries_are_normalised(text: str, normal: str, kind: str, size: int) -> None:
@@ -90,6 +98,75 @@ def test_a_list_is_rejected_whole_naming_every_bad_entry() -> None:
 def test_duplicates_after_normalisation_are_dropped() -> None:
     entries = parse_entries(["2001:db8::1", "2001:DB8:0::1", "192.0.2.1/32", "192.0.2.1"])
     assert [e.text for e in entries] == ["2001:db8::1", "192.0.2.1"]
+
+
+def test_an_ipv4_mapped_entry_matches_the_ipv4_login_it_denotes() -> None:
+    matcher = _matcher(["::ffff:203.0.113.10", "::ffff:198.51.100.0/120"])
+    assert [e.text for e in matcher.entries] == ["203.0.113.10", "198.51.100.0/24"]
+    assert matcher.judge("203.0.113.10").verdict == "allowed"
+    assert matcher.judge("198.51.100.77").verdict == "allowed"
+    assert matcher.judge("::ffff:203.0.113.10").verdict == "allowed"
+    assert matcher.judge("203.0.113.11").verdict == "not_allowed"
+    assert login_address("::ffff:203.0.113.10") == ipaddress.ip_address("203.0.113.10")
+    # a list stored before the normal form changed still matches, and is synced as IPv4
+    stored = matchers([Allowlist(USER, ("::ffff:cb00:710a",))])
+    assert stored[USER].judge("203.0.113.10").verdict == "allowed"
+    wanted, _ = desired_addresses([Allowlist(USER, ("::ffff:cb00:710a",))], max_expanded=256)
+    assert list(wanted) == ["203.0.113.10"]
+    assert apply_operation(["::ffff:cb00:710a"], "remove", parse_entries(["203.0.113.10"])) == ()
+    sightings, _ = check_logins([_login(1, "203.0.113.10")], {USER: _matcher(["::ffff:cb00:710a"])})
+    assert sightings == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("0.0.0.0/0", "allows every IPv4 address"),
+        ("::/0", "allows every IPv6 address"),
+        ("0.0.0.0-255.255.255.255", "allows every IPv4 address"),
+        ("::ffff:0.0.0.0/96", "allows every IPv4 address"),  # mapped: 0.0.0.0/0
+        ("0.0.0.0/1", "wider than a /8"),
+        ("128.0.0.0/1", "wider than a /8"),
+        ("10.0.0.0/7", "wider than a /8"),
+        ("0.255.255.255-2.0.0.0", "wider than a /8"),
+        ("2000::/3", "wider than a /16"),
+        ("2000::/15", "wider than a /16"),
+    ],
+)
+def test_an_entry_too_wide_to_restrict_anything_is_refused(entry: str, why: str) -> None:
+    with pytest.raises(InvalidAllowlist) as raised:
+        parse_entries(["203.0.113.10", entry])
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"allowedIps[1] {entry!r} ")
+    assert why in str(raised.value) and "switch" in str(raised.value)
+    # removing one is fine: it narrows the list
+    assert parse_entries([entry], bounded=False)[0].size > 2**24
+
+
+def test_a_list_too_wide_together_is_refused() -> None:
+    halves = ["0.0.0.0/1", "128.0.0.0/1"]
+    with pytest.raises(InvalidAllowlist) as raised:
+        parse_entries(halves)
+    assert len(raised.value.problems) == 2
+    seventeen = [f"{n}.0.0.0/8" for n in range(1, 18)]
+    with pytest.raises(InvalidAllowlist, match="together cover 285,212,672 IPv4 addresses"):
+        parse_entries(seventeen)
+    assert len(parse_entries(seventeen[:16])) == 16  # sixteen /8s (and overlaps count once)
+    assert len(parse_entries([*seventeen[:16], "1.2.3.0/24", "2001::/16", "2002::/16"])) == 19
+    from docspace_sentinel.allowlist import breadth_problems
+
+    assert breadth_problems(["0.0.0.0/0", "junk"]) and not breadth_problems(["10.0.0.0/8"])
+
+
+def test_a_registration_allowing_everyone_is_refused_but_may_be_removed() -> None:
+    with pytest.raises(InvalidAllowlist) as raised:
+        parse_registration({"userId": USER, "allowedIps": ["0.0.0.0/0"]})
+    assert "'0.0.0.0/0' allows every IPv4 address" in str(raised.value)
+    assert "remove their allowlist" in str(raised.value)
+    removal = parse_registration(
+        {"userId": USER, "operation": "remove", "allowedIps": ["0.0.0.0/0"]}
+    )
+    assert [e.text for e in removal.entries] == ["0.0.0.0/0"]
 
 
 def test_the_samples_own_range_matches_what_exact_strings_never_did() -> None:

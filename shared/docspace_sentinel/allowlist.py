@@ -2,9 +2,16 @@
 
 An entry is a single address (``203.0.113.10``), a network (``198.51.100.0/24``) or an ``a-b``
 range (``198.51.100.0-198.51.100.255``), IPv4 or IPv6, parsed with ``ipaddress`` and kept in one
-normal form: IPv6 compressed, a ``/32`` or ``/128`` network and a one-address range written as
-the address. Matching is on integers, so a list is parsed once per run and every check is a few
-comparisons.
+normal form: IPv6 compressed, an IPv4-mapped address (``::ffff:203.0.113.10``, as dual-stack logs
+write it) as the IPv4 address it denotes, a ``/32`` or ``/128`` network and a one-address range
+written as the address. Matching is on integers, so a list is parsed once per run and every check
+is a few comparisons.
+
+An allowlist must restrict something: a new entry wider than a ``/8`` of IPv4 or a ``/16`` of
+IPv6 (``0.0.0.0/0``, ``::/0``, ``0.0.0.0-255.255.255.255``, ``0.0.0.0/1`` …) is refused, and so is
+a list whose entries together cover more than sixteen of those. A ``/8`` is the largest block one
+organisation holds in IPv4; single allocations in IPv6 are ``/19`` to ``/48``. Anything wider
+all but switches the check off for the user, which is what removing their allowlist is for.
 
 =================== =========== ===============================================================
 pk                  sk          attributes
@@ -32,6 +39,11 @@ SK = "entries"
 #: More entries than this in one allowlist is almost certainly a mistake in the feeding system.
 MAX_ENTRIES = 1000
 MAX_ENTRY_CHARS = 100
+#: The widest entry accepted, per IP version: a /8 of IPv4, a /16 of IPv6.
+MAX_ENTRY_ADDRESSES = {4: 2**24, 6: 2**112}
+#: All of one allowlist's entries together, per IP version: sixteen of those.
+MAX_LIST_ADDRESSES = {4: 2**28, 6: 2**116}
+_ALL = {4: 2**32, 6: 2**128}
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 EntryKind = Literal["address", "network", "range"]
@@ -100,9 +112,15 @@ def parse_entry(value: Any) -> AllowEntry:
     return _single(address)
 
 
+def unmapped(address: IpAddress) -> IpAddress:
+    """The IPv4 address an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) denotes, else itself."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
+
+
 def _address(text: str) -> IpAddress:
     try:
-        return ipaddress.ip_address(text.strip())
+        return unmapped(ipaddress.ip_address(text.strip()))
     except ValueError:
         raise ValueError("is not an IPv4 or IPv6 address") from None
 
@@ -119,6 +137,10 @@ def _parse_network(text: str) -> AllowEntry:
             loose = ipaddress.ip_network(text, strict=False)
             raise ValueError(f"has host bits set (did you mean {loose}?)") from None
         raise ValueError("is not a valid CIDR block") from None
+    mapped = getattr(network.network_address, "ipv4_mapped", None)
+    if mapped is not None and network.prefixlen >= 96:
+        # ::ffff:a.b.c.d/(96+n) is the IPv4 block a.b.c.d/n
+        network = ipaddress.IPv4Network((mapped, network.prefixlen - 96))
     if network.num_addresses == 1:
         return _single(network.network_address)
     first, last = int(network.network_address), int(network.broadcast_address)
@@ -142,10 +164,13 @@ def _parse_range(text: str) -> AllowEntry:
     return AllowEntry(f"{start}-{end}", "range", start.version, int(start), int(end))
 
 
-def parse_entries(values: Any, *, field: str = "allowedIps") -> tuple[AllowEntry, ...]:
+def parse_entries(
+    values: Any, *, field: str = "allowedIps", bounded: bool = True
+) -> tuple[AllowEntry, ...]:
     """Parse a whole list, or raise ``InvalidAllowlist`` naming *every* bad entry and why.
 
-    Duplicates (after normalisation) are dropped; order is kept.
+    Duplicates (after normalisation) are dropped; order is kept. ``bounded``: refuse entries
+    (and a list) too wide to restrict anything; off for entries to remove.
     """
     if not isinstance(values, list | tuple):
         raise InvalidAllowlist([f"{field} must be a list of addresses, CIDR blocks or ranges"])
@@ -157,12 +182,72 @@ def parse_entries(values: Any, *, field: str = "allowedIps") -> tuple[AllowEntry
         except ValueError as exc:
             problems.append(f"{field}[{index}] {value!r} {exc}")
             continue
+        wide = _too_wide(entry) if bounded else None
+        if wide:
+            problems.append(f"{field}[{index}] {value!r} {wide}")
+            continue
         parsed.setdefault(entry.text, entry)
     if len(parsed) > MAX_ENTRIES:
         problems.append(f"{field} has {len(parsed)} entries; at most {MAX_ENTRIES} are allowed")
+    if bounded and not problems:
+        problems += coverage_problems(parsed.values(), field=field)
     if problems:
         raise InvalidAllowlist(problems)
     return tuple(parsed.values())
+
+
+def _too_wide(entry: AllowEntry) -> str | None:
+    """Why an entry is too wide to be an allowlist entry, or ``None``."""
+    if entry.size >= _ALL[entry.version]:
+        return (
+            f"allows every IPv{entry.version} address, which switches the check off for this "
+            "user; to stop checking a user, remove their allowlist"
+        )
+    if entry.size > MAX_ENTRY_ADDRESSES[entry.version]:
+        widest = "/8" if entry.version == 4 else "/16"
+        return (
+            f"spans {entry.size:,} addresses, wider than a {widest}: it would all but switch the "
+            "check off for this user; list the networks the user really comes from"
+        )
+    return None
+
+
+def coverage_problems(entries: Iterable[AllowEntry], *, field: str = "allowedIps") -> list[str]:
+    """Why a whole list covers too much (its entries merged, per IP version), if it does."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for entry in entries:
+        spans.setdefault(entry.version, []).append((entry.first, entry.last))
+    problems: list[str] = []
+    for version, pairs in sorted(spans.items()):
+        covered, end = 0, -1
+        for first, last in sorted(pairs):
+            if last > end:
+                covered += last - max(first, end + 1) + 1
+                end = last
+        if covered > MAX_LIST_ADDRESSES[version]:
+            problems.append(
+                f"{field} together cover {covered:,} IPv{version} addresses, more than "
+                f"{MAX_LIST_ADDRESSES[version]:,}: that all but switches the check off for this "
+                "user; list the networks the user really comes from"
+            )
+    return problems
+
+
+def breadth_problems(texts: Iterable[str], *, field: str = "entries") -> list[str]:
+    """Why a stored list (after a change) is too wide, if it is; entries that no longer parse
+    are left to the matcher, which skips them."""
+    parsed: list[AllowEntry] = []
+    problems: list[str] = []
+    for text in texts:
+        try:
+            entry = parse_entry(text)
+        except ValueError:
+            continue
+        wide = _too_wide(entry)
+        if wide:
+            problems.append(f"{field}: {text!r} {wide}")
+        parsed.append(entry)
+    return problems or coverage_problems(parsed, field=field)
 
 
 # -- login addresses ----------------------------------------------------------------------------
@@ -187,7 +272,7 @@ def login_address(ip: str | None) -> IpAddress | str:
     if not text:
         return "the event has no address (an IPv6 address the server cut to nothing)"
     try:
-        return ipaddress.ip_address(text)
+        return unmapped(ipaddress.ip_address(text))
     except ValueError:
         pass
     if "." not in text and ":" not in text and _TRUNCATED_IPV6.match(text):
@@ -240,6 +325,7 @@ def apply_operation(
 ) -> tuple[str, ...]:
     """The entries after ``operation``; ``remove`` matches normalised text, not coverage."""
     texts = [e.text for e in entries]
+    current = [normal_entry(e) for e in current]  # stored before a normal form changed
     if operation == "replace":
         return tuple(dict.fromkeys(texts))
     if operation == "add":
@@ -248,6 +334,14 @@ def apply_operation(
         gone = set(texts)
         return tuple(e for e in current if e not in gone)
     raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+
+
+def normal_entry(text: str) -> str:
+    """A stored entry in today's normal form (it is kept as it is if it no longer parses)."""
+    try:
+        return parse_entry(text).text
+    except ValueError:
+        return text
 
 
 class AllowlistConflict(SentinelError):

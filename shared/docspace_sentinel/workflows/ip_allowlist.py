@@ -31,6 +31,7 @@ from ..allowlist import (
     InvalidAllowlist,
     Matcher,
     apply_operation,
+    breadth_problems,
     matchers,
     parse_entries,
     parse_entry,
@@ -333,7 +334,8 @@ def parse_registration(event: Any, *, default_by: str = "invoke") -> Registratio
     entries: tuple[AllowEntry, ...] = ()
     raw = event.get("allowedIps")
     try:
-        entries = parse_entries(raw)
+        # Entries to remove may be as wide as they like: removing one narrows the list.
+        entries = parse_entries(raw, bounded=operation != "remove")
     except InvalidAllowlist as exc:
         problems.extend(exc.problems)
     else:
@@ -428,6 +430,10 @@ def store_registration(
         )
         if not change.changed:
             return change
+        wide = breadth_problems(after) if registration.operation != "remove" else []
+        if wide:
+            # The record's own entries passed; together with the stored ones they do not.
+            raise InvalidAllowlist(wide, subject=f"registration for {user_id}")
         try:
             if after:
                 records.save(

@@ -117,7 +117,8 @@ def test_never_writes_an_empty_list() -> None:
 
 def test_legacy_range_rows_block_a_rewrite() -> None:
     state = _state(("10.0.0.0/24", False), ("192.0.2.50", False), enable=True)
-    plan = plan_sync(state, _lists("203.0.113.10"), set(), SyncSettings())
+    settings = SyncSettings(always_allowed=(ADMIN,))
+    plan = plan_sync(state, _lists("203.0.113.10"), set(), settings)
     assert plan.refused and "10.0.0.0/24" in plan.refused
 
 
@@ -127,6 +128,83 @@ def test_the_diff_identifies_a_plan() -> None:
     same = plan_sync(state, _lists("203.0.113.10", user=OTHER), set(), SyncSettings())
     other = plan_sync(state, _lists("203.0.113.11"), set(), SyncSettings())
     assert first.diff_id == same.diff_id != other.diff_id
+
+
+# -- never locking anyone out -------------------------------------------------------------------
+
+NEW_ADMIN = "192.0.2.2"
+
+
+def test_while_restrictions_apply_an_empty_always_allowed_ips_writes_nothing() -> None:
+    # An earlier deploy put the admins' address there; this one has the template's default.
+    state = _state((ADMIN, False), ("203.0.113.10", False), enable=True)
+    ours = {ADMIN, "203.0.113.10"}
+    plan = plan_sync(state, _lists("203.0.113.10", "203.0.113.11"), ours, SyncSettings(), {ADMIN})
+    assert plan.remove == (ADMIN,) and plan.dropping == (ADMIN,)
+    assert plan.refused and "ALWAYS_ALLOWED_IPS is empty" in plan.refused and ADMIN in plan.refused
+    assert plan.evidence("enforce")["alwaysAllowedDropped"] == [ADMIN]
+    # any write, even one that only adds, and even a confirmed one
+    adds = plan_sync(
+        state,
+        _lists("203.0.113.10", "203.0.113.11"),
+        {"203.0.113.10"},
+        SyncSettings(confirm_remove=(ADMIN,)),
+        set(),
+    )
+    assert adds.remove == () and adds.refused and "ALWAYS_ALLOWED_IPS is empty" in adds.refused
+    # restrictions off: the list does not apply, a write locks nobody out
+    off = _state((ADMIN, False), ("203.0.113.10", False))
+    assert plan_sync(off, _lists("203.0.113.10"), ours, SyncSettings(), {ADMIN}).refused is None
+
+
+def test_an_always_allowed_address_is_dropped_only_when_confirmed() -> None:
+    state = _state((ADMIN, False), ("203.0.113.10", False), enable=True)
+    ours = {ADMIN, "203.0.113.10"}
+    lists = _lists("203.0.113.10")
+    moved = SyncSettings(always_allowed=(NEW_ADMIN,))
+    plan = plan_sync(state, lists, ours, moved, {ADMIN})
+    assert plan.add == (NEW_ADMIN,) and plan.remove == (ADMIN,) and plan.dropping == (ADMIN,)
+    assert plan.refused and ADMIN in plan.refused
+    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN}" in plan.refused
+    confirmed = plan_sync(state, lists, ours, moved._replace(confirm_remove=(ADMIN,)), {ADMIN})
+    assert confirmed.refused is None and confirmed.remove == (ADMIN,)
+    assert _ips(confirmed.entries) == [("203.0.113.10", False), (NEW_ADMIN, False)]
+    # a user's address is removed as before
+    user = plan_sync(state, [], ours, SyncSettings(always_allowed=(ADMIN,)), {ADMIN})
+    assert user.remove == ("203.0.113.10",) and user.refused is None
+    # an admin-only entry for the same address does not count as keeping it
+    both = _state((ADMIN, False), (ADMIN, True), ("203.0.113.10", False), enable=True)
+    assert plan_sync(both, lists, ours, moved, {ADMIN}).dropping == (ADMIN,)
+
+
+def test_a_record_from_before_the_tracking_guards_every_address_it_added() -> None:
+    state = _state((ADMIN, False), ("203.0.113.10", False), enable=True)
+    ours = {ADMIN, "203.0.113.10"}
+    plan = plan_sync(state, _lists(), ours, SyncSettings(always_allowed=(NEW_ADMIN,)), None)
+    assert plan.dropping == (ADMIN, "203.0.113.10")
+    assert plan.refused and "predates" in plan.refused
+
+
+def test_an_ipv4_mapped_entry_the_sync_wrote_is_replaced_by_its_ipv4_address() -> None:
+    # an earlier sync wrote the stored "::ffff:203.0.113.10" as it was
+    mapped = "::ffff:cb00:710a"
+    state = _state((ADMIN, False), (mapped, False), enable=True)
+    lists = [Allowlist(USER, (mapped,))]
+    plan = plan_sync(state, lists, {ADMIN, mapped}, SyncSettings(always_allowed=(ADMIN,)), None)
+    assert plan.add == ("203.0.113.10",) and plan.remove == (mapped,)
+    assert plan.dropping == () and plan.refused is None  # the host stays allowed
+
+
+def test_mapped_always_allowed_ips_and_the_confirmation_setting() -> None:
+    settings = SyncSettings.from_env(
+        {
+            "ALWAYS_ALLOWED_IPS": "::ffff:192.0.2.1 192.0.2.1",
+            "PORTAL_SYNC_CONFIRM_REMOVE": "198.51.100.7, ::FFFF:198.51.100.8",
+        }
+    )
+    assert settings.always_allowed == ("192.0.2.1",)
+    assert settings.confirm_remove == ("198.51.100.7", "198.51.100.8")
+    assert SyncSettings.from_env({}).confirm_remove == ()
 
 
 def test_settings_from_env() -> None:
@@ -154,6 +232,7 @@ def test_settings_from_env() -> None:
         ("PORTAL_SYNC_ENABLE", "maybe"),
         ("MAX_EXPANDED_RANGE", "0"),
         ("ALWAYS_ALLOWED_IPS", "192.0.2.0/24"),
+        ("PORTAL_SYNC_CONFIRM_REMOVE", "192.0.2.0/24"),
         ("ON_VIOLATION", "block"),
         ("MODE", "yes"),
     ],

@@ -488,3 +488,124 @@ def test_a_refused_put_leaves_nothing_recorded_as_ours(
     assert answer["portalSync"]["status"] == "failed"
     record = StateStore(aws.table_name, client=aws.dynamodb).get("ipsync", "added") or {}
     assert not record.get("addresses")
+
+
+# -- never locking anyone out -------------------------------------------------------------------
+
+NEW_ADMIN_IP = "192.0.2.2"
+
+
+def _enforced(sim: SimulatorServer) -> None:
+    """Restrictions on and applying, with someone's entry (as an admin would have set them up)."""
+    state = sim.scenario.ip_restrictions
+    state.entries = [IpRestriction(1, "192.0.2.50", False)]
+    state.next_id, state.enable = 2, True
+
+
+def test_a_deploy_with_an_empty_always_allowed_ips_never_drops_the_admins_address(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
+    _enforced(simulator)
+    user_id = _regular_user(simulator, set())
+    register({"userId": user_id, "allowedIps": ["203.0.113.10"]})
+    assert (ADMIN_IP, False) in _portal(simulator)
+    puts = simulator.stats.requests[PUT]
+
+    # a later deploy with the template's default
+    monkeypatch.setenv("ALWAYS_ALLOWED_IPS", "")
+    run("ip_allowlist", scheduled(iso(utc_now())))
+    answer = register({"userId": user_id, "operation": "add", "allowedIps": ["203.0.113.11"]})
+    assert simulator.stats.requests[PUT] == puts
+    assert (ADMIN_IP, False) in _portal(simulator) and simulator.scenario.ip_restrictions.enable
+    assert answer["portalSync"]["status"] == "refused"
+    refused = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
+    assert refused and all("ALWAYS_ALLOWED_IPS is empty" in f["summary"] for f in refused)
+    assert ADMIN_IP in refused[0]["summary"]
+    assert refused[0]["evidence"]["alwaysAllowedDropped"] == [ADMIN_IP]
+
+
+def test_dropping_an_always_allowed_address_needs_the_operators_confirmation(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
+    _enforced(simulator)
+    register({"userId": _regular_user(simulator, set()), "allowedIps": ["203.0.113.10"]})
+    puts = simulator.stats.requests[PUT]
+
+    monkeypatch.setenv("ALWAYS_ALLOWED_IPS", NEW_ADMIN_IP)
+    summary = run("ip_allowlist", scheduled(iso(utc_now())))
+    assert summary["portalSync"]["status"] == "refused"
+    assert simulator.stats.requests[PUT] == puts and (ADMIN_IP, False) in _portal(simulator)
+    (refused,) = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
+    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN_IP}" in refused["summary"]
+
+    monkeypatch.setenv("PORTAL_SYNC_CONFIRM_REMOVE", ADMIN_IP)
+    summary = run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
+    assert summary["portalSync"]["status"] == "applied"
+    assert set(_portal(simulator)) == {
+        ("192.0.2.50", False),
+        ("203.0.113.10", False),
+        (NEW_ADMIN_IP, False),
+    }
+    record = AddedStore(_store(aws)).get()
+    assert record.always_allowed == {NEW_ADMIN_IP}
+    assert record.addresses == {NEW_ADMIN_IP, "203.0.113.10"}
+
+
+def test_a_record_from_before_the_tracking_guards_what_it_added(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=NEW_ADMIN_IP)
+    _enforced(simulator)
+    state = simulator.scenario.ip_restrictions
+    state.entries.append(IpRestriction(2, ADMIN_IP, False))
+    state.next_id = 3
+    store = _store(aws)
+    # as an earlier version wrote it: the addresses it added, not which were always allowed
+    store.call(
+        "put_item",
+        Item=store.encode({"pk": "ipsync", "sk": "added", "addresses": [ADMIN_IP], "version": 1}),
+    )
+    assert AddedStore(store).get().always_allowed is None
+    run("ip_allowlist", scheduled(iso(utc_now())))
+    assert (ADMIN_IP, False) in _portal(simulator) and simulator.stats.requests[PUT] == 0
+    (refused,) = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
+    assert ADMIN_IP in refused["summary"] and "predates" in refused["summary"]
+
+
+def test_an_ipv4_mapped_entry_is_the_ipv4_address_at_login_and_on_the_portal(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(
+        monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=f"::ffff:{ADMIN_IP}"
+    )
+    user_id = _regular_user(simulator, set())
+    answer = register({"userId": user_id, "allowedIps": ["::ffff:203.0.113.10"]})
+    assert answer["entries"] == ["203.0.113.10"]
+    assert set(_portal(simulator)) == {(ADMIN_IP, False), ("203.0.113.10", False)}
+    when = utc_now() - timedelta(hours=1)
+    simulator.scenario.add_login_event(1010, user_id=user_id, ip="203.0.113.10", date=when)
+    run("ip_allowlist", scheduled(iso(utc_now())))
+    assert not [
+        f
+        for f in aws.findings()
+        if f["kind"] == "ip_not_allowed" and f["evidence"]["ip"] == "203.0.113.10"
+    ]
+
+
+def test_a_registration_that_would_allow_everyone_is_refused(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce")
+    user_id = _regular_user(simulator, set())
+    for everyone in ("0.0.0.0/0", "::/0", "0.0.0.0-255.255.255.255"):
+        with pytest.raises(ValueError, match=r"allows every IPv[46] address"):
+            register({"userId": user_id, "allowedIps": ["203.0.113.10", everyone]})
+    assert AllowlistStore(_store(aws)).all() == []
+    # nor by adding, to a list that is already wide, what makes it cover too much
+    register({"userId": user_id, "allowedIps": [f"{n}.0.0.0/8" for n in range(1, 17)]})
+    with pytest.raises(ValueError, match="together cover"):
+        register({"userId": user_id, "operation": "add", "allowedIps": ["17.0.0.0/8"]})
+    stored = AllowlistStore(_store(aws)).get(user_id)
+    assert stored is not None and len(stored.entries) == 16

@@ -73,7 +73,7 @@ try:
     READERS["ip_allowlist"] = (
         AllowlistSettings.from_env,
         ["ALWAYS_ALLOWED_IPS", "PORTAL_SYNC", "PORTAL_SYNC_ENABLE", "MAX_EXPANDED_RANGE",
-         "ON_VIOLATION", "MODE"],
+         "PORTAL_SYNC_CONFIRM_REMOVE", "ON_VIOLATION", "MODE"],
     )  # fmt: skip
 except ImportError:  # being finished elsewhere
     pass

@@ -10,16 +10,23 @@ every PUT and applies it to *everyone*. So the sync:
   addresses are ever taken off again, once no allowlist needs them;
 * always sends ``enable`` (an omitted ``enable`` means "on when the list is not empty", which
   would switch restrictions on); never switches them on unless ``PORTAL_SYNC_ENABLE`` is set,
-  never writes an empty list, and never lets restrictions newly apply without
-  ``ALWAYS_ALLOWED_IPS`` (``forAdmin: false`` entries admit everyone, admins included, so an
-  admin outside the list is locked out);
+  never writes an empty list, and never writes at all while restrictions are (or would be) on
+  without ``ALWAYS_ALLOWED_IPS`` (``forAdmin: false`` entries admit everyone, admins included, so
+  an admin outside the list is locked out, and a rewrite could drop their address);
+* while restrictions are (or would be) on, never drops an address it put on the list as always
+  allowed (its record says which) unless ``PORTAL_SYNC_CONFIRM_REMOVE`` names it: a later deploy
+  with another ``ALWAYS_ALLOWED_IPS`` must not lock out the administrators (or, with a key that
+  is not the owner's, Sentinel itself);
 * re-reads the list right before the PUT and aborts if it changed since the plan (the PUT has no
   precondition, so a plan made on a stale list would drop someone else's edit).
 
 ================ ========= ===================================================================
 pk               sk        attributes
 ================ ========= ===================================================================
-``ipsync``       ``added`` ``addresses`` (what this project added to the portal), ``updatedAt``,
+``ipsync``       ``added`` ``addresses`` (what this project added to the portal),
+                           ``alwaysAllowed`` (the addresses it keeps there as always allowed;
+                           absent in records written before it was kept: then every address
+                           it added counts as possibly always allowed), ``updatedAt``,
                            ``version`` (conditional writes)
 ================ ========= ===================================================================
 """
@@ -34,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .allowlist import Allowlist, parse_entry
+from .allowlist import Allowlist, parse_entry, unmapped
 from .client import DocSpaceClient
 from .config import Env, env_bool, env_choice, env_int, env_list
 from .errors import ConfigError, DocSpaceError
@@ -56,35 +63,52 @@ class SyncSettings(NamedTuple):
     enable: bool = False
     max_expanded: int = 256
     always_allowed: tuple[str, ...] = ()
+    #: Always-allowed addresses the operator agrees to see dropped while restrictions apply.
+    confirm_remove: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> SyncSettings:
-        always: list[str] = []
-        bad: list[str] = []
-        for value in env_list("ALWAYS_ALLOWED_IPS", env=env):
-            try:
-                always.append(str(ipaddress.ip_address(value)))
-            except ValueError:
-                bad.append(value)
-        if bad:
-            raise ConfigError(
-                "ALWAYS_ALLOWED_IPS",
-                f"must be single IP addresses (the portal stores no ranges), got {', '.join(bad)}",
-            )
         return cls(
             mode=env_choice("PORTAL_SYNC", "dry-run", SYNC_MODES, env=env),
             enable=env_bool("PORTAL_SYNC_ENABLE", False, env=env),
             max_expanded=env_int("MAX_EXPANDED_RANGE", 256, minimum=1, maximum=65_536, env=env),
-            always_allowed=tuple(dict.fromkeys(always)),
+            always_allowed=_addresses("ALWAYS_ALLOWED_IPS", env),
+            confirm_remove=_addresses("PORTAL_SYNC_CONFIRM_REMOVE", env),
         )
 
 
+def _addresses(name: str, env: Env | None) -> tuple[str, ...]:
+    """Single addresses, normal form (IPv4-mapped ones as IPv4), duplicates dropped."""
+    found: list[str] = []
+    bad: list[str] = []
+    for value in env_list(name, env=env):
+        try:
+            found.append(str(unmapped(ipaddress.ip_address(value))))
+        except ValueError:
+            bad.append(value)
+    if bad:
+        raise ConfigError(
+            name,
+            f"must be single IP addresses (the portal stores no ranges), got {', '.join(bad)}",
+        )
+    return tuple(dict.fromkeys(found))
+
+
 def normal_ip(text: str) -> str | None:
-    """A portal entry's address in normal form, or ``None`` for a legacy range/CIDR row."""
+    """A portal entry's address in normal form, or ``None`` for a legacy range/CIDR row.
+
+    An IPv4-mapped entry stays IPv6 here: it is what the portal holds, and the sync replaces one
+    it wrote itself by the IPv4 address.
+    """
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:
         return None
+
+
+def _host(text: str) -> str:
+    """The host an address denotes (``::ffff:a.b.c.d`` is ``a.b.c.d``)."""
+    return str(unmapped(ipaddress.ip_address(text)))
 
 
 class PortalState(NamedTuple):
@@ -151,6 +175,8 @@ class SyncPlan(NamedTuple):
     remove: tuple[str, ...]
     monitored_only: tuple[MonitoredOnly, ...] = ()
     refused: str | None = None
+    #: The always-allowed addresses the change would drop (named when it is refused for them).
+    dropping: tuple[str, ...] = ()
 
     @property
     def changes(self) -> bool:
@@ -179,6 +205,7 @@ class SyncPlan(NamedTuple):
             "enableAfter": self.enable,
             "monitoredOnly": [m.to_dict() for m in self.monitored_only],
             "refused": self.refused,
+            "alwaysAllowedDropped": list(self.dropping[:SAMPLE]),
             "portalLastModified": self.before.last_modified,
         }
 
@@ -188,8 +215,13 @@ def plan_sync(
     allowlists: Iterable[Allowlist],
     added: Iterable[str],
     settings: SyncSettings,
+    always: Iterable[str] | None = (),
 ) -> SyncPlan:
-    """Pure rule: the list and switch to write, or why not."""
+    """Pure rule: the list and switch to write, or why not.
+
+    ``added``: what this project put on the list; ``always``: which of those it put there as
+    always allowed, ``None`` when its record does not say (then all of them count).
+    """
     wanted, monitored = desired_addresses(allowlists, settings.max_expanded)
     desired = set(wanted) | set(settings.always_allowed)
     ours = set(added)
@@ -206,26 +238,67 @@ def plan_sync(
     plan = SyncPlan(state, entries, enable, tuple(add), tuple(remove), tuple(monitored))
     if not plan.changes:
         return plan
+    dropping = _dropping(plan, ours if always is None else set(always), settings)
+    named = f" ({_listed(dropping)} would be dropped)" if dropping else ""
     refused: str | None = None
-    if enable and entries and not state.applies and not settings.always_allowed:
-        # forAdmin:false entries admit everyone, and nothing else does: an admin whose address
-        # is not listed would be locked out the moment the list starts to apply.
-        refused = (
-            "restrictions would newly apply (to admins too) and ALWAYS_ALLOWED_IPS is empty: "
-            "set it to the administrators' addresses"
-            if not state.enable
-            else "restrictions are on with an empty list (so not enforced); writing any address "
-            "would start blocking everyone else, admins included: set ALWAYS_ALLOWED_IPS"
-        )
-    elif not entries:
+    if not entries:
         refused = "the change would leave the portal's list empty"
+    elif enable and not settings.always_allowed:
+        # forAdmin:false entries admit everyone, and nothing else does: an admin whose address
+        # is not listed is locked out while the list applies.
+        if state.applies:
+            # An empty setting is most often a deploy with the template's default, not a wish
+            # to drop the administrators: write nothing until it is set again.
+            refused = (
+                "IP restrictions apply on the portal and ALWAYS_ALLOWED_IPS is empty: nothing "
+                f"is written while they apply{named}, as a rewrite could lock the "
+                "administrators out; set ALWAYS_ALLOWED_IPS to their addresses"
+            )
+        elif not state.enable:
+            refused = (
+                "restrictions would newly apply (to admins too) and ALWAYS_ALLOWED_IPS is empty: "
+                "set it to the administrators' addresses"
+            )
+        else:
+            refused = (
+                "restrictions are on with an empty list (so not enforced); writing any address "
+                "would start blocking everyone else, admins included: set ALWAYS_ALLOWED_IPS"
+            )
+    elif enable and dropping:
+        why = (
+            "Sentinel put them there as always allowed (ALWAYS_ALLOWED_IPS of an earlier deploy)"
+            if always is not None
+            else "Sentinel added them, and its record predates always-allowed tracking, so it "
+            "cannot tell the administrators' addresses from the users'"
+        )
+        value = ",".join(dropping) if len(dropping) <= 10 else "<those addresses>"
+        refused = (
+            f"the change would drop {_listed(dropping)} from the portal's list while IP "
+            f"restrictions apply, and {why}: whoever signs in from there would be locked out. "
+            f"If that is intended, confirm with PORTAL_SYNC_CONFIRM_REMOVE={value} "
+            "(or local.cli allowlist sync --confirm-remove ADDRESS)"
+        )
     legacy = [e.ip for e in state.entries if normal_ip(e.ip) is None]
     if refused is None and legacy:
         refused = (
             "the portal list holds entries the portal no longer accepts on a PUT "
             f"({', '.join(legacy[:5])}); rewriting the list would drop them: fix them by hand"
         )
-    return SyncPlan(state, entries, enable, tuple(add), tuple(remove), tuple(monitored), refused)
+    return plan._replace(refused=refused, dropping=dropping)
+
+
+def _dropping(plan: SyncPlan, guarded: set[str], settings: SyncSettings) -> tuple[str, ...]:
+    """The guarded addresses the plan removes whose host nothing else on the list admits and
+    that the operator has not confirmed (an IPv4-mapped entry replaced by its IPv4 address is
+    no drop)."""
+    kept = {_host(a) for e in plan.entries if not e.for_admin and (a := normal_ip(e.ip))}
+    confirmed = {_host(a) for a in settings.confirm_remove}
+    return tuple(a for a in plan.remove if a in guarded and _host(a) not in kept | confirmed)
+
+
+def _listed(addresses: tuple[str, ...], limit: int = 10) -> str:
+    more = len(addresses) - limit
+    return ", ".join(addresses[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
 def _ip_sort(text: str) -> tuple[int, int]:
@@ -239,6 +312,8 @@ def _ip_sort(text: str) -> tuple[int, int]:
 class AddedRecord(NamedTuple):
     addresses: frozenset[str] = frozenset()
     version: int = 0
+    #: Which of them it keeps as always allowed; ``None``: a record from before this was kept.
+    always_allowed: frozenset[str] | None = frozenset()
 
 
 class SyncConflict(Exception):
@@ -250,12 +325,23 @@ class AddedStore:
         self.store = store
 
     def get(self) -> AddedRecord:
-        item = self.store.get(PK, SK) or {}
+        item = self.store.get(PK, SK)
+        if not item:
+            return AddedRecord()
+        always = item.get("alwaysAllowed")
         return AddedRecord(
-            frozenset(str(a) for a in item.get("addresses") or ()), int(item.get("version", 0))
+            frozenset(str(a) for a in item.get("addresses") or ()),
+            int(item.get("version", 0)),
+            None if always is None else frozenset(str(a) for a in always),
         )
 
-    def put(self, addresses: Iterable[str], *, expected: int) -> AddedRecord:
+    def put(
+        self,
+        addresses: Iterable[str],
+        *,
+        expected: int,
+        always_allowed: Iterable[str] | None = frozenset(),
+    ) -> AddedRecord:
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(pk)"}
             if expected == 0
@@ -266,23 +352,23 @@ class AddedStore:
             }
         )
         ordered = sorted(set(addresses), key=_ip_sort)
+        item: dict[str, Any] = {
+            "pk": PK,
+            "sk": SK,
+            "addresses": ordered,
+            "updatedAt": to_iso(self.store.now()),
+            "version": expected + 1,
+        }
+        always = None if always_allowed is None else sorted(set(always_allowed), key=_ip_sort)
+        if always is not None:
+            item["alwaysAllowed"] = always
         try:
-            self.store.call(
-                "put_item",
-                Item=self.store.encode(
-                    {
-                        "pk": PK,
-                        "sk": SK,
-                        "addresses": ordered,
-                        "updatedAt": to_iso(self.store.now()),
-                        "version": expected + 1,
-                    }
-                ),
-                **condition,
-            )
+            self.store.call("put_item", Item=self.store.encode(item), **condition)
         except ConditionFailed:
             raise SyncConflict() from None
-        return AddedRecord(frozenset(ordered), expected + 1)
+        return AddedRecord(
+            frozenset(ordered), expected + 1, None if always is None else frozenset(always)
+        )
 
 
 # -- one sync -----------------------------------------------------------------------------------
@@ -335,8 +421,10 @@ def sync_portal(
     records = AddedStore(store)
     added = records.get()
     before = read_portal(client)
-    plan = plan_sync(before, list(allowlists), added.addresses, settings)
+    plan = plan_sync(before, list(allowlists), added.addresses, settings, added.always_allowed)
     if not plan.changes:
+        if settings.mode == "enforce":
+            _note_always_allowed(records, added, before, settings)
         return SyncResult("unchanged", plan)
     if plan.refused is None and plan.enable and not before.applies and not client.me().is_owner:
         # Only the owner is exempt from IP restrictions: switched on, they would also block this
@@ -364,10 +452,12 @@ def sync_portal(
             "the next run plans again",
             extra=(now.last_modified or "?",),
         )
-    previous = added.addresses
+    previous, previous_always = added.addresses, added.always_allowed
+    # From now on the record says which addresses are always allowed (an old record did not).
+    always = (previous_always or frozenset()) | set(settings.always_allowed)
     try:
         # Recorded before the PUT: a crash after it must not leave our addresses looking foreign.
-        added = records.put(previous | set(plan.add), expected=added.version)
+        added = records.put(previous | set(plan.add), expected=added.version, always_allowed=always)
     except SyncConflict:
         return _result(
             "aborted",
@@ -386,15 +476,37 @@ def sync_portal(
             # A definite refusal wrote nothing: forget the addresses recorded for it, or a later
             # sync could remove the same address added by hand as if it were ours.
             try:
-                records.put(previous, expected=added.version)
+                records.put(previous, expected=added.version, always_allowed=previous_always)
             except SyncConflict:
                 log.warning("the ipsync record changed meanwhile; left as it is")
         return _result("failed", plan, client, settings, workflow, f"the portal refused: {exc}")
     try:
-        records.put(added.addresses - set(plan.remove), expected=added.version)
+        records.put(
+            added.addresses - set(plan.remove),
+            expected=added.version,
+            always_allowed=always - set(plan.remove),
+        )
     except SyncConflict:
         log.warning("the ipsync record changed during the write; it keeps removed addresses")
     return _result("applied", plan, client, settings, workflow, "the portal list was updated")
+
+
+def _note_always_allowed(
+    records: AddedStore, added: AddedRecord, state: PortalState, settings: SyncSettings
+) -> None:
+    """With nothing to write, still record which addresses on the list are always allowed (an
+    old record learns it here), so that a later deploy without them cannot drop them."""
+    listed = {normal_ip(e.ip) for e in state.entries if not e.for_admin}
+    always = set(settings.always_allowed) & listed
+    known = added.always_allowed
+    if always <= (known or set()):
+        return  # nothing to learn (an old record stays one: it guards all it added)
+    try:
+        records.put(
+            added.addresses, expected=added.version, always_allowed=(known or set()) | always
+        )
+    except SyncConflict:
+        log.warning("the ipsync record changed meanwhile; left as it is")
 
 
 def _result(

@@ -10,11 +10,14 @@
     python -m local.cli allowlist add USER ENTRY [ENTRY ...]
     python -m local.cli allowlist remove USER (ENTRY [ENTRY ...] | --all)
     python -m local.cli allowlist import FILE [--format json|csv]
-    python -m local.cli allowlist sync
+    python -m local.cli allowlist sync [--confirm-remove ADDRESS ...]
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
-``PORTAL_SYNC`` says (``dry-run`` unless set), as the registration function does.
+``PORTAL_SYNC`` says (``dry-run`` unless set), as the registration function does. An import
+that names one user twice (e.g. once by id, once by email) is refused whole. ``sync
+--confirm-remove`` lets the sync drop those always-allowed addresses while restrictions apply
+(as ``PORTAL_SYNC_CONFIRM_REMOVE`` does).
 
 Settings come from the environment as for the functions: ``STATE_TABLE`` (and AWS credentials
 for it), ``DOCSPACE_URL`` with ``DOCSPACE_API_KEY`` or ``DOCSPACE_API_KEY_SECRET``, and
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
+import ipaddress
 import json
 import re
 import sys
@@ -276,6 +280,19 @@ def allowlist_import(args: argparse.Namespace) -> int:
                 problems += [f"record {number}: {p}" for p in exc.problems]
         if problems:
             raise InvalidAllowlist(problems, subject=f"import of {args.file}")
+        # Each record replaces its user's list: a user named twice would keep only the last
+        # record while both were reported imported. Refused rather than merged, as the two
+        # may disagree and the feeding system should say which is right.
+        first: dict[str, int] = {}
+        for number, (user_id, _email, _registration) in enumerate(resolved, 1):
+            if user_id in first:
+                problems.append(
+                    f"records {first[user_id]} and {number} both name user {user_id}; "
+                    "put the user's entries in one record"
+                )
+            first.setdefault(user_id, number)
+        if problems:
+            raise InvalidAllowlist(problems, subject=f"import of {args.file}")
         changes = [store_registration(store, *item) for item in resolved]
         sync = sync_locked(client, store, settings.sync, owner)
         _publisher(client, store, owner)(sync.findings)
@@ -295,19 +312,31 @@ def allowlist_sync(args: argparse.Namespace) -> int:
 
     store = _state()
     settings = AllowlistSettings.from_env()
+    sync_settings = settings.sync._replace(
+        confirm_remove=tuple(dict.fromkeys((*settings.sync.confirm_remove, *args.confirm_remove)))
+    )
     owner = _owner()
     with DocSpaceClient.from_env() as client:
-        sync = sync_locked(client, store, settings.sync, owner)
+        sync = sync_locked(client, store, sync_settings, owner)
         _publisher(client, store, owner)(sync.findings)
     plan = sync.plan
     _print(
         {
-            "mode": settings.sync.mode,
+            "mode": sync_settings.mode,
             **sync.to_dict(),
-            "diff": plan.evidence(settings.sync.mode) if plan is not None else None,
+            "diff": plan.evidence(sync_settings.mode) if plan is not None else None,
         }
     )
     return 0 if sync.status in ("off", "unchanged", "planned", "applied") else 1
+
+
+def _address(value: str) -> str:
+    from docspace_sentinel.allowlist import unmapped
+
+    try:
+        return str(unmapped(ipaddress.ip_address(value.strip())))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a single IP address: {value!r}") from None
 
 
 def _user_id(value: str) -> str:
@@ -373,6 +402,14 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("--format", choices=("json", "csv"), help="default: by the suffix")
     importing.set_defaults(run=allowlist_import)
     sync = allow_commands.add_parser("sync", help="run the portal sync now (PORTAL_SYNC mode)")
+    sync.add_argument(
+        "--confirm-remove",
+        nargs="+",
+        default=[],
+        type=_address,
+        metavar="ADDRESS",
+        help="always-allowed addresses this sync may drop while IP restrictions apply",
+    )
     sync.set_defaults(run=allowlist_sync)
     return top
 

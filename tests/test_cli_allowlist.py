@@ -11,6 +11,7 @@ from docspace_sentinel.allowlist import AllowlistStore
 from docspace_sentinel.state import StateStore
 from local.aws import LocalAws
 from local.cli import main
+from local.simulator.model import IpRestriction
 from local.simulator.server import SimulatorServer
 from tests.e2e import point_at
 
@@ -166,3 +167,58 @@ def test_sync_command_reports_the_plan(
     assert answer["diff"]["add"] == ["203.0.113.10"]
     assert [f["kind"] for f in aws.findings()] == ["ip_sync_planned"]
     assert simulator.stats.requests[PUT] == 0
+
+
+def test_import_refuses_a_file_naming_one_user_twice(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off")
+    first, second = _users(simulator, 2)
+    email = simulator.scenario.user_by_id(first).email
+    records = [
+        {"userId": first, "allowedIps": ["203.0.113.10"]},
+        {"userId": second, "allowedIps": ["198.51.100.7"]},
+        {"email": email.upper(), "allowedIps": ["203.0.113.11"]},
+    ]
+    data = tmp_path / "twice.json"
+    data.write_text(json.dumps(records))
+    assert main(["allowlist", "import", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert f"records 1 and 3 both name user {first}" in err
+    assert _stored(aws) == {}
+
+    table = tmp_path / "twice.csv"
+    table.write_text(f"userId,email,allowedIps\n{first},,203.0.113.10\n,{email},203.0.113.11\n")
+    assert main(["allowlist", "import", str(table)]) == 2
+    assert "records 1 and 2 both name user" in capsys.readouterr().err
+    assert _stored(aws) == {}
+
+
+def test_sync_confirm_remove_lets_an_always_allowed_address_go(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS="192.0.2.1")
+    restrictions = simulator.scenario.ip_restrictions
+    restrictions.entries = [IpRestriction(1, "192.0.2.50", False)]
+    restrictions.next_id, restrictions.enable = 2, True
+    (user_id,) = _users(simulator, 1)
+    assert main(["allowlist", "replace", user_id, "203.0.113.10"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("ALWAYS_ALLOWED_IPS", "192.0.2.2")
+    assert main(["allowlist", "sync"]) == 1
+    answer = _out(capsys)
+    assert isinstance(answer, dict) and answer["status"] == "refused"
+    assert answer["diff"]["alwaysAllowedDropped"] == ["192.0.2.1"]
+    assert main(["allowlist", "sync", "--confirm-remove", "::ffff:192.0.2.1"]) == 0
+    assert _out(capsys)["status"] == "applied"  # type: ignore[index]
+    assert {e.ip for e in restrictions.entries} == {"192.0.2.50", "203.0.113.10", "192.0.2.2"}
+    with pytest.raises(SystemExit):
+        main(["allowlist", "sync", "--confirm-remove", "192.0.2.0/24"])
+    assert "not a single IP address" in capsys.readouterr().err

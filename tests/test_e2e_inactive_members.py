@@ -283,3 +283,46 @@ def test_a_lone_surrogate_in_a_room_title_does_not_stop_the_run(
     assert summary["status"] == "completed"
     [report] = _by_kind(aws.findings(), "room_activity_report")
     assert report["room"]["title"].startswith("Q4 \ud800 ")
+
+
+def test_names_cannot_forge_report_rows_or_mail_lines(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docspace_sentinel.mail import Email, Mailer
+
+    sender = "sentinel@example.com"
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+    scenario = simulator.scenario
+    room = next(r for r in scenario.rooms if r.room_type == 8)
+    scenario.add_user(
+        User(
+            str(uuid.UUID(int=78)),
+            "Eve\nMallory | mallory@example.com | 99 | -\nPortal: https://evil.example",
+            "Quiet",
+            "eve",
+            "eve@example.com",
+            0,
+        ),
+        rooms=[(room.id, 2)],
+    )
+    sent: list[Email] = []
+    real_send = Mailer.send
+
+    def spy(self: Mailer, email: Email) -> str:
+        sent.append(email)
+        return real_send(self, email)
+
+    monkeypatch.setattr(Mailer, "send", spy)
+    point_at(monkeypatch, simulator, aws, ROOM_IDS=str(room.id), REMINDER_SENDER=sender)
+    run("inactive_members", scheduled(iso(utc_now())))
+
+    reports = [e for e in sent if e.subject.startswith("DocSpace room activity")]
+    assert reports
+    for report in reports:
+        table = report.text.split("\n\n", 1)[1]
+        rows = table.splitlines()
+        assert all(row.count(" | ") == 3 for row in rows), rows
+        assert not any(row.startswith(("Mallory", "Portal:")) for row in rows), rows
+    [reminder] = [e for e in sent if e.to == "eve@example.com"]
+    assert not any(line.startswith("Portal: https://evil") for line in reminder.text.splitlines())
+    assert "Eve Mallory" in reminder.text

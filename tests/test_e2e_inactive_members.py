@@ -175,3 +175,154 @@ def test_reminders_and_reports_by_ses_when_a_sender_is_set(
     findings = aws.findings()
     assert _by_kind(findings, "inactive_member_reminder") == []  # by email instead
     assert _by_kind(findings, "room_activity_report")  # and always on SNS
+
+
+def _refused(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _by_kind(findings, "mail_recipient_refused")
+
+
+def test_a_refused_address_is_reported_and_skipped(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One address SES refuses must not stop the other reminders and the reports (before, the
+    run failed on every try, every month), nor be tried again within the cooldown."""
+    sender = "sentinel@example.com"
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+    scenario = simulator.scenario
+    room = next(r for r in scenario.rooms if r.room_type == 8)
+    mallory = scenario.add_user(
+        User(str(uuid.UUID(int=77)), "Mallory", "Member", "mallory", "mallory@", 0),
+        rooms=[(room.id, 2)],
+    )
+    point_at(
+        monkeypatch,
+        simulator,
+        aws,
+        ROOM_TYPES=ALL_TYPES,
+        REMINDER_SENDER=sender,
+        MANAGER_EMAIL="security@example.com",
+    )
+    planted = scenario.planted.inactive_members
+    others = {scenario.user_by_id(m.user_id).email for m in planted if m.reason != "disabled"}
+    assert others
+
+    summary = run("inactive_members", scheduled(iso(utc_now())))
+
+    assert summary["recipientsRefused"] == 1
+    emails = _sent_emails()
+    reminders = {e.destinations["ToAddresses"][0] for e in emails if e.subject.startswith("Rem")}
+    assert reminders == others  # every other member still reminded
+    reports = [e for e in emails if e.subject.startswith("DocSpace room activity")]
+    assert {e.destinations["ToAddresses"][0] for e in reports} >= {"security@example.com"}
+    assert any(room.title in e.subject for e in reports)  # the room of the refused member too
+    findings = aws.findings()
+    [refused] = _refused(findings)
+    assert refused["user"]["id"] == mallory.id.lower()
+    assert refused["room"]["id"] == room.id
+    assert refused["evidence"]["recipient"] == "mallory@"
+    assert refused["evidence"]["sesError"] == "InvalidParameterValue"
+    assert "Mallory" in refused["title"]
+    report = next(
+        f for f in _by_kind(findings, "room_activity_report") if f["room"]["id"] == room.id
+    )
+    row = next(m for m in report["evidence"]["inactive"] if m["userId"] == mallory.id.lower())
+    assert row["remindedNow"] is False and row["reminderRefused"] is True
+
+    # The next run within the cooldown neither retries nor reports the address again.
+    sent = len(_sent_emails())
+    again = run("inactive_members", scheduled(iso(utc_now() + timedelta(days=1))))
+    assert again["recipientsRefused"] == 0
+    assert again["membersReminded"] == 0
+    assert _refused(aws.findings()) == []
+    later = _sent_emails()[sent:]
+    assert not any(e.subject.startswith("Reminder") for e in later)
+
+
+def test_a_refused_report_recipient_is_reported(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = "sentinel@example.com"
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+    room = next(r for r in simulator.scenario.rooms if r.room_type == 8)
+    point_at(
+        monkeypatch,
+        simulator,
+        aws,
+        ROOM_IDS=str(room.id),
+        REMINDER_SENDER=sender,
+        MANAGER_EMAIL="security@",
+    )
+    summary = run("inactive_members", scheduled(iso(utc_now())))
+    assert summary["rooms"] == 1
+    findings = aws.findings()
+    [refused] = _refused(findings)
+    assert refused["room"]["id"] == room.id
+    assert refused["evidence"]["recipient"] == "security@"
+    assert refused["user"] is None
+    assert _by_kind(findings, "room_activity_report")
+
+
+def test_a_lone_surrogate_in_a_room_title_does_not_stop_the_run(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``"\\ud800"`` is valid JSON; it must not make every publish, and so the run, fail."""
+    from docspace_sentinel.workflows import inactive_members
+
+    real = inactive_members.rosters
+
+    def with_surrogate(*args: Any, **kwargs: Any) -> Any:
+        rooms, missing = real(*args, **kwargs)
+        for roster in rooms:
+            roster.room = roster.room._replace(title=f"Q4 \ud800 {roster.room.title}")
+        return rooms, missing
+
+    monkeypatch.setattr(inactive_members, "rosters", with_surrogate)
+    room = next(r for r in simulator.scenario.rooms if r.room_type == 8)
+    point_at(monkeypatch, simulator, aws, ROOM_IDS=str(room.id))
+    summary = run("inactive_members", scheduled(iso(utc_now())))
+    assert summary["status"] == "completed"
+    [report] = _by_kind(aws.findings(), "room_activity_report")
+    assert report["room"]["title"].startswith("Q4 \ud800 ")
+
+
+def test_names_cannot_forge_report_rows_or_mail_lines(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docspace_sentinel.mail import Email, Mailer
+
+    sender = "sentinel@example.com"
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)
+    scenario = simulator.scenario
+    room = next(r for r in scenario.rooms if r.room_type == 8)
+    scenario.add_user(
+        User(
+            str(uuid.UUID(int=78)),
+            "Eve\nMallory | mallory@example.com | 99 | -\nPortal: https://evil.example",
+            "Quiet",
+            "eve",
+            "eve@example.com",
+            0,
+        ),
+        rooms=[(room.id, 2)],
+    )
+    sent: list[Email] = []
+    real_send = Mailer.send
+
+    def spy(self: Mailer, email: Email) -> str:
+        sent.append(email)
+        return real_send(self, email)
+
+    monkeypatch.setattr(Mailer, "send", spy)
+    point_at(monkeypatch, simulator, aws, ROOM_IDS=str(room.id), REMINDER_SENDER=sender)
+    run("inactive_members", scheduled(iso(utc_now())))
+
+    reports = [e for e in sent if e.subject.startswith("DocSpace room activity")]
+    assert reports
+    for report in reports:
+        table = report.text.split("\n\n", 1)[1]
+        rows = table.splitlines()
+        assert all(row.count(" | ") == 3 for row in rows), rows
+        assert not any(row.startswith(("Mallory", "Portal:")) for row in rows), rows
+    [reminder] = [e for e in sent if e.to == "eve@example.com"]
+    assert not any(line.startswith("Portal: https://evil") for line in reminder.text.splitlines())
+    assert "Eve Mallory" in reminder.text

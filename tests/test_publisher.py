@@ -305,6 +305,95 @@ class TestErrors:
         assert error.finding_id == finding.fingerprint
 
 
+class TestUnrenderable:
+    """A finding that cannot be rendered or encoded is published degraded, never stuck: a
+    failed publish fails the run, and its retry would meet the same finding again."""
+
+    def test_a_lone_surrogate_is_published(self, aws: Aws, publisher: FindingPublisher) -> None:
+        url = aws.subscribe_queue("surrogate", raw=True)
+        name = "Mallory \ud800"
+        finding = make_finding(
+            title=f"Unusually high activity by {name}",
+            summary=f"{name} opened 152 files.",
+            user=UserRef(USER_ID + "\udfff", name, "m\ud800@example.com"),
+            room=RoomRef(4512, "Deal \ud800 Room"),
+            evidence={"events": 152, "names": [name]},
+            dedup=(USER_ID, name),
+        )
+
+        publisher.publish(finding)
+
+        [message] = aws.receive(url)
+        # the canonical record keeps the exact value (as a JSON escape), the rest is readable
+        assert Finding.from_json(message["Body"]) == finding
+        request = publisher.build_request(finding)
+        bodies = json.loads(request["Message"])
+        assert "Mallory \ufffd" in bodies["email"]
+        assert "Mallory \ufffd" in bodies["https"] or "Mallory \\ufffd" in bodies["https"]
+
+    def test_a_rendering_failure_publishes_a_degraded_finding(
+        self, aws: Aws, publisher: FindingPublisher, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = aws.subscribe_queue("degraded", raw=True)
+
+        def broken(self: Finding) -> dict[str, Any]:
+            raise ValueError("a rendering bug")
+
+        monkeypatch.setattr(Finding, "render_chatbot", broken)
+        finding = make_finding()
+
+        message_id = publisher.publish(finding)
+
+        [message] = aws.receive(url)
+        assert message_id
+        body = json.loads(message["Body"])
+        assert body["degraded"] is True
+        assert body["degradedReason"] == "ValueError"
+        assert body["id"] == finding.fingerprint
+        assert (body["workflow"], body["kind"], body["severity"]) == (
+            "vdr_activity",
+            "vdr_high_activity",
+            "high",
+        )
+        assert "degraded" in body["title"].lower()
+        assert Finding.from_dict(body).kind == finding.kind  # still a readable record
+        attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+        assert attributes == {
+            "workflow": "vdr_activity",
+            "severity": "high",
+            "kind": "vdr_high_activity",
+            "userId": USER_ID,
+            "degraded": "true",
+        }
+
+    def test_a_request_the_sdk_cannot_encode_is_published_degraded(
+        self, aws: Aws, publisher: FindingPublisher, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = aws.subscribe_queue("unencodable", raw=True)
+        build = FindingPublisher.build_request
+
+        def with_surrogate(self: FindingPublisher, finding: Finding) -> dict[str, Any]:
+            request = build(self, finding)
+            return {**request, "Subject": request["Subject"] + "\ud800"}
+
+        monkeypatch.setattr(FindingPublisher, "build_request", with_surrogate)
+
+        publisher.publish(make_finding())
+
+        [message] = aws.receive(url)
+        assert json.loads(message["Body"])["degradedReason"] == "UnicodeEncodeError"
+
+    def test_an_unusable_topic_still_fails(self, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+        def broken(self: Finding) -> str:
+            raise ValueError("a rendering bug")
+
+        monkeypatch.setattr(Finding, "render_text", broken)
+        publisher = FindingPublisher(aws.topic_arn + "-gone", sns_client=aws.sns)
+        with pytest.raises(PublishError) as caught:
+            publisher.publish(make_finding())
+        assert caught.value.code == "NotFound"
+
+
 def test_modules_import_without_boto3() -> None:
     code = (
         "import sys; import docspace_sentinel.findings, docspace_sentinel.publisher; "

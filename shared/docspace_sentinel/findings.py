@@ -23,6 +23,7 @@ import enum
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,6 +31,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from .errors import MalformedRecord
+from .untrusted import chat, one_line
 
 SCHEMA_VERSION = 1
 
@@ -39,6 +41,8 @@ TRUNCATED_SUFFIX = "Truncated"
 # Slack renders one section of at most 3000 characters; AWS Chatbot passes the description on.
 CHATBOT_DESCRIPTION_LIMIT = 3000
 CHATBOT_TITLE_LIMIT = 250
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # How many items of a sample list the text and chat renderings show before "… and N more".
 TEXT_LIST_ITEMS = 10
@@ -247,7 +251,9 @@ class Finding:
         """Stable id: sha256 over workflow, kind and dedup parts (never times or evidence)."""
         # JSON of a list keeps the parts apart: ("a|b",) and ("a", "b") differ.
         material = json.dumps([self.workflow, self.kind, *self.dedup], ensure_ascii=False)
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+        # surrogatepass: a lone surrogate from portal JSON must not make the id unencodable;
+        # text without one hashes exactly as before.
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     # -- canonical form ------------------------------------------------------------------------
 
@@ -283,8 +289,13 @@ class Finding:
         }
 
     def to_json(self) -> str:
-        """``to_dict`` as compact UTF-8 JSON (what SQS, Lambda and email-json subscribers get)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """``to_dict`` as compact UTF-8 JSON (what SQS, Lambda and email-json subscribers get).
+
+        A lone surrogate (valid in JSON, unencodable in UTF-8) is written as its ``\\uXXXX``
+        escape: the text always encodes, and reads back to the same finding.
+        """
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
     @classmethod
     def from_dict(cls, raw: Any) -> Finding:
@@ -357,11 +368,16 @@ class Finding:
     # -- renderings ----------------------------------------------------------------------------
 
     def render_text(self) -> str:
-        """Readable plain text, for email."""
-        lines = [f"[{self.severity.name}] {self.title}", ""]
+        """Readable plain text, for email.
+
+        Every value from the portal stays on a line the sentinel labels (``untrusted.one_line``):
+        a typed login with a line break cannot add a ``Portal:`` or ``Severity:`` line.
+        """
+        lines = [f"[{self.severity.name}] {one_line(self.title)}", ""]
+        facts: list[tuple[str, str]] = []
         if self.summary:
-            lines += [self.summary, ""]
-        facts: list[tuple[str, str]] = [
+            facts.append(("Summary", self.summary))
+        facts += [
             ("Severity", self.severity.name),
             ("Workflow", f"{self.workflow} / {self.kind}"),
         ]
@@ -383,8 +399,11 @@ class Finding:
         if self.actions:
             lines += ["", "Actions"]
             for a in self.actions:
-                detail = f" ({a.detail})" if a.detail else ""
-                lines.append(f"  {a.action} {a.target}: {_status_text(a.status)}{detail}")
+                detail = f" ({one_line(a.detail)})" if a.detail else ""
+                lines.append(
+                    f"  {one_line(a.action)} {one_line(a.target)}: "
+                    f"{one_line(_status_text(a.status))}{detail}"
+                )
         lines.append("")
         if self.portal_url:
             lines.append(f"Portal:     {self.portal_url}")
@@ -394,19 +413,20 @@ class Finding:
     def render_chatbot(self) -> dict[str, Any]:
         """The AWS Chatbot custom-notification schema (Slack and Teams through SNS).
 
-        Names and titles come from the portal and may be chosen by an attacker: ``&``, ``<`` and
-        ``>`` are escaped so a display name like ``<!channel>`` cannot ping a whole channel.
+        Names and titles come from the portal and may be chosen by an attacker: every such value,
+        in every field, goes through ``untrusted.chat`` (one line, ``<!channel>`` escaped, no
+        markdown link, emphasis, code or mention).
         """
         emoji = _SEVERITY_EMOJI[self.severity]
-        title = _shorten(f"{emoji} *{self.severity.name}*: {_md(self.title)}", CHATBOT_TITLE_LIMIT)
+        title = _shorten(f"{emoji} *{self.severity.name}*: {chat(self.title)}", CHATBOT_TITLE_LIMIT)
         additional = {"workflow": self.workflow, "severity": self.severity.value, "kind": self.kind}
         if self.user:
-            additional["userId"] = self.user.id
+            additional["userId"] = chat(self.user.id)
         if self.room and self.room.id is not None:
             additional["roomId"] = str(self.room.id)
         next_steps = [
-            f"{a.action} {_md(a.target)}: {_status_text(a.status)}"
-            + (f" ({_md(a.detail)})" if a.detail else "")
+            f"{one_line(a.action)} {chat(a.target)}: {one_line(_status_text(a.status))}"
+            + (f" ({chat(a.detail)})" if a.detail else "")
             for a in self.actions
         ]
         if self.portal_url:
@@ -424,7 +444,7 @@ class Finding:
             },
             "metadata": {
                 "threadId": self.fingerprint,
-                "summary": self.title,
+                "summary": _shorten(chat(self.title), CHATBOT_TITLE_LIMIT),
                 "eventType": self.kind,
                 "relatedResources": [self.portal_url] if self.portal_url else [],
                 "additionalContext": additional,
@@ -432,13 +452,19 @@ class Finding:
         }
 
     def _chat_description(self) -> str:
-        lines = [_md(self.summary)] if self.summary else []
+        lines = [chat(self.summary)] if self.summary else []
         facts: list[str] = []
         if self.user:
             who = [p for p in (self.user.name, self.user.email) if p]
-            facts.append(f"*User:* {_md(' · '.join([*who, self.user.id]))}")
+            facts.append(f"*User:* {chat(' · '.join([*who, self.user.id]))}")
         if self.room:
-            facts.append(f"*Room:* {_md(self.room.label)}")
+            room = self.room
+            # the title is portal text; the "#id" around it is ours (and a heading mark only
+            # at the start of a line)
+            label = chat(room.title) if room.title else room.label
+            if room.title and room.id is not None:
+                label += f" (#{room.id})"
+            facts.append(f"*Room:* {label}")
         period = self._period_text()
         if period:
             facts.append(f"*Period:* {period}")
@@ -450,7 +476,7 @@ class Finding:
                 if _is_marker(self.evidence, key):
                     continue
                 more = _marker_count(self.evidence, key)
-                lines.append(f"• {_md(key)}: {_md(_value_text(value, CHAT_LIST_ITEMS, more))}")
+                lines.append(f"• {chat(key)}: {chat(_value_text(value, CHAT_LIST_ITEMS, more))}")
         lines.append(f"_Finding {self.fingerprint}_")
         return _shorten("\n".join(lines), CHATBOT_DESCRIPTION_LIMIT)
 
@@ -475,11 +501,6 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _status_text(status: str) -> str:
     return "proposed (dry run, not applied)" if status == "proposed" else status
-
-
-def _md(text: str) -> str:
-    """Escape what Slack's markdown treats as control syntax in untrusted text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _is_marker(mapping: Mapping[str, Any], key: str) -> bool:
@@ -521,6 +542,8 @@ def _value_text(value: Any, max_items: int, more: int = 0) -> str:
 
 
 def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
+    """``key: value`` lines; keys and values are rendered as untrusted (one line each)."""
+    pairs = [(one_line(k), one_line(v)) for k, v in pairs]
     width = max((len(k) for k, _ in pairs), default=0) + 1
     return [f"{indent}{(k + ':').ljust(width)} {v}" for k, v in pairs]
 
@@ -540,13 +563,13 @@ def _mapping_lines(mapping: Mapping[str, Any], indent: str) -> list[str]:
         more = _marker_count(mapping, key)
         if isinstance(value, Mapping) and value:
             flush()
-            lines.append(f"{indent}{key}:")
+            lines.append(f"{indent}{one_line(key)}:")
             lines.extend(_mapping_lines(value, indent + "  "))
         elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
             flush()
-            lines.append(f"{indent}{key}:")
+            lines.append(f"{indent}{one_line(key)}:")
             for item in value[:TEXT_LIST_ITEMS]:
-                lines.append(f"{indent}  - {_scalar_text(item)}")
+                lines.append(f"{indent}  - {one_line(_scalar_text(item))}")
             hidden = len(value) - min(len(value), TEXT_LIST_ITEMS) + more
             if hidden:
                 lines.append(f"{indent}  … and {hidden} more")

@@ -1,16 +1,54 @@
-"""Sending email through Amazon SES (reminders and room reports)."""
+"""Sending email through Amazon SES (reminders and room reports).
+
+Subjects and bodies carry portal text (room titles, display names): the subject is made one line
+(``untrusted.subject``; a room titled ``Q4 board\\r\\nBcc: x@evil.example`` stays one header), the
+HTML body is escaped, and lone surrogates never reach the SDK.
+
+SES errors are of two kinds. Some are about one recipient (a malformed address, an address SES
+will not send to: ``RecipientRefused``); the caller reports it and goes on with the others.
+The rest are about the account or the sender (sending paused, sender or MAIL FROM domain not
+verified, quota or rate exceeded, permissions, network: ``MailError``) and fail the run, as
+every other send would fail the same way.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import SentinelError
+from .untrusted import one_line, scrub, subject
+
+SUBJECT_MAX_CHARS = 200
+
+# SES codes that always concern the message's recipient. ``MessageRejected`` is judged by its
+# message (see ``_refuses_recipient``); every other code fails the run.
+_RECIPIENT_CODES = frozenset({"InvalidParameterValue"})
+# Words of a ``MessageRejected`` about the account rather than an address.
+_ACCOUNT_WORDS = ("quota", "sending rate", "paused", "sending limit", "throttl", "access denied")
+# What an address may not contain, whatever SES would say: blanks and controls (header
+# injection), several addresses in one.
+_BAD_ADDRESS = re.compile(r"[\s,;<>\x00-\x1f\x7f]")
 
 
 class MailError(SentinelError):
     """SES refused or failed to send; the message names the recipient and the AWS error code."""
+
+
+class RecipientRefused(MailError):
+    """SES will not send to this one address (malformed, not verified in the sandbox, on a
+    suppression list). Other recipients are unaffected: report it and go on."""
+
+    def __init__(self, recipient: str, code: str, detail: str = "") -> None:
+        self.recipient = recipient
+        self.code = code
+        self.detail = detail
+        super().__init__(
+            f"SES refused the recipient {one_line(recipient)!r}: {code}"
+            + (f" ({one_line(detail)})" if detail else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -35,6 +73,21 @@ def html_page(title: str, paragraphs: list[str], rows: list[list[str]] | None = 
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
+def _refuses_recipient(code: str, message: str, sender: str) -> bool:
+    """Whether an SES error is about this recipient alone (so the run may go on)."""
+    if code in _RECIPIENT_CODES:
+        # The sender is checked at configuration; a malformed-address error here is the
+        # recipient's, unless SES names the sender.
+        return sender.lower() not in message.lower()
+    if code != "MessageRejected":
+        return False
+    # Refused for the recipient (sandbox: recipient not verified; an address on a suppression
+    # or block list) unless SES names the sender or the account ("Email address not verified
+    # <sender>", "Daily message quota exceeded").
+    lowered = message.lower()
+    return sender.lower() not in lowered and not any(w in lowered for w in _ACCOUNT_WORDS)
+
+
 class Mailer:
     def __init__(self, sender: str, *, ses_client: Any | None = None) -> None:
         if ses_client is None:
@@ -46,24 +99,36 @@ class Mailer:
         self.sent = 0
 
     def send(self, email: Email) -> str:
+        """Send ``email``. Raises ``RecipientRefused`` for an address SES will not take and
+        ``MailError`` for every other failure."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        to = scrub(email.to)
+        if not to or "@" not in to or _BAD_ADDRESS.search(to):
+            raise RecipientRefused(to, "InvalidAddress", "not a single e-mail address")
         try:
             answer = self.ses.send_email(
                 Source=self.sender,
-                Destination={"ToAddresses": [email.to]},
+                Destination={"ToAddresses": [to]},
                 Message={
-                    "Subject": {"Data": email.subject[:200], "Charset": "UTF-8"},
+                    "Subject": {
+                        "Data": subject(email.subject, SUBJECT_MAX_CHARS),
+                        "Charset": "UTF-8",
+                    },
                     "Body": {
-                        "Text": {"Data": email.text, "Charset": "UTF-8"},
-                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                        "Text": {"Data": scrub(email.text), "Charset": "UTF-8"},
+                        "Html": {"Data": scrub(email.html), "Charset": "UTF-8"},
                     },
                 },
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "?")
-            raise MailError(f"SES could not send to {email.to}: {code}") from exc
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "?")
+            message = str(error.get("Message") or "")
+            if _refuses_recipient(code, message, self.sender):
+                raise RecipientRefused(to, code, message) from exc
+            raise MailError(f"SES could not send to {one_line(to)}: {code}") from exc
         except BotoCoreError as exc:
-            raise MailError(f"SES could not send to {email.to}: {exc}") from exc
+            raise MailError(f"SES could not send to {one_line(to)}: {exc}") from exc
         self.sent += 1
         return str(answer.get("MessageId", ""))

@@ -10,6 +10,13 @@ would not fit is trimmed until it does: sample lists first (100, 20, 5, then 0 i
 long strings and the summary. Counts are never changed, and every cut is recorded in the
 finding (``<key>Truncated``) and logged. A failed publish raises ``PublishError``: the caller must
 then not advance its cursor, so the next run finds and publishes the finding again.
+
+A finding that cannot be rendered or sent as it is (a bug in a rendering, text the SDK cannot
+encode, a value SNS cannot take) would fail every retry of the run for good, since the retry
+finds the same finding. It is published *degraded* instead (``degraded_request``): a minimal
+message built only from the sentinel's own fields, saying that it is degraded, with the same
+id, workflow, kind, severity and message attributes. Only SNS or AWS refusing the publish itself
+(permissions, topic, throttling, network) fails the run.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 from .errors import ConfigError, SentinelError
 from .findings import Finding
+from .untrusted import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +69,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 
 
+# SNS answers these for a request whose content it cannot take (the message, subject or an
+# attribute); a degraded message may still go through. Anything else is about the topic, the
+# permissions or AWS itself and fails the run.
+_INVALID_MESSAGE_CODES = frozenset({"InvalidParameter", "InvalidParameterValue"})
+
+
+class _Unsendable(Exception):
+    """This request cannot be sent as it is (its content), as opposed to SNS being unusable."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class PublishError(SentinelError):
     """SNS refused or did not take a finding. The run must fail and keep its cursor."""
 
@@ -96,7 +118,8 @@ def message_attributes(finding: Finding) -> dict[str, dict[str, str]]:
         "workflow": finding.workflow,
         "severity": finding.severity.value,
         "kind": finding.kind,
-        "userId": finding.user.id if finding.user else "",
+        # scrub: a user id is portal text, and one lone surrogate would make it unencodable
+        "userId": scrub(finding.user.id)[:256] if finding.user else "",
     }
     return {
         name: {"DataType": "String", "StringValue": value}
@@ -140,24 +163,25 @@ class FindingPublisher:
         self._sns = sns_client
 
     def publish(self, finding: Finding) -> str:
-        """Publish ``finding``; return the SNS ``MessageId``. Raises ``PublishError``."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        """Publish ``finding``; return the SNS ``MessageId``. Raises ``PublishError``.
 
-        request = self.build_request(finding)
+        A finding that cannot be rendered, or whose request the SDK cannot encode or SNS
+        refuses as invalid, is published degraded (``degraded_request``) rather than failing.
+        """
         try:
-            response = self._sns.publish(**request)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise PublishError(
-                self.topic_arn,
-                str(error.get("Code") or "ClientError"),
-                str(error.get("Message") or exc),
-                finding.fingerprint,
-            ) from exc
-        except BotoCoreError as exc:  # no connection, no credentials …
-            raise PublishError(
-                self.topic_arn, type(exc).__name__, str(exc), finding.fingerprint
-            ) from exc
+            request = self.build_request(finding)
+        except Exception as exc:  # noqa: BLE001 - a rendering failure is this finding's alone
+            request = self.degraded_request(finding, exc)
+        try:
+            response = self._send(finding, request)
+        except _Unsendable as unsendable:
+            if "degraded" in request["MessageAttributes"]:
+                raise self._unsendable(finding, unsendable) from unsendable.cause
+            request = self.degraded_request(finding, unsendable.cause)
+            try:
+                response = self._send(finding, request)
+            except _Unsendable as again:
+                raise self._unsendable(finding, again) from again.cause
         message_id = str(response["MessageId"])
         logger.info(
             "published finding %s (%s/%s, %s) as %s",
@@ -168,6 +192,136 @@ class FindingPublisher:
             message_id,
         )
         return message_id
+
+    def _send(self, finding: Finding, request: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        try:
+            response = dict(self._sns.publish(**request))
+        except (UnicodeError, ParamValidationError) as exc:
+            # the SDK refused this request before sending it: its content, not AWS
+            raise _Unsendable(exc) from exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if str(error.get("Code")) in _INVALID_MESSAGE_CODES:
+                raise _Unsendable(exc) from exc
+            raise PublishError(
+                self.topic_arn,
+                str(error.get("Code") or "ClientError"),
+                str(error.get("Message") or exc),
+                finding.fingerprint,
+            ) from exc
+        except BotoCoreError as exc:  # no connection, no credentials …
+            raise PublishError(
+                self.topic_arn, type(exc).__name__, str(exc), finding.fingerprint
+            ) from exc
+        return response
+
+    def _unsendable(self, finding: Finding, unsendable: _Unsendable) -> PublishError:
+        """Even the degraded message was refused: then it is not the finding's text (e.g. a
+        malformed topic ARN), and the run must fail."""
+        cause = unsendable.cause
+        code = type(cause).__name__
+        if hasattr(cause, "response"):
+            code = str(cause.response.get("Error", {}).get("Code") or code)
+        return PublishError(self.topic_arn, code, scrub(str(cause)), finding.fingerprint)
+
+    def degraded_request(self, finding: Finding, cause: BaseException) -> dict[str, Any]:
+        """A minimal publish for ``finding`` that could not be rendered or sent in full.
+
+        Built only from fields the sentinel sets itself (workflow, kind, severity, id, portal
+        URL and times), so it renders and encodes whatever the portal sent; it says that it is
+        degraded and why, and carries the usual message attributes plus ``degraded``.
+        """
+        logger.error(
+            "finding %s (%s/%s) could not be published in full (%s: %s): publishing it degraded",
+            finding.fingerprint,
+            finding.workflow,
+            finding.kind,
+            type(cause).__name__,
+            scrub(str(cause))[:500],
+        )
+        fingerprint = finding.fingerprint
+        severity = finding.severity
+        reason = type(cause).__name__
+        title = f"Degraded {severity.name} finding: {finding.workflow} / {finding.kind}"
+        summary = (
+            f"This finding could not be rendered in full ({reason}); the portal's text is left "
+            f"out. Look it up in DocSpace and in the sentinel's logs under id {fingerprint}."
+        )
+        canonical = {
+            "schemaVersion": 1,
+            "id": fingerprint,
+            "degraded": True,
+            "degradedReason": reason,
+            "workflow": finding.workflow,
+            "kind": finding.kind,
+            "severity": severity.value,
+            "title": title,
+            "summary": summary,
+            "dedup": [fingerprint],
+            "user": None,
+            "room": None,
+            "period": {"start": None, "end": None},
+            "evidence": {},
+            "context": {},
+            "actions": [],
+            "portalUrl": scrub(finding.portal_url),
+            "createdAt": finding.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        text = "\n".join(
+            [
+                f"[{severity.name}] {title}",
+                "",
+                f"Summary:    {summary}",
+                f"Workflow:   {finding.workflow} / {finding.kind}",
+                f"Portal:     {scrub(finding.portal_url)}",
+                f"Finding id: {fingerprint}",
+                "",
+            ]
+        )
+        note = {
+            "version": "1.0",
+            "source": "custom",
+            "id": fingerprint,
+            "content": {
+                "textType": "client-markdown",
+                "title": f"*{severity.name}*: degraded finding ({finding.workflow} / {finding.kind})",
+                "description": f"{summary}\n_Finding {fingerprint}_",
+                "keywords": [severity.name, finding.workflow, "degraded"],
+            },
+            "metadata": {
+                "threadId": fingerprint,
+                "summary": title,
+                "eventType": finding.kind,
+                "additionalContext": {
+                    "workflow": finding.workflow,
+                    "severity": severity.value,
+                    "kind": finding.kind,
+                    "degraded": "true",
+                },
+            },
+        }
+        body = json.dumps(canonical, ensure_ascii=False)
+        bodies = {
+            "default": body,
+            "sqs": body,
+            "lambda": body,
+            "email": text,
+            "email-json": body,
+            "https": json.dumps(note, ensure_ascii=False),
+        }
+        attributes = message_attributes(finding)
+        attributes["degraded"] = {"DataType": "String", "StringValue": "true"}
+        return {
+            "TopicArn": self.topic_arn,
+            "Message": json.dumps(bodies, ensure_ascii=False),
+            "MessageStructure": "json",
+            "Subject": _ascii(f"{SUBJECT_PREFIX} {severity.name}: degraded {finding.kind}")[
+                :SUBJECT_MAX_CHARS
+            ],
+            "MessageAttributes": attributes,
+        }
 
     def build_request(self, finding: Finding) -> dict[str, Any]:
         """The exact keyword arguments for ``sns.publish``, trimmed to fit ``max_bytes``."""

@@ -10,12 +10,22 @@ Members below ``MIN_ACTIVITY`` in a room get one reminder listing their quiet ro
 ``REMINDER_COOLDOWN_DAYS``. Each room's managers get a report of who was reminded and who was
 active (by SES when configured, to them and ``MANAGER_EMAIL``), and the report is always
 published on SNS.
+
+An address SES refuses (``RecipientRefused``: malformed, not verified in the sandbox, suppressed)
+is reported as a finding naming the room and the member or manager, and skipped: its claim is
+confirmed with ``outcome=refused`` like a sent mail, so neither a retry of the run nor the next
+run within the cooldown tries it again, and the other reminders and reports still go out. Only
+account-level SES failures fail the run.
+
+Room titles and names are portal text: in mail they stay inside the line or table cell they
+belong to (``untrusted``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -24,11 +34,12 @@ from ..actions import FILE_CHANGE, MessageAction
 from ..config import Env, env_bool, env_int, env_list, env_str
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
-from ..mail import Email, Mailer, html_page
+from ..mail import Email, Mailer, RecipientRefused, html_page
 from ..models import STATUS_ACTIVE, Room, User, parse_int
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 from ..scan import ScanPlan, SliceScan
+from ..untrusted import one_line, table_cell
 
 log = logging.getLogger(__name__)
 
@@ -202,13 +213,21 @@ def run(context: RunContext) -> RunOutcome:
 
     mailer = Mailer(settings.sender) if settings.sender else None
     reminded: dict[int, list[str]] = defaultdict(list)
+    refused: dict[int, list[str]] = defaultdict(list)
     for user_id, entries in sorted(quiet.items()):
         due = [(r, c) for r, c in entries if _claim(context, settings, user_id, r.room.id)]
         if not due:
             continue
         user = due[0][0].members[user_id]
+        refusal: RecipientRefused | None = None
         try:
-            _remind(context, settings, mailer, user, due, start, end)
+            try:
+                _remind(context, settings, mailer, user, due, start, end)
+            except RecipientRefused as exc:
+                # This address only: report it (before confirming, so a failed publish
+                # leaves the claim to a retry) and go on with the others.
+                refusal = exc
+                context.publish(_refused(context, exc, [r.room for r, _ in due], user, start, end))
         except BaseException:
             for roster, _ in due:
                 context.store.release(
@@ -216,18 +235,23 @@ def run(context: RunContext) -> RunOutcome:
                 )
             raise
         for roster, _ in due:
+            # A refused address is settled like a sent reminder: not retried by a retry of
+            # this run, nor before the cooldown ends.
             context.store.confirm(
                 f"reminder#{user_id}",
                 str(roster.room.id),
                 context.invocation.run_key,
                 until=context.now + settings.cooldown,
+                **({"outcome": "refused", "sesError": refusal.code} if refusal else {}),
             )
-            reminded[roster.room.id].append(user_id)
+            (refused if refusal else reminded)[roster.room.id].append(user_id)
 
     findings = [_missing_room(context, room_id) for room_id in missing]
     for roster in rooms:
         findings.append(
-            _report(context, settings, mailer, roster, activity, quiet, reminded, start, end)
+            _report(
+                context, settings, mailer, roster, activity, quiet, reminded, refused, start, end
+            )
         )
     return RunOutcome(
         findings=findings,
@@ -237,6 +261,7 @@ def run(context: RunContext) -> RunOutcome:
             "rooms": len(rooms),
             "missingRooms": missing,
             "membersReminded": sum(len(v) for v in reminded.values()),
+            "recipientsRefused": len({u for v in refused.values() for u in v}),
             "emailsSent": mailer.sent if mailer else 0,
         },
         advances_cursor=False,
@@ -264,9 +289,13 @@ def _remind(
 ) -> None:
     days = settings.period.days
     titles = [r.room.title or f"room {r.room.id}" for r, _ in due]
-    lines = [f"- {t} ({c} actions in {days} days)" for t, (_, c) in zip(titles, due, strict=True)]
+    # Portal text stays inside its line: a title or name cannot add lines to the mail.
+    lines = [
+        f"- {one_line(t)} ({c} actions in {days} days)"
+        for t, (_, c) in zip(titles, due, strict=True)
+    ]
     text = (
-        f"Hello {user.label},\n\nIn the last {days} days you have had little or no activity in "
+        f"Hello {one_line(user.label)},\n\nIn the last {days} days you have had little or no activity in "
         f"these DocSpace rooms:\n\n"
         + "\n".join(lines)
         + f"\n\nPortal: {context.client.portal_url}\n"
@@ -322,6 +351,7 @@ def _report(
     activity: Counter[tuple[str, int]],
     quiet: dict[str, list[tuple[RoomRoster, int]]],
     reminded: dict[int, list[str]],
+    refused: dict[int, list[str]],
     start: Any,
     end: Any,
 ) -> Finding:
@@ -339,7 +369,11 @@ def _report(
                 user.label,
                 user.email or "",
                 str(activity[(user_id, room.id)]),
-                "yes" if user_id in reminded[room.id] else "no (cooldown)",
+                "yes"
+                if user_id in reminded[room.id]
+                else "no (address refused)"
+                if user_id in refused[room.id]
+                else "no (cooldown)",
             ]
         )
     for user_id, count in active:
@@ -350,7 +384,13 @@ def _report(
         f"{settings.period.days} days; {len(reminded[room.id])} reminded now."
     )
     if mailer is not None:
-        text = summary + "\n\n" + "\n".join(" | ".join(row) for row in rows)
+        # One table row per line whatever the names hold: a cell cannot end its row or add a
+        # column.
+        text = (
+            one_line(summary)
+            + "\n\n"
+            + "\n".join(" | ".join(table_cell(c) for c in row) for row in rows)
+        )
         page = html_page(f"Room activity: {room.title}", [summary], rows)
         recipients = {u.email for u in roster.managers.values() if u.email}
         if settings.manager_email:
@@ -362,6 +402,7 @@ def _report(
                 f"report#{room.id}",
                 f"{end:%Y-%m-%d}#{to}",
                 Email(to, f"DocSpace room activity: {room.title}", text, page),
+                lambda exc: context.publish(_refused(context, exc, [room], None, start, end)),
             )
     return Finding(
         workflow=WORKFLOW,
@@ -382,6 +423,7 @@ def _report(
                     "email": roster.members[u].email,
                     "activity": activity[(u, room.id)],
                     "remindedNow": u in reminded[room.id],
+                    **({"reminderRefused": True} if u in refused[room.id] else {}),
                 }
                 for u in sorted(inactive)
             ],
@@ -393,18 +435,79 @@ def _report(
     )
 
 
-def _mail_once(context: RunContext, mailer: Mailer, pk: str, sk: str, email: Email) -> None:
-    """Send once per run period, even when the run is retried."""
+def _mail_once(
+    context: RunContext,
+    mailer: Mailer,
+    pk: str,
+    sk: str,
+    email: Email,
+    on_refused: Callable[[RecipientRefused], object],
+) -> None:
+    """Send once per run period, even when the run is retried.
+
+    A refused address is handed to ``on_refused`` (which reports it) and then settled like a
+    sent mail, so a retry does not try it again.
+    """
     owner = context.invocation.run_key
     until = context.now + timedelta(days=2)
     if not context.store.claim(pk, sk, owner, until=until, lease=timedelta(minutes=15)):
         return
+    refusal: RecipientRefused | None = None
     try:
-        mailer.send(email)
+        try:
+            mailer.send(email)
+        except RecipientRefused as exc:
+            refusal = exc
+            on_refused(exc)
     except BaseException:
         context.store.release(pk, sk, owner)
         raise
-    context.store.confirm(pk, sk, owner, until=until)
+    extra = {"outcome": "refused", "sesError": refusal.code} if refusal else {}
+    context.store.confirm(pk, sk, owner, until=until, **extra)
+
+
+def _refused(
+    context: RunContext,
+    refused: RecipientRefused,
+    rooms: list[Room],
+    user: User | None,
+    start: Any,
+    end: Any,
+) -> Finding:
+    """The finding for an address SES refused: who (member or report recipient), which rooms."""
+    what = "Reminder" if user is not None else "Room report"
+    who = user.label if user is not None else refused.recipient
+    room_names = ", ".join(r.title or f"room {r.id}" for r in rooms)
+    log.warning("SES refused %s for %s (%s): skipped", what.lower(), who, refused.code)
+    return Finding(
+        workflow=WORKFLOW,
+        kind="mail_recipient_refused",
+        severity=Severity.MEDIUM,
+        title=f"{what} to {who} not delivered: SES refused the address",
+        summary=(
+            f"SES refused {refused.recipient} ({refused.code}) for the {what.lower()} about "
+            f"{room_names}; it was skipped and will be tried again after the cooldown. Check "
+            "the address in DocSpace, the SES sandbox and the suppression list."
+        ),
+        dedup=(
+            "refused",
+            what.lower(),
+            (user.id.lower() if user is not None else refused.recipient.lower()),
+            *sorted(str(r.id) for r in rooms),
+            end.strftime("%Y-%m-%d"),
+        ),
+        portal_url=context.client.portal_url,
+        user=UserRef(user.id.lower(), user.label, user.email) if user is not None else None,
+        room=RoomRef(rooms[0].id, rooms[0].title) if len(rooms) == 1 else None,
+        period_start=start,
+        period_end=end,
+        evidence={
+            "recipient": refused.recipient,
+            "sesError": refused.code,
+            "sesMessage": refused.detail,
+            "rooms": [{"id": r.id, "title": r.title} for r in rooms],
+        },
+    )
 
 
 def _missing_room(context: RunContext, room_id: int) -> Finding:

@@ -193,6 +193,8 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Who asks, for resource policies: a service (``cloudwatch.amazonaws.com``) or an ARN.
+    principal: str | None = None
 
     def __str__(self) -> str:
         keys = ", ".join(f"{k}={list(v)}" for k, v in sorted(self.context.items()))
@@ -259,10 +261,21 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], request: Reques
     return True
 
 
+def _principal_matches(principal: Any, request: Request) -> bool:
+    """A resource policy's ``Principal`` (identity policies have none)."""
+    if principal is None or principal == "*" or principal == {"AWS": "*"}:
+        return True
+    if isinstance(principal, Mapping) and set(principal) <= {"AWS", "Service"}:
+        return any(request.principal in _listed(v) for v in principal.values())
+    raise Unsupported(f"Principal {principal}")
+
+
 def statement_matches(statement: Mapping[str, Any], request: Request) -> bool:
     for unsupported in ("NotAction", "NotResource", "NotPrincipal"):
         if unsupported in statement:
             raise Unsupported(unsupported)
+    if not _principal_matches(statement.get("Principal"), request):
+        return False
     if not any(_like(a, request.action, case=False) for a in _listed(statement["Action"])):
         return False
     if not any(_like(r, request.resource) for r in _listed(statement.get("Resource", "*"))):

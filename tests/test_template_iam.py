@@ -399,3 +399,80 @@ def test_the_policies_allow_exactly_what_the_code_does(
     assert not denied, "calls the policies would refuse in AWS:\n" + "\n".join(sorted(set(denied)))
     # A grant no run used is privilege nobody needs (each action, and each key pattern).
     assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+# -- the topic key and the onboarding bus (resource policies) -----------------------------------
+
+
+def _resource_policy(resource: str, prop: str, **parameters: str) -> list[dict[str, Any]]:
+    resolver = iam.Resolver(TEMPLATE, {**iam.PARAMETERS, **parameters})
+    properties = resolver.value(TEMPLATE["Resources"][resource]["Properties"])
+    found = properties[prop]["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def test_the_topic_key_serves_only_this_accounts_alarms() -> None:
+    policy = _resource_policy("TopicKey", "KeyPolicy")
+    alarm = f"arn:aws:cloudwatch:{iam.REGION}:{iam.ACCOUNT}:alarm:sentinel-VdrActivityErrorsAlarm"
+    theirs = "arn:aws:cloudwatch:eu-west-1:999999999999:alarm:theirs"
+
+    def alarms(account: str | None, arn: str | None) -> iam.Request:
+        context = {"aws:SourceAccount": (account,)} if account else {}
+        context |= {"aws:SourceArn": (arn,)} if arn else {}
+        return iam.Request("kms:GenerateDataKey", "*", context, "cloudwatch.amazonaws.com")
+
+    assert iam.decide(policy, alarms(iam.ACCOUNT, alarm)) == "allow"
+    assert iam.decide(policy, alarms("999999999999", theirs)) != "allow"
+    assert iam.decide(policy, alarms(None, None)) != "allow"  # a request without a source
+    assert iam.decide(policy, alarms(iam.ACCOUNT, f"arn:aws:sns:{iam.REGION}:1:x")) != "allow"
+
+
+BUS_ARN = f"arn:aws:events:{iam.REGION}:{iam.ACCOUNT}:event-bus/{iam.STACK}-onboarding"
+HR_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/hr-onboarding"
+PARTNER_ROLE = "arn:aws:iam::210987654321:role/hr-sync"
+
+
+def _put_events(principal: str) -> iam.Request:
+    return iam.Request("events:PutEvents", BUS_ARN, {"aws:PrincipalArn": (principal,)}, principal)
+
+
+def test_onboarding_events_come_on_a_dedicated_bus_not_the_default_one() -> None:
+    resources = TEMPLATE["Resources"]
+    rules = [
+        (name, event["Properties"])
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] in ("EventBridgeRule", "CloudWatchEvent")
+    ]
+    assert [name for name, _ in rules] == ["IpAllowlistRegisterFunction"]
+    for _, properties in rules:
+        bus = properties.get("EventBusName")
+        assert bus is not None, "the onboarding rule listens on the default bus"
+        target = bus.get("Ref") or bus.get("Fn::GetAtt", [None])[0]
+        assert resources[target]["Type"] == "AWS::Events::EventBus"
+        assert "Policy" in resources[target]["Properties"], "the bus has no resource policy"
+        name = iam.Resolver(TEMPLATE, iam.PARAMETERS).value(resources[target]["Properties"]["Name"])
+        assert BUS_ARN.endswith(f"/{name}")
+    assert {"OnboardingBusName", "OnboardingBusArn"} <= set(TEMPLATE["Outputs"])
+
+
+def test_only_the_named_senders_may_put_onboarding_events() -> None:
+    policy = _resource_policy(
+        "OnboardingBus", "Policy", OnboardingSenderArns=f"{HR_ROLE},{PARTNER_ROLE}"
+    )
+    assert iam.decide(policy, _put_events(HR_ROLE)) == "allow"
+    assert iam.decide(policy, _put_events(PARTNER_ROLE)) == "allow"  # another account
+    # Anyone else is denied outright, so an identity policy granting PutEvents cannot help.
+    for other in (
+        f"arn:aws:iam::{iam.ACCOUNT}:role/some-app",
+        f"arn:aws:iam::{iam.ACCOUNT}:root",
+        f"{HR_ROLE}-2",
+    ):
+        assert iam.decide(policy, _put_events(other)) == "deny", other
+
+
+def test_without_named_senders_nobody_may_put_onboarding_events() -> None:
+    policy = _resource_policy("OnboardingBus", "Policy")  # the default: empty
+    for principal in (HR_ROLE, f"arn:aws:iam::{iam.ACCOUNT}:root"):
+        assert iam.decide(policy, _put_events(principal)) == "deny"

@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from docspace_sentinel.mail import MailError
@@ -224,6 +225,22 @@ def test_only_the_inactive_members_function_sends_email_and_only_from_the_sender
             assert iam.decide(policy, request) != "allow", action
 
 
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_the_api_key_secret_and_no_other_is_readable(function: str, region: None) -> None:
+    prefix = f"arn:aws:secretsmanager:{iam.REGION}:{iam.ACCOUNT}:secret:"
+    name = iam.PARAMETERS["DocSpaceApiKeySecret"]
+    policy = statements(function)
+
+    def read(arn: str, action: str = "secretsmanager:GetSecretValue") -> str:
+        return iam.decide(policy, iam.Request(action, arn))
+
+    assert read(f"{prefix}{name}-AbC123") == "allow"
+    for other in (f"{name}-prod-AbC123", f"{name}-AbC123x", f"{name}/x-AbC123", "other-AbC123"):
+        assert read(prefix + other) != "allow", other
+    for action in ("secretsmanager:PutSecretValue", "secretsmanager:ListSecrets"):
+        assert read(f"{prefix}{name}-AbC123", action) != "allow", action
+
+
 def test_the_topic_key_is_used_only_through_sns(region: None) -> None:
     key = iam.ATTRIBUTES[("TopicKey", "Arn")]
     via_sns = {"kms:ViaService": (f"sns.{iam.REGION}.amazonaws.com",)}
@@ -247,6 +264,7 @@ class Recorder:
 
     def run(self, function: str, event: dict[str, Any]) -> Any:
         spec = FUNCTIONS[function]
+        parameters.clear_caches()  # each function reads the secret itself, as in Lambda
         self.current = function
         try:
             return invoke(spec.folder, event, attribute=spec.attribute)
@@ -299,6 +317,10 @@ def as_request(service: str, operation: str, params: dict[str, Any], aws: LocalA
         source = params["Source"]
         identity = f"arn:aws:ses:{iam.REGION}:{iam.ACCOUNT}:identity/{source}"
         return iam.Request("ses:SendEmail", identity, {"ses:FromAddress": (source,)})
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        client = boto3.client("secretsmanager", region_name=iam.REGION)
+        arn = client.describe_secret(SecretId=params["SecretId"])["ARN"]
+        return iam.Request("secretsmanager:GetSecretValue", arn)
     raise AssertionError(f"{service}:{operation} is not modelled in this test: add it")
 
 
@@ -321,6 +343,13 @@ def _run_everything(
         MANAGER_EMAIL="security@example.com",
         DOCSPACE_MAX_ATTEMPTS=1,
     )
+    # The API key from Secrets Manager, as in Lambda (point_at gives the plain local key).
+    secret = iam.PARAMETERS["DocSpaceApiKeySecret"]
+    boto3.client("secretsmanager", region_name=iam.REGION).create_secret(
+        Name=secret, SecretString=json.dumps({"apiKey": simulator.api_key})
+    )
+    monkeypatch.delenv("DOCSPACE_API_KEY")
+    monkeypatch.setenv("DOCSPACE_API_KEY_SECRET", secret)
     now = utc_now()
     event = scheduled(iso(now))
     scenario = simulator.scenario

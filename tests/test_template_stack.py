@@ -13,6 +13,8 @@ Workarounds for moto (5.x), each as narrow as it can be:
   schedules, the Function URL, the Lambda EventInvokeConfig, the SQS queue policy and SNS
   subscriptions. Their properties are still checked by ``sam validate --lint`` and cfn-lint
   (make template). Outputs that refer to a removed resource are removed with it.
+* moto's ``Ref`` of an ``AWS::Events::EventBus`` yields no name, so the template refers to the
+  onboarding bus by ``!GetAtt OnboardingBus.Name`` (the same value in AWS).
 * moto resolves ``!If [cond, x, !Ref AWS::NoValue]`` inside a list to ``null`` instead of
   dropping the item, and then fails creating the IAM role. The only such item is the inactive
   members' SES policy (``HasReminderSender``), so the stack is created with ``ReminderSender``
@@ -208,6 +210,15 @@ def test_stack_creates_and_a_workflow_runs_against_it(
     topic_arn = outputs["FindingsTopicArn"]
     assert resources["StateTable"]["PhysicalResourceId"] == table_name
     assert resources["FindingsTopic"]["PhysicalResourceId"] == topic_arn
+
+    # Onboarding records arrive on the stack's own bus (its policy names the senders), not on
+    # the default bus, where any principal of the account may put events.
+    events = boto3.client("events", region_name=REGION)
+    bus = outputs["OnboardingBusName"]
+    assert outputs["OnboardingBusArn"].endswith(f":event-bus/{bus}")
+    [rule] = events.list_rules(EventBusName=bus)["Rules"]
+    assert json.loads(rule["EventPattern"])["detail-type"] == ["UserOnboarded"]
+    assert events.list_rules()["Rules"] == [], "a rule on the default bus"
 
     # The deployed function's environment is what template.yaml says (Globals resolved).
     lambda_client = boto3.client("lambda", region_name=REGION)

@@ -1,0 +1,507 @@
+"""Least privilege in template.yaml: each function's IAM policy against what its code does.
+
+moto does not enforce IAM. So the policies are evaluated here (tests/iam.py) on the roles SAM's
+own transform writes, against two kinds of request:
+
+* what the code does: every workflow runs against the simulator and moto while every AWS call
+  it makes is recorded (operation, table, partition keys, topic, sender); each recorded call must
+  be allowed by the policy of the function that made it, or it would be AccessDenied in AWS;
+  and every DynamoDB action and partition-key pattern a function is granted must have been used
+  by it (a grant nothing uses is privilege nobody needs). A code change that touches a new
+  record type, or stops touching one, fails here until the template follows;
+* what a function must never do: the VDR monitor cannot touch restriction, allowlist or
+  IP-sync records, no function but the allowlist ones can Scan, and so on (evaluated without
+  running anything).
+
+``STATE_ACCESS`` below is the resulting table, kept here so that a change of privilege shows
+up in review as a change of this table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from botocore.client import BaseClient
+
+from docspace_sentinel.mail import MailError
+from docspace_sentinel.restrictions import RestrictionStore
+from docspace_sentinel.state import StateStore
+from local.aws import LocalAws
+from local.invoke import load_template, template_functions
+from local.lambda_runtime import invoke
+from local.simulator.faults import Faults
+from local.simulator.server import SimulatorServer
+from tests import iam
+from tests.e2e import iso, point_at, scheduled, utc_now
+
+TEMPLATE = load_template()
+FUNCTIONS = template_functions(TEMPLATE)
+
+#: The state-table access of each function, as the template grants it: groups of actions, each
+#: on some partition-key patterns (``*`` wildcard; ``None``: no key, i.e. a Scan, which reads
+#: the whole table). Each group is one policy statement.
+Grants = tuple[tuple[tuple[str, ...], tuple[str | None, ...]], ...]
+RUN = ("GetItem", "PutItem", "DeleteItem")  # the runner's claims, lock, cursor, sent findings
+SYNC = ("lock#ip_allowlist_sync", "ipsync")  # one portal sync at a time; what it added
+SCAN = (("Scan",), (None,))  # the allowlist listing
+
+
+def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    return RUN, (f"run#{workflow}", f"lock#{workflow}", f"cursor#{workflow}", f"sent#{workflow}")
+
+
+STATE_ACCESS: dict[str, Grants] = {
+    "VdrActivityFunction": (_runner("vdr_activity"), (("UpdateItem", "Query"), ("activity#*",))),
+    "LoginAuditFunction": (_runner("login_audit"),),
+    "BulkChangeGuardFunction": (
+        _runner("bulk_change_guard"),
+        (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
+    ),
+    "RestrictionReleaseFunction": (
+        _runner("restriction_release"),
+        (("GetItem", "UpdateItem", "Query"), ("restriction",)),
+    ),
+    "InactiveMembersFunction": (
+        _runner("inactive_members"),
+        (("PutItem", "DeleteItem"), ("reminder#*", "report#*")),
+    ),
+    "IpAllowlistFunction": (
+        _runner("ip_allowlist"),
+        (RUN, SYNC),
+        (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),  # ON_VIOLATION=restrict
+        SCAN,
+    ),
+    "IpAllowlistRegisterFunction": ((RUN, ("allow#*", *SYNC, "sent#ip_allowlist")), SCAN),
+}
+
+
+def granted(function: str, action: str, pk: str | None) -> bool:
+    return any(
+        action in actions and any(_matches(p, pk) for p in patterns)
+        for actions, patterns in STATE_ACCESS[function]
+    )
+
+
+def _matches(pattern: str | None, pk: str | None) -> bool:
+    if pattern is None or pk is None:
+        return pattern is pk
+    return iam._like(pattern, pk)
+
+
+#: Partition keys of records that decide who is restricted or allowed in (tests below).
+GUARDED = ("restriction", "allow#0a1b2c3d", "ipsync", "lock#ip_allowlist_sync")
+ITEM_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
+
+
+@cache
+def translated() -> dict[str, Any]:
+    return iam.translate(TEMPLATE)
+
+
+@pytest.fixture
+def region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", iam.REGION)  # the SAM transform reads it
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    return iam.function_statements(translated(), function)
+
+
+def _dynamodb_statements(function: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in statements(function)
+        if any(str(a).lower().startswith("dynamodb:") for a in iam._listed(s["Action"]))
+    ]
+
+
+def _sample(pattern: str | None) -> tuple[str, ...]:
+    return () if pattern is None else (pattern.replace("*", "0a1b2c3d"),)
+
+
+# -- what each function may do, without running anything ----------------------------------------
+
+
+def test_every_function_is_in_the_state_access_table() -> None:
+    assert set(STATE_ACCESS) == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_each_function_is_granted_exactly_its_state_access(function: str, region: None) -> None:
+    """Probe every action on every known record type: allowed exactly where the table says."""
+    probes = {p for grants in STATE_ACCESS.values() for _, patterns in grants for p in patterns}
+    probes |= {"run#other", "cursor#other", "sent#other", "lock#other", "unknown"}
+    actions = (*ITEM_ACTIONS, "Scan", "BatchWriteItem", "BatchGetItem", "DescribeTable")
+    wrong = []
+    for action in actions:
+        for probe in sorted(probes, key=str):
+            if action == "Scan" and probe is not None:
+                continue
+            request = iam.dynamodb_request(action, *_sample(probe))
+            expected = granted(function, action, _sample(probe)[0] if probe else None)
+            got = iam.decide(statements(function), request) == "allow"
+            if got != expected:
+                wrong.append(f"{request}: {'allowed' if got else 'denied'}")
+    assert not wrong, f"{function}:\n" + "\n".join(wrong)
+
+
+def test_the_vdr_monitor_cannot_touch_restrictions_allowlists_or_the_ip_sync(
+    region: None,
+) -> None:
+    allowed = [
+        str(request)
+        for pk in GUARDED
+        for action in ITEM_ACTIONS
+        if iam.decide(
+            statements("VdrActivityFunction"), request := iam.dynamodb_request(action, pk)
+        )
+        == "allow"
+    ]
+    assert not allowed, f"the VDR monitor may: {allowed}"
+
+
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_only_the_allowlist_functions_scan_and_no_function_has_whole_table_access(
+    function: str, region: None
+) -> None:
+    scan = iam.decide(statements(function), iam.dynamodb_request("Scan")) == "allow"
+    assert scan == (function in {"IpAllowlistFunction", "IpAllowlistRegisterFunction"})
+    for statement in _dynamodb_statements(function):
+        actions = iam._listed(statement["Action"])
+        assert not any("*" in a for a in actions), f"{function}: wildcard action {actions}"
+        item_actions = [a for a in actions if a.lower() != "dynamodb:scan"]
+        if item_actions:
+            # ForAllValues holds vacuously when a request names no key: the Null check is what
+            # keeps a keyless request (a Scan) out of a statement scoped by key.
+            condition = statement.get("Condition") or {}
+            assert condition.get("Null", {}).get("dynamodb:LeadingKeys") == "false", statement
+            assert "dynamodb:LeadingKeys" in json.dumps(condition), statement
+
+
+def test_another_table_or_an_index_is_out_of_reach(region: None) -> None:
+    other = f"arn:aws:dynamodb:{iam.REGION}:{iam.ACCOUNT}:table/other"
+    for function in STATE_ACCESS:
+        for arn in (other, f"{iam.TABLE_ARN}/index/x"):
+            request = iam.dynamodb_request("GetItem", "run#x", table_arn=arn)
+            assert iam.decide(statements(function), request) != "allow", (function, arn)
+
+
+def test_only_the_inactive_members_function_sends_email_and_only_from_the_sender(
+    region: None,
+) -> None:
+    sender = iam.PARAMETERS["ReminderSender"]
+    identity = f"arn:aws:ses:{iam.REGION}:{iam.ACCOUNT}:identity/"
+    for function in STATE_ACCESS:
+        granted = {
+            a.lower()
+            for s in statements(function)
+            for a in iam._listed(s["Action"])
+            if a.lower().startswith("ses:")
+        }
+        if function != "InactiveMembersFunction":
+            assert not granted, f"{function}: {granted}"
+            continue
+        assert granted == {"ses:sendemail"}, granted  # the code calls SendEmail only
+        policy = statements(function)
+        ok = iam.Request("ses:SendEmail", identity + sender, {"ses:FromAddress": (sender,)})
+        assert iam.decide(policy, ok) == "allow"
+        # a recipient's identity is checked too in the SES sandbox: still only from the sender
+        to = iam.Request("ses:SendEmail", identity + "x@y.example", {"ses:FromAddress": (sender,)})
+        assert iam.decide(policy, to) == "allow"
+        spoof = iam.Request(
+            "ses:SendEmail", identity + "ceo@example.com", {"ses:FromAddress": ("ceo@example.com",)}
+        )
+        assert iam.decide(policy, spoof) != "allow"
+        for action in ("ses:SendRawEmail", "ses:DeleteIdentity", "ses:VerifyEmailIdentity"):
+            request = iam.Request(action, identity + sender, {"ses:FromAddress": (sender,)})
+            assert iam.decide(policy, request) != "allow", action
+
+
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_the_api_key_secret_and_no_other_is_readable(function: str, region: None) -> None:
+    prefix = f"arn:aws:secretsmanager:{iam.REGION}:{iam.ACCOUNT}:secret:"
+    name = iam.PARAMETERS["DocSpaceApiKeySecret"]
+    policy = statements(function)
+
+    def read(arn: str, action: str = "secretsmanager:GetSecretValue") -> str:
+        return iam.decide(policy, iam.Request(action, arn))
+
+    assert read(f"{prefix}{name}-AbC123") == "allow"
+    for other in (f"{name}-prod-AbC123", f"{name}-AbC123x", f"{name}/x-AbC123", "other-AbC123"):
+        assert read(prefix + other) != "allow", other
+    for action in ("secretsmanager:PutSecretValue", "secretsmanager:ListSecrets"):
+        assert read(f"{prefix}{name}-AbC123", action) != "allow", action
+
+
+def test_the_topic_key_is_used_only_through_sns(region: None) -> None:
+    key = iam.ATTRIBUTES[("TopicKey", "Arn")]
+    via_sns = {"kms:ViaService": (f"sns.{iam.REGION}.amazonaws.com",)}
+    for function in STATE_ACCESS:
+        policy = statements(function)
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert iam.decide(policy, iam.Request(action, key, via_sns)) == "allow"
+            assert iam.decide(policy, iam.Request(action, key)) != "allow", (function, action)
+        assert iam.decide(policy, iam.Request("kms:Encrypt", key, via_sns)) != "allow"
+
+
+# -- what each function does, recorded while it runs --------------------------------------------
+
+
+class Recorder:
+    """Every AWS call made through botocore, with the function that was running."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.calls: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+
+    def run(self, function: str, event: dict[str, Any]) -> Any:
+        spec = FUNCTIONS[function]
+        parameters.clear_caches()  # each function reads the secret itself, as in Lambda
+        self.current = function
+        try:
+            return invoke(spec.folder, event, attribute=spec.attribute)
+        finally:
+            self.current = None
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    recorder = Recorder()
+    original = BaseClient._make_api_call
+
+    def recording(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if recorder.current is not None:
+            service = client.meta.service_model.service_name
+            recorder.calls[recorder.current].append((service, operation, dict(params)))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    yield recorder
+
+
+def _pk_values(operation: str, params: dict[str, Any]) -> tuple[str, ...]:
+    """The partition keys a DynamoDB request names (what IAM sees as dynamodb:LeadingKeys)."""
+    if operation in ("GetItem", "DeleteItem", "UpdateItem"):
+        return (params["Key"]["pk"]["S"],)
+    if operation == "PutItem":
+        return (params["Item"]["pk"]["S"],)
+    if operation == "Query":
+        expression = params["KeyConditionExpression"]
+        names = {v: k for k, v in (params.get("ExpressionAttributeNames") or {}).items()}
+        for part in expression.split(" AND "):
+            left, _, right = (s.strip() for s in part.partition("="))
+            if names.get(left, left) == "pk" or left == "pk":
+                return (params["ExpressionAttributeValues"][right]["S"],)
+        raise AssertionError(f"a Query without a pk condition: {expression}")
+    if operation == "Scan":
+        return ()
+    raise AssertionError(f"DynamoDB {operation} is not modelled in this test: add it")
+
+
+def as_request(service: str, operation: str, params: dict[str, Any], aws: LocalAws) -> iam.Request:
+    if service == "dynamodb":
+        assert params["TableName"] == aws.table_name, params["TableName"]
+        return iam.dynamodb_request(operation, *_pk_values(operation, params))
+    if service == "sns" and operation == "Publish":
+        assert params["TopicArn"] == aws.topic_arn
+        return iam.Request("sns:Publish", iam.TOPIC_ARN)
+    if service == "ses" and operation == "SendEmail":
+        source = params["Source"]
+        identity = f"arn:aws:ses:{iam.REGION}:{iam.ACCOUNT}:identity/{source}"
+        return iam.Request("ses:SendEmail", identity, {"ses:FromAddress": (source,)})
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        client = boto3.client("secretsmanager", region_name=iam.REGION)
+        arn = client.describe_secret(SecretId=params["SecretId"])["ARN"]
+        return iam.Request("secretsmanager:GetSecretValue", arn)
+    raise AssertionError(f"{service}:{operation} is not modelled in this test: add it")
+
+
+def _run_everything(
+    recorder: Recorder, simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every function, with the settings that take each one down its acting paths (enforce
+    mode, restrict on violation, portal sync, SES), then each schedule again (a retry)."""
+    sender = iam.PARAMETERS["ReminderSender"]
+    point_at(
+        monkeypatch,
+        simulator,
+        aws,
+        MODE="enforce",
+        ON_VIOLATION="restrict",
+        PORTAL_SYNC="enforce",
+        ALWAYS_ALLOWED_IPS="192.0.2.1",
+        ROOM_TYPES="1,2,5,6,8",
+        REMINDER_SENDER=sender,
+        MANAGER_EMAIL="security@example.com",
+        DOCSPACE_MAX_ATTEMPTS=1,
+    )
+    # The API key from Secrets Manager, as in Lambda (point_at gives the plain local key).
+    secret = iam.PARAMETERS["DocSpaceApiKeySecret"]
+    boto3.client("secretsmanager", region_name=iam.REGION).create_secret(
+        Name=secret, SecretString=json.dumps({"apiKey": simulator.api_key})
+    )
+    monkeypatch.delenv("DOCSPACE_API_KEY")
+    monkeypatch.setenv("DOCSPACE_API_KEY_SECRET", secret)
+    now = utc_now()
+    event = scheduled(iso(now))
+    scenario = simulator.scenario
+    for name in ("VdrActivityFunction", "LoginAuditFunction", "BulkChangeGuardFunction"):
+        recorder.run(name, event)
+    recorder.run("LoginAuditFunction", {"last": True})  # a query: no state at all
+
+    records = RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb))
+    for record in list(records.all()):
+        records.extend(record.user_id, now - timedelta(minutes=1))
+    assert list(records.all()), "the bulk guard restricted nobody: the release has nothing to do"
+    # The portal refuses the lift once (the failure is noted on the record), then accepts it.
+    simulator.faults = Faults(rate_5xx=1.0, methods=("PUT",), seed=1)
+    failing = scheduled(iso(now + timedelta(minutes=5)), arn="failing-release")
+    assert recorder.run("RestrictionReleaseFunction", failing)["failed"] >= 1
+    simulator.faults = Faults()
+    recorder.run("RestrictionReleaseFunction", scheduled(iso(now + timedelta(minutes=10))))
+
+    # SES refuses the sender until it is verified: the reminder claims are given back.
+    with pytest.raises(MailError):
+        recorder.run("InactiveMembersFunction", event)
+    boto3.client("ses", region_name=iam.REGION).verify_email_identity(EmailAddress=sender)
+    recorder.run("InactiveMembersFunction", event)
+
+    register = "IpAllowlistRegisterFunction"
+    allowlists = scenario.planted.allowlists
+    for user_id, entries in sorted(allowlists.items()):
+        recorder.run(register, {"userId": user_id, "allowedIps": list(entries)})
+    user_id, entries = sorted(allowlists.items())[0]
+    recorder.run(register, {"userId": user_id, "operation": "add", "allowedIps": ["192.0.2.9"]})
+    recorder.run(
+        register, {"userId": user_id, "operation": "remove", "allowedIps": [*entries, "192.0.2.9"]}
+    )
+    recorder.run(register, {"userId": user_id, "allowedIps": list(entries)})
+    recorder.run("IpAllowlistFunction", event)
+
+    for name in FUNCTIONS:
+        if name != register:
+            release = name == "RestrictionReleaseFunction"
+            again = recorder.run(
+                name, scheduled(iso(now + timedelta(minutes=10))) if release else event
+            )
+            assert again["status"] == "duplicate", (name, again)
+
+
+@pytest.mark.e2e
+def test_the_policies_allow_exactly_what_the_code_does(
+    recorder: Recorder,
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    region: None,
+) -> None:
+    _run_everything(recorder, simulator, aws, monkeypatch)
+    denied: list[str] = []
+    unused: list[str] = []
+    for function in FUNCTIONS:
+        assert recorder.calls[function], f"{function} made no AWS call"
+        policy = statements(function)
+        dynamodb: list[tuple[str, tuple[str | None, ...]]] = []
+        for service, operation, params in recorder.calls[function]:
+            request = iam.decide(policy, req := as_request(service, operation, params, aws))
+            if request != "allow":
+                denied.append(f"{function}: {req}")
+            if service == "dynamodb":
+                dynamodb.append((operation, _pk_values(operation, params) or (None,)))
+        calls = {(a, k) for a, ks in dynamodb for k in ks}
+        for actions, patterns in STATE_ACCESS[function]:
+            group = f"{function}: {list(actions)} on {list(patterns)}"
+            for action in actions:
+                if not any(a == action and _matches(p, k) for a, k in calls for p in patterns):
+                    unused.append(f"{group}: {action} was never used")
+            for pattern in patterns:
+                if not any(a in actions and _matches(pattern, k) for a, k in calls):
+                    unused.append(f"{group}: {pattern or 'a keyless request'} was never touched")
+    assert not denied, "calls the policies would refuse in AWS:\n" + "\n".join(sorted(set(denied)))
+    # A grant no run used is privilege nobody needs (each action, and each key pattern).
+    assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+# -- the topic key and the onboarding bus (resource policies) -----------------------------------
+
+
+def _resource_policy(resource: str, prop: str, **parameters: str) -> list[dict[str, Any]]:
+    resolver = iam.Resolver(TEMPLATE, {**iam.PARAMETERS, **parameters})
+    properties = resolver.value(TEMPLATE["Resources"][resource]["Properties"])
+    found = properties[prop]["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def test_the_topic_key_serves_only_this_accounts_alarms() -> None:
+    policy = _resource_policy("TopicKey", "KeyPolicy")
+    alarm = f"arn:aws:cloudwatch:{iam.REGION}:{iam.ACCOUNT}:alarm:sentinel-VdrActivityErrorsAlarm"
+    theirs = "arn:aws:cloudwatch:eu-west-1:999999999999:alarm:theirs"
+
+    def alarms(account: str | None, arn: str | None) -> iam.Request:
+        context = {"aws:SourceAccount": (account,)} if account else {}
+        context |= {"aws:SourceArn": (arn,)} if arn else {}
+        return iam.Request("kms:GenerateDataKey", "*", context, "cloudwatch.amazonaws.com")
+
+    assert iam.decide(policy, alarms(iam.ACCOUNT, alarm)) == "allow"
+    assert iam.decide(policy, alarms("999999999999", theirs)) != "allow"
+    assert iam.decide(policy, alarms(None, None)) != "allow"  # a request without a source
+    assert iam.decide(policy, alarms(iam.ACCOUNT, f"arn:aws:sns:{iam.REGION}:1:x")) != "allow"
+
+
+BUS_ARN = f"arn:aws:events:{iam.REGION}:{iam.ACCOUNT}:event-bus/{iam.STACK}-onboarding"
+HR_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/hr-onboarding"
+PARTNER_ROLE = "arn:aws:iam::210987654321:role/hr-sync"
+
+
+def _put_events(principal: str) -> iam.Request:
+    return iam.Request("events:PutEvents", BUS_ARN, {"aws:PrincipalArn": (principal,)}, principal)
+
+
+def test_onboarding_events_come_on_a_dedicated_bus_not_the_default_one() -> None:
+    resources = TEMPLATE["Resources"]
+    rules = [
+        (name, event["Properties"])
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] in ("EventBridgeRule", "CloudWatchEvent")
+    ]
+    assert [name for name, _ in rules] == ["IpAllowlistRegisterFunction"]
+    for _, properties in rules:
+        bus = properties.get("EventBusName")
+        assert bus is not None, "the onboarding rule listens on the default bus"
+        target = bus.get("Ref") or bus.get("Fn::GetAtt", [None])[0]
+        assert resources[target]["Type"] == "AWS::Events::EventBus"
+        assert "Policy" in resources[target]["Properties"], "the bus has no resource policy"
+        name = iam.Resolver(TEMPLATE, iam.PARAMETERS).value(resources[target]["Properties"]["Name"])
+        assert BUS_ARN.endswith(f"/{name}")
+    assert {"OnboardingBusName", "OnboardingBusArn"} <= set(TEMPLATE["Outputs"])
+
+
+def test_only_the_named_senders_may_put_onboarding_events() -> None:
+    policy = _resource_policy(
+        "OnboardingBus", "Policy", OnboardingSenderArns=f"{HR_ROLE},{PARTNER_ROLE}"
+    )
+    assert iam.decide(policy, _put_events(HR_ROLE)) == "allow"
+    assert iam.decide(policy, _put_events(PARTNER_ROLE)) == "allow"  # another account
+    # Anyone else is denied outright, so an identity policy granting PutEvents cannot help.
+    for other in (
+        f"arn:aws:iam::{iam.ACCOUNT}:role/some-app",
+        f"arn:aws:iam::{iam.ACCOUNT}:root",
+        f"{HR_ROLE}-2",
+    ):
+        assert iam.decide(policy, _put_events(other)) == "deny", other
+
+
+def test_without_named_senders_nobody_may_put_onboarding_events() -> None:
+    policy = _resource_policy("OnboardingBus", "Policy")  # the default: empty
+    for principal in (HR_ROLE, f"arn:aws:iam::{iam.ACCOUNT}:root"):
+        assert iam.decide(policy, _put_events(principal)) == "deny"

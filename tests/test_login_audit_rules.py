@@ -159,3 +159,14 @@ def test_a_query_row_of_a_guest_failure_names_no_user() -> None:
     assert row["login"] == "anna@example.com" and row["userId"] == GUEST
     own = event_to_dict(_event(2, SUCCESS_API, "anna@example.com", user_id=ANNA, user="Anna"))
     assert own["user"] == "Anna" and own["guest"] is False
+
+
+def test_an_ip_burst_with_a_forged_address_is_shown_bounded() -> None:
+    settings = LoginAuditSettings(failures=10, window=timedelta(minutes=5))
+    forged = "203.0.113.9\r\n" + "9" * 100_000  # X-Real-IP is whatever the request said
+    failures = [_event(n, FAIL, f"guess-{n}", ip=forged, minutes=n * 0.1) for n in range(12)]
+    [burst] = find_bursts(failures, settings)
+    assert burst.key_type == "ip"
+    finding = _burst_finding(burst, "https://portal.example.com")
+    assert len(finding.title) < 200 and "\r" not in finding.title
+    assert finding.evidence["loginCount"] == 10

@@ -263,7 +263,9 @@ def _burst_finding(burst: Burst, portal_url: str) -> Finding:
     ips, ip_count = _sample(f.ip for f in burst.failures if f.ip)
     logins, login_count = _sample(login_label(login_key(f.login)) for f in burst.failures)
     # What was hammered, as a reader can take it: a login is shown bounded and sanitized.
-    what = f"login {login_label(burst.key)}" if burst.key_type == "login" else f"ip {burst.key}"
+    # The IP is the request's X-Real-IP as the server saw it: shown bounded as well.
+    shown = login_label(burst.key if burst.key_type == "login" else login_key(burst.key))
+    what = f"{burst.key_type} {shown}"
     evidence: dict[str, Any] = {
         "failures": len(burst.failures),
         "distinctIps": ips,

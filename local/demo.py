@@ -28,6 +28,7 @@ from docspace_sentinel.restrictions import RestrictionStore  # noqa: E402
 from docspace_sentinel.state import StateStore  # noqa: E402
 from local.lambda_runtime import invoke  # noqa: E402
 from local.simulator.generate import generate_scenario  # noqa: E402
+from local.simulator.scenario import Scenario  # noqa: E402
 from local.simulator.server import SimulatorServer  # noqa: E402
 
 SCHEDULE = "arn:aws:scheduler:eu-west-1:123456789012:schedule/docspace-sentinel/{}"
@@ -63,6 +64,30 @@ def _tour(client: DocSpaceClient) -> None:
     print(f"Audit events in the last 24 h: {len(day)}; login events: {len(logins)}")
     print(f"IP restrictions enabled: {settings.enable}")
     print(f"Requests made: {client.requests_sent}")
+
+
+def _plant_old_burst(scenario: Scenario, at: datetime) -> str | None:
+    """A bulk change by another plain user, long ago: enforce reports it without acting."""
+    bulk = scenario.planted.bulk_changer
+    if bulk is None:
+        return None
+    user = next(
+        (
+            u
+            for u in scenario.users
+            if u.status == 1
+            and not (u.is_admin or u.is_owner or u.is_ldap or u.is_sso)
+            and u.id not in (scenario.layout.key_user_id, bulk.user_id)
+        ),
+        None,
+    )
+    if user is None:
+        return None
+    for n, file_id in enumerate(bulk.file_ids[:25]):
+        scenario.add_audit_event(
+            5002, user_id=user.id, date=at + n * timedelta(seconds=15), target=[file_id]
+        )
+    return str(user.name)
 
 
 def _quiet_invoke(function: str, event: dict[str, Any], attribute: str = "handler") -> Any:
@@ -177,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         total += _print_findings(aws)
 
         _heading("Bulk file-change guard in enforce mode (an on-demand re-scan of 4 days)")
+        old_burst = _plant_old_burst(scenario, now - timedelta(days=3))
+        if old_burst:
+            print(
+                f"(plus a burst by {old_burst} three days ago, from the dry-run weeks: "
+                "reported, but too old to act on)"
+            )
         os.environ |= {"MODE": "enforce", "RESTRICTION_MINUTES": "60"}
         window = {"from": _iso(now - timedelta(days=4)), "to": _iso(now)}
         _run("bulk_change_guard", window, "bulk_change_guard enforce")

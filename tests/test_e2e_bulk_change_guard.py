@@ -64,7 +64,15 @@ def test_dry_run_reports_the_planted_bulk_changer_and_touches_nothing(
     findings = aws.findings()
     assert [f["user"]["id"] for f in findings] == [planted.user_id]
     finding = findings[0]
-    assert finding["evidence"]["distinctFiles"] > 20
+    evidence = finding["evidence"]
+    # one number of files, the busiest window's, in title, summary and evidence
+    assert evidence["distinctFiles"] == len(set(planted.file_ids)) == 32
+    assert "changed 32 distinct files within 10 minutes" in finding["title"]
+    assert "changed 32 distinct files within 10 minutes" in finding["summary"]
+    assert len(evidence["sampleFiles"]) == min(32, 25) and evidence["changes"] == 32
+    # the first window over the threshold is labelled as such
+    assert evidence["distinctFilesWhenCrossed"] == 21 and evidence["threshold"] == 20
+    assert "first crossed" in finding["summary"] and "with 21 files" in finding["summary"]
     assert {int(f["id"]) for f in finding["evidence"]["sampleFiles"]} <= set(planted.file_ids)
     assert finding["evidence"]["rooms"] == [{"id": planted.room_id, "title": planted.room_title}]
     assert _actions(finding) == [(planted.user_id, "proposed")]
@@ -329,3 +337,35 @@ def test_a_user_disabled_again_by_an_admin_is_not_reenabled_by_the_release(
     release = run("restriction_release", scheduled(iso(now + timedelta(minutes=5)), arn="release"))
     assert release["closed"] == 1 and release["lifted"] == 0
     assert _status(simulator, planted.user_id) == 2
+
+
+@pytest.mark.parametrize("how", ["on-demand re-scan", "scheduled catch-up"])
+def test_enforce_acts_only_on_a_recent_burst_and_reports_an_old_one(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    planted = _enforce(simulator, aws, monkeypatch)
+    scenario = simulator.scenario
+    old_user = next(
+        u.id
+        for u in scenario.users
+        if u.status == 1
+        and not (u.is_admin or u.is_owner or u.is_ldap or u.is_sso)
+        and u.id not in (scenario.layout.key_user_id, planted.user_id)
+    )
+    # A burst from the dry-run weeks, never acted on: three days old, past SUPPRESSION_HOURS.
+    _plant_burst(simulator, old_user, 25, utc_now() - timedelta(days=3))
+    now = utc_now()
+    event = (
+        {"from": iso(now - timedelta(days=4)), "to": iso(now)}
+        if how == "on-demand re-scan"
+        else scheduled(iso(now))  # the first run: it catches up INITIAL_LOOKBACK_HOURS (96)
+    )
+    run("bulk_change_guard", event)
+    findings = {f["user"]["id"]: f for f in aws.findings()}
+    assert set(findings) == {old_user, planted.user_id}
+    old = findings[old_user]["actions"][0]
+    assert old["status"] == "skipped"
+    assert "reported only" in old["detail"] and "SUPPRESSION_HOURS" in old["detail"]
+    assert _status(simulator, old_user) == 1 and _records(aws).get(old_user) is None
+    assert _actions(findings[planted.user_id]) == [(planted.user_id, "done")]
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == 1

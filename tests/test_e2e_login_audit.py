@@ -38,7 +38,45 @@ def test_brute_force_and_login_after_failures_are_found_once(
     assert summary["findingsPublished"] == 3
     # the next scheduled run re-reads the overlap but reports nothing twice
     again = run("login_audit", scheduled(iso(datetime.now(UTC) + timedelta(minutes=10))))
-    assert [f["kind"] for f in aws.findings()] == (["login_digest"] if again["usersActive"] else [])
+    active = again["usersActive"] or again["guestLogins"]
+    assert [f["kind"] for f in aws.findings()] == (["login_digest"] if active else [])
+
+
+GUEST = "712d9ec3-5d2b-4b13-824f-71f00191dcca"
+
+
+def test_guest_failures_are_lines_of_their_own_in_the_digest(
+    simulator_factory,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = simulator_factory(plant=True)
+    point_at(monkeypatch, sim, aws, DIGEST_TOP_USERS=5)
+    planted = sim.scenario.planted.brute_force
+    assert planted is not None
+    # Unknown callers, as a real portal records them: the Guest id, the login string as typed.
+    at = datetime.now(UTC) - timedelta(hours=2)
+    for n, login in enumerate(["Sentinel-Probe", " sentinel-probe ", "SENTINEL-PROBE\x00"]):
+        sim.scenario.add_login_event(
+            1005, login=login, date=at + timedelta(seconds=n), ip="192.0.2.7"
+        )
+    for n in range(60):  # a spray of random logins, one attempt each
+        sim.scenario.add_login_event(
+            1005, login=f"spray-{n:03d}", date=at + timedelta(minutes=1, seconds=n), ip="192.0.2.8"
+        )
+    run("login_audit", scheduled(iso(datetime.now(UTC))))
+    digest = next(f for f in aws.findings() if f["kind"] == "login_digest")
+    evidence = digest["evidence"]
+    # no real user's row carries the Guest account's failures
+    assert GUEST not in [row["userId"] for row in evidence["perUser"]]
+    assert all(row["failures"] == 0 for row in evidence["perUser"])  # no user mistyped here
+    lines = {row["login"]: row["failures"] for row in evidence["perGuestLogin"]}
+    assert lines[planted.login.lower()] >= len(planted.failed_event_ids)
+    assert lines["sentinel-probe"] == 3
+    assert len(evidence["perGuestLogin"]) == 5
+    assert evidence["guestLogins"] >= 62
+    assert evidence["guestLoginsNotShown"] == evidence["guestLogins"] - 5
+    assert evidence["guestFailures"] <= evidence["failures"]
 
 
 def test_no_brute_force_without_planted_cases(

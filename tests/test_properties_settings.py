@@ -45,7 +45,7 @@ READERS: dict[str, tuple[Callable[[dict[str, str]], Any], list[str]]] = {
     "response": (
         ResponseSettings.from_env,
         ["MODE", "PROTECTED_USER_IDS", "MAX_RESTRICTIONS_PER_RUN", "RESTRICTION_MINUTES",
-         "PROTECT_LDAP_USERS", "PROTECT_SSO_USERS"],
+         "PROTECT_LDAP_USERS", "PROTECT_SSO_USERS", "SUPPRESSION_HOURS"],
     ),
     "bulk_change_guard": (
         GuardSettings.from_env,

@@ -182,10 +182,12 @@ def plant_cases(
     rows.heavy = (heavy_user, heavy_room, start, end, round(baseline, 2))
 
     # 2. bulk_changer: 32 distinct files changed in 8 minutes; plus one file edited 50 times.
+    # The burst is a few hours old: recent enough for an enforce run to act on it (a response
+    # acts only on evidence within SUPPRESSION_HOURS, 24 by default).
     bulk_room = rooms[BULK_ROOM_INDEX]
     bulk_user = member_of(bulk_room)
     bulk_files = rng.sample(portal.room_files[bulk_room], k=32)
-    start = now - 1 * DAY - 3 * 60 * MINUTE
+    start = now - 3 * 60 * MINUTE
     for n, file_id in enumerate(bulk_files):
         code = rng.choice((5002, 5002, 5034, 5011, 5003))
         micros = start + n * 15_000_000 + rng.randrange(10_000_000)

@@ -12,12 +12,17 @@ Used by the bulk file-change guard and the IP allowlist's ``restrict`` mode. The
   call and confirmed after it, so a crash is finished by the next run and never repeated.
 * A user already restricted by us is not restricted twice; a user an administrator disabled is
   never touched.
+* Only on recent evidence: what the action answers (a burst's last change, a login) must lie
+  within ``SUPPRESSION_HOURS`` (at least ``ACT_WITHIN_FLOOR``) of now, by the wall clock. An
+  on-demand re-scan of old days, or a scheduled run catching up a long backlog, reports what
+  it finds but does not act on it: the moment to contain it has passed, and a burst from weeks
+  of dry run must not disable anyone the day ``MODE`` becomes ``enforce``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from .client import DocSpaceClient, guid
@@ -32,6 +37,9 @@ log = logging.getLogger(__name__)
 
 DISABLE = "disable_user"
 MODES = ("dry-run", "enforce")
+#: The shortest recency bound, whatever ``SUPPRESSION_HOURS`` says (0 there means "publish
+#: every time", not "never act").
+ACT_WITHIN_FLOOR = timedelta(hours=1)
 
 
 class ResponseSettings(NamedTuple):
@@ -41,6 +49,9 @@ class ResponseSettings(NamedTuple):
     duration: timedelta = timedelta(minutes=60)
     protect_ldap: bool = True
     protect_sso: bool = True
+    #: Act only on evidence at most this old (``SUPPRESSION_HOURS``, at least an hour): the
+    #: period in which a finding counts as news is the period in which it may be acted on.
+    act_within: timedelta = timedelta(hours=24)
 
     @property
     def enforce(self) -> bool:
@@ -62,7 +73,18 @@ class ResponseSettings(NamedTuple):
             ),
             protect_ldap=env_bool("PROTECT_LDAP_USERS", True, env=env),
             protect_sso=env_bool("PROTECT_SSO_USERS", True, env=env),
+            act_within=max(
+                ACT_WITHIN_FLOOR,
+                timedelta(
+                    hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
+                ),
+            ),
         )
+
+
+def _age(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 2 else f"{delta.total_seconds() / 60:.0f} min"
 
 
 class Restrictor:
@@ -106,8 +128,21 @@ class Restrictor:
             return "an SSO user"
         return None
 
-    def restrict(self, user_id: str, *, reason: str, finding_id: str) -> ActionTaken:
-        """Disable ``user_id`` for the configured duration, or say why not."""
+    def stale(self, evidence_at: datetime) -> str | None:
+        """Why evidence from ``evidence_at`` is too old to act on now, or ``None``."""
+        age = self.records.store.now() - evidence_at
+        if age <= self.settings.act_within:
+            return None
+        return (
+            f"reported only: the evidence is {_age(age)} old, older than the "
+            f"{_age(self.settings.act_within)} within which Sentinel acts (SUPPRESSION_HOURS)"
+        )
+
+    def restrict(
+        self, user_id: str, *, reason: str, finding_id: str, evidence_at: datetime
+    ) -> ActionTaken:
+        """Disable ``user_id`` for the configured duration, or say why not. ``evidence_at`` is
+        when the behaviour acted on was last seen (see ``stale``)."""
         target = user_id.lower()
         until = self.records.store.now() + self.settings.duration
         try:
@@ -135,6 +170,9 @@ class Restrictor:
             return ActionTaken(
                 DISABLE, target, "skipped", f"already acted on this finding ({record.state})"
             )
+        too_old = self.stale(evidence_at)
+        if too_old:
+            return ActionTaken(DISABLE, target, "skipped", too_old)
         if user.status == STATUS_TERMINATED:
             return ActionTaken(
                 DISABLE, target, "skipped", "disabled by an administrator: not touched"

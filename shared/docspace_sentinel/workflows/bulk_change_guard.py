@@ -61,17 +61,40 @@ class Change(NamedTuple):
 
 
 class BulkChange(NamedTuple):
-    """The first window in which a user changed more than the threshold of distinct files."""
+    """A user's bulk change: the first window that went over the threshold (the "crossing"),
+    and the window with the most distinct files (the "peak", at or after the crossing). The
+    peak is the one number a finding states; the crossing is reported as what it is."""
 
     user_id: str
-    start: datetime
-    end: datetime
-    changes: tuple[Change, ...]  # the changes inside that window
-    peak_files: int  # the most distinct files in any window of this user's history here
+    start: datetime  # the crossing window's first change
+    end: datetime  # the change that crossed the threshold
+    changes: tuple[Change, ...]  # the changes inside the crossing window
+    peak_changes: tuple[Change, ...]  # the changes inside the peak window
 
     @property
     def files(self) -> list[str]:
-        return sorted({c.file_id for c in self.changes}, key=lambda f: (len(f), f))
+        """The distinct files of the peak window."""
+        return _distinct(self.peak_changes)
+
+    @property
+    def peak_files(self) -> int:
+        return len(self.files)
+
+    @property
+    def crossing_files(self) -> int:
+        return len(_distinct(self.changes))
+
+    @property
+    def peak_start(self) -> datetime:
+        return self.peak_changes[0].date
+
+    @property
+    def peak_end(self) -> datetime:
+        return self.peak_changes[-1].date
+
+
+def _distinct(changes: Iterable[Change]) -> list[str]:
+    return sorted({c.file_id for c in changes}, key=lambda f: (len(f), f))
 
 
 def file_changes(events: Iterable[AuditEvent]) -> tuple[dict[str, list[Change]], int]:
@@ -92,15 +115,26 @@ def file_changes(events: Iterable[AuditEvent]) -> tuple[dict[str, list[Change]],
 class _UserWindow:
     """One user's sliding window: the changes inside it and how often each file appears."""
 
-    changes: deque[Change] = field(default_factory=deque)
+    changes: deque[tuple[int, Change]] = field(default_factory=deque)  # (sequence, change)
     counts: Counter[str] = field(default_factory=Counter)
-    first: BulkChange | None = None
+    first: tuple[Change, ...] | None = None
+    seq: int = 0
     peak: int = 0
+    #: The peak window is the changes numbered ``peak_from`` to ``peak_to``; those already slid
+    #: out of the window are kept in ``peak_gone``, so at most two windows are ever held.
+    peak_from: int = 0
+    peak_to: int = -1
+    peak_gone: list[Change] = field(default_factory=list)
+
+    def peak_changes(self) -> tuple[Change, ...]:
+        inside = (c for s, c in self.changes if self.peak_from <= s <= self.peak_to)
+        return (*self.peak_gone, *inside)
 
 
 class BulkDetector:
     """The sliding-window rule, streaming: feed changes in time order (slice by slice), read the
-    bursts at the end. Memory holds each user's current window, never the whole history."""
+    bursts at the end. Memory holds each user's current window (and their peak window), never
+    the whole history."""
 
     def __init__(self, threshold: int, window: timedelta) -> None:
         self.threshold = threshold
@@ -116,26 +150,31 @@ class BulkDetector:
             changes.sort(key=lambda c: (c.date, c.event.id))
             state = self._users.setdefault(user_id, _UserWindow())
             for change in changes:
-                self._push(user_id, state, change)
+                self._push(state, change)
 
-    def _push(self, user_id: str, state: _UserWindow, change: Change) -> None:
-        state.changes.append(change)
+    def _push(self, state: _UserWindow, change: Change) -> None:
+        state.seq += 1
+        state.changes.append((state.seq, change))
         state.counts[change.file_id] += 1
-        while change.date - state.changes[0].date > self.window:
-            gone = state.changes.popleft().file_id
-            state.counts[gone] -= 1
-            if not state.counts[gone]:
-                del state.counts[gone]
+        while change.date - state.changes[0][1].date > self.window:
+            seq, gone = state.changes.popleft()
+            if state.peak_from <= seq <= state.peak_to:
+                state.peak_gone.append(gone)
+            state.counts[gone.file_id] -= 1
+            if not state.counts[gone.file_id]:
+                del state.counts[gone.file_id]
         distinct = len(state.counts)
-        state.peak = max(state.peak, distinct)
+        if distinct > state.peak:
+            state.peak = distinct
+            state.peak_from, state.peak_to = state.changes[0][0], state.seq
+            state.peak_gone = []
         if state.first is None and distinct > self.threshold:
-            inside = tuple(state.changes)
-            state.first = BulkChange(user_id, inside[0].date, change.date, inside, 0)
+            state.first = tuple(c for _, c in state.changes)
 
     def bursts(self) -> list[BulkChange]:
         found = [
-            BulkChange(s.first.user_id, s.first.start, s.first.end, s.first.changes, s.peak)
-            for s in self._users.values()
+            BulkChange(user_id, s.first[0].date, s.first[-1].date, s.first, s.peak_changes())
+            for user_id, s in self._users.items()
             if s.first is not None
         ]
         return sorted(found, key=lambda b: (-b.peak_files, b.start))
@@ -186,6 +225,7 @@ def run(context: RunContext) -> RunOutcome:
                     burst.user_id,
                     reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
                     finding_id=finding.fingerprint,
+                    evidence_at=burst.peak_end,
                 )
             if action.status not in ACTED:
                 # Seeing a burst and acting on it are two reports: a dry run's finding does
@@ -209,7 +249,10 @@ def _finding(
 ) -> Finding:
     rooms: dict[int, str | None] = {}
     titles: dict[str, str] = {}
-    for change in burst.changes:
+    # Everything the finding shows about "the" burst is the peak window's, so the number in
+    # the title is the number of files listed; the crossing is labelled as such.
+    changes = burst.peak_changes
+    for change in changes:
         room_id = resolver.room_id(change.event)
         if room_id is not None:
             room = resolver.rooms.get(room_id)
@@ -217,38 +260,42 @@ def _finding(
         title = _title(change.event)
         if title:
             titles.setdefault(change.file_id, title)
-    first = burst.changes[0].event
-    name = next((c.event.user for c in burst.changes if c.event.user), None)
+    first = changes[0].event
+    name = next((c.event.user for c in changes if c.event.user), None)
     files = burst.files
     only_room = next(iter(rooms.items())) if len(rooms) == 1 else None
     minutes = _minutes(settings)
+    who = name or burst.user_id
     return Finding(
         workflow=WORKFLOW,
         kind="bulk_file_change",
         severity=Severity.HIGH,
-        title=f"{name or burst.user_id} changed {burst.peak_files} files within {minutes} minutes",
+        title=f"{who} changed {len(files)} distinct files within {minutes} minutes",
         summary=(
-            f"{name or burst.user_id} changed up to {burst.peak_files} distinct files within "
-            f"{minutes} minutes; the threshold (more than {settings.threshold}) was crossed between "
-            f"{burst.start:%Y-%m-%d %H:%M:%S} and {burst.end:%H:%M:%S} UTC "
-            f"(mode: {settings.response.mode})."
+            f"{who} changed {len(files)} distinct files within {minutes} minutes, between "
+            f"{burst.peak_start:%Y-%m-%d %H:%M:%S} and {burst.peak_end:%H:%M:%S} UTC (threshold: "
+            f"more than {settings.threshold}; first crossed at {burst.end:%H:%M:%S} UTC, with "
+            f"{burst.crossing_files} files) (mode: {settings.response.mode})."
         ),
         dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), "acted"),
         portal_url=context.client.portal_url,
         user=UserRef(burst.user_id, name),
         room=RoomRef(only_room[0], only_room[1]) if only_room else None,
         period_start=burst.start,
-        period_end=burst.end,
+        period_end=burst.peak_end,
         evidence={
+            # The one headline number: distinct files in the busiest window.
             "distinctFiles": len(files),
             "threshold": settings.threshold,
             "windowMinutes": minutes,
-            "peakDistinctFiles": burst.peak_files,
-            "changes": len(burst.changes),
-            "actions": sorted({action_label(c.event.action_id) for c in burst.changes}),
+            "changes": len(changes),
+            # The first window over the threshold, which may hold fewer files than the busiest.
+            "thresholdCrossedAt": burst.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "distinctFilesWhenCrossed": burst.crossing_files,
+            "actions": sorted({action_label(c.event.action_id) for c in changes}),
             "sampleFiles": [{"id": f, "title": titles.get(f)} for f in files[:SAMPLE]],
             "rooms": [{"id": r, "title": t} for r, t in sorted(rooms.items())],
-            "sampleEventIds": [c.event.id for c in burst.changes[:SAMPLE]],
+            "sampleEventIds": [c.event.id for c in changes[:SAMPLE]],
             "firstEventIp": first.ip,
         },
         context={"logins": logins},

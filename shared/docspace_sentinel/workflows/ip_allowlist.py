@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ..actions import LOGIN_SUCCESS, MessageAction
@@ -193,18 +193,25 @@ class ViolationResponse:
         self.logouts = 0
         self.taken: dict[str, ActionTaken] = {}
 
-    def respond(self, user_id: str, *, reason: str, finding_id: str) -> ActionTaken | None:
+    def respond(
+        self, user_id: str, *, reason: str, finding_id: str, evidence_at: datetime
+    ) -> ActionTaken | None:
         if self.mode == "alert":
             return None
         if user_id not in self.taken:
             if self.mode == "restrict":
-                action = self.restrictor.restrict(user_id, reason=reason, finding_id=finding_id)
+                action = self.restrictor.restrict(
+                    user_id, reason=reason, finding_id=finding_id, evidence_at=evidence_at
+                )
             else:
-                action = self._logout(user_id)
+                action = self._logout(user_id, evidence_at)
             self.taken[user_id] = action
         return self.taken[user_id]
 
-    def _logout(self, user_id: str) -> ActionTaken:
+    def _logout(self, user_id: str, evidence_at: datetime) -> ActionTaken:
+        too_old = self.restrictor.stale(evidence_at)  # the enforcement gate's recency rule
+        if too_old:
+            return ActionTaken(LOGOUT, user_id, "skipped", too_old)
         try:
             user = self.client.user(user_id)
         except NotFound:
@@ -270,6 +277,7 @@ def run(context: RunContext) -> RunOutcome:
                 sighting.user_id,
                 reason=f"signed in from {sighting.ip}, outside their IP allowlist",
                 finding_id=finding.fingerprint,
+                evidence_at=sighting.latest.date,
             )
             if action is not None:
                 if action.status in ACTED:

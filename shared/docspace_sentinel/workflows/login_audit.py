@@ -7,11 +7,15 @@
   countries; findings for brute-force patterns (``BRUTE_FORCE_FAILURES`` failures for one login
   or one IP inside ``BRUTE_FORCE_WINDOW_MINUTES``) and for a successful login right after such
   a burst.
+
+DocSpace records every failed login by an unknown caller under one shared Guest account, with
+the login string as typed. Those failures are never a user's: the digest groups them by the
+login string (``logins.login_key``) on lines of their own, at most ``DIGEST_TOP_USERS`` of them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,13 +27,13 @@ from ..config import Env, env_bool, env_int
 from ..dates import parse_user_date, utcnow
 from ..errors import SentinelError
 from ..findings import Finding, Severity, UserRef
-from ..logins import login_record
+from ..logins import is_guest, login_key, login_label, login_record
 from ..models import LoginEvent
 from ..runner import RunContext, RunOutcome
 
 WORKFLOW = "login_audit"
 QUERY_KEYS = frozenset({"userId", "action", "limit", "last"})
-GUEST = "712d9ec3-5d2b-4b13-824f-71f00191dcca"  # who failed logins by unknown callers belong to
+SAMPLE = 25
 
 
 class InvalidQuery(SentinelError, ValueError):
@@ -76,11 +80,14 @@ def parse_actions(value: Any) -> frozenset[int] | None:
 
 
 def event_to_dict(event: LoginEvent) -> dict[str, Any]:
+    guest = is_guest(event.user_id)
     return {
         **login_record(event),
         "userId": event.user_id,
-        "user": event.user,
+        # For a Guest row the server fills ``user`` with the typed login: that names nobody.
+        "user": None if guest else event.user,
         "login": event.login,
+        "guest": guest,
     }
 
 
@@ -124,13 +131,64 @@ def query(
 
 
 @dataclass
-class UserDigest:
-    user_id: str
+class Tally:
+    """Successes and failures of one user, or of one login string typed by unknown callers."""
+
+    key: str
     name: str | None = None
     successes: int = 0
     failures: int = 0
     ips: set[str] = field(default_factory=set)
     countries: set[str] = field(default_factory=set)
+
+    def add(self, event: LoginEvent) -> None:
+        if event.action_id in LOGIN_SUCCESS:
+            self.successes += 1
+        else:
+            self.failures += 1
+        if event.ip:
+            self.ips.add(event.ip)
+        if event.country:
+            self.countries.add(event.country)
+
+
+@dataclass
+class Digest:
+    """Real users by user id; Guest-account events (unknown callers) by the login typed."""
+
+    users: dict[str, Tally] = field(default_factory=dict)
+    guest_logins: dict[str, Tally] = field(default_factory=dict)
+    skipped: int = 0
+
+    def add(self, event: LoginEvent) -> None:
+        if is_guest(event.user_id):
+            # The Guest id is shared by every unknown caller and ``user`` is only the string
+            # they typed: neither names a user, so the login string is the only honest key.
+            key = login_key(event.login)
+            tally = self.guest_logins.setdefault(key, Tally(key, login_label(key)))
+        else:
+            key = str(event.user_id).lower()
+            tally = self.users.setdefault(key, Tally(key, event.user or event.login))
+        tally.add(event)
+
+    @property
+    def empty(self) -> bool:
+        return not self.users and not self.guest_logins
+
+
+def tally_logins(events: Iterable[LoginEvent], since: datetime | None = None) -> Digest:
+    """Pure rule: the digest of ``events`` newer than ``since`` (logouts are not counted;
+    other non-login actions are counted as skipped)."""
+    digest = Digest()
+    for event in events:
+        if since is not None and event.date <= since:
+            continue
+        if event.action_id not in LOGIN_SUCCESS and event.action_id not in LOGIN_FAILURE:
+            if event.action_id != LOGOUT:
+                digest.skipped += 1
+            continue
+        digest.add(event)
+    return digest
 
 
 class Burst(NamedTuple):
@@ -142,25 +200,30 @@ class Burst(NamedTuple):
 
 def find_bursts(events: Iterable[LoginEvent], settings: LoginAuditSettings) -> list[Burst]:
     """Pure rule. Per login and per IP: the first window holding ``failures`` failed logins (one
-    burst per key and day), and each success that follows such a window within the window length."""
+    burst per key and day), and each success that follows such a window within the window length.
+    A login is the string typed (``login_key``), whoever the row's user id is: a Guest-account
+    failure and the success of the user who owns that login meet under the same key."""
     by_key: dict[tuple[str, str], list[LoginEvent]] = defaultdict(list)
     for event in events:
         if event.action_id not in LOGIN_FAILURE and event.action_id not in LOGIN_SUCCESS:
             continue
-        if event.login:
-            by_key[("login", event.login.lower())].append(event)
+        key = login_key(event.login)
+        if key:
+            by_key[("login", key)].append(event)
         if event.ip:
             by_key[("ip", event.ip)].append(event)
     bursts: list[Burst] = []
     for (key_type, key), rows in by_key.items():
         rows.sort(key=lambda e: (e.date, e.id))
-        failures: list[LoginEvent] = []
+        # A deque trimmed from the left: a spray of many thousand failures stays linear.
+        failures: deque[LoginEvent] = deque()
         reported_days: set[str] = set()
         reported_success: set[int] = set()
         for event in rows:
             if event.action_id in LOGIN_FAILURE:
                 failures.append(event)
-                failures = [f for f in failures if event.date - f.date <= settings.window]
+                while event.date - failures[0].date > settings.window:
+                    failures.popleft()
                 day = failures[0].date.strftime("%Y-%m-%d")
                 if len(failures) >= settings.failures and day not in reported_days:
                     reported_days.add(day)
@@ -189,32 +252,45 @@ def _merge(bursts: list[Burst]) -> list[Burst]:
     ]
 
 
+def _sample(values: Iterable[str]) -> tuple[list[str], int]:
+    """The first ``SAMPLE`` of the distinct values, sorted, and how many there are in all."""
+    distinct = sorted(set(values))
+    return distinct[:SAMPLE], len(distinct)
+
+
 def _burst_finding(burst: Burst, portal_url: str) -> Finding:
     first, last = burst.failures[0], burst.failures[-1]
-    ips = sorted({f.ip for f in burst.failures if f.ip})
-    logins = sorted({f.login for f in burst.failures if f.login})
+    ips, ip_count = _sample(f.ip for f in burst.failures if f.ip)
+    logins, login_count = _sample(login_label(login_key(f.login)) for f in burst.failures)
+    # What was hammered, as a reader can take it: a login is shown bounded and sanitized.
+    # The IP is the request's X-Real-IP as the server saw it: shown bounded as well.
+    shown = login_label(burst.key if burst.key_type == "login" else login_key(burst.key))
+    what = f"{burst.key_type} {shown}"
     evidence: dict[str, Any] = {
         "failures": len(burst.failures),
         "distinctIps": ips,
+        "distinctIpCount": ip_count,
         "logins": logins,
-        "sampleEventIds": [f.id for f in burst.failures],
+        "loginCount": login_count,
+        "sampleEventIds": [f.id for f in burst.failures[:SAMPLE]],
     }
     user: UserRef | None = None
     if burst.success is not None:
         success = burst.success
-        if success.user_id and success.user_id != GUEST:
-            user = UserRef(success.user_id, success.user, success.login)
+        if not is_guest(success.user_id):
+            user = UserRef(str(success.user_id), success.user, success.login)
         evidence["successEventId"] = success.id
         evidence["successIp"] = success.ip
+        who = (success.user if user else None) or login_label(login_key(success.login))
         return Finding(
             workflow=WORKFLOW,
             kind="login_after_failures",
             severity=Severity.HIGH,
-            title=f"Successful login after {len(burst.failures)} failures ({burst.key_type} {burst.key})",
+            title=f"Successful login after {len(burst.failures)} failures ({what})",
             summary=(
-                f"{success.user or success.login or 'A user'} signed in from {success.ip or 'an unknown address'} "
+                f"{who} signed in from {success.ip or 'an unknown address'} "
                 f"at {success.date:%Y-%m-%d %H:%M:%S} UTC right after {len(burst.failures)} failed attempts "
-                f"for {burst.key_type} {burst.key}."
+                f"for {what}."
             ),
             dedup=("success", burst.key_type, burst.key, str(success.id)),
             portal_url=portal_url,
@@ -227,9 +303,9 @@ def _burst_finding(burst: Burst, portal_url: str) -> Finding:
         workflow=WORKFLOW,
         kind="brute_force",
         severity=Severity.MEDIUM,
-        title=f"{len(burst.failures)} failed logins for {burst.key_type} {burst.key}",
+        title=f"{len(burst.failures)} failed logins for {what}",
         summary=(
-            f"{len(burst.failures)} failed logins for {burst.key_type} {burst.key} between "
+            f"{len(burst.failures)} failed logins for {what} between "
             f"{first.date:%Y-%m-%d %H:%M:%S} and {last.date:%H:%M:%S} UTC."
         ),
         dedup=("burst", burst.key_type, burst.key, first.date.strftime("%Y-%m-%d")),
@@ -244,77 +320,89 @@ def run(context: RunContext) -> RunOutcome:
     settings = LoginAuditSettings.from_env()
     events = list(context.scan.login_events())
     # The digest counts only what is new since the cursor; detection also sees the overlap.
-    cursor = context.plan.cursor_before
-    digests: dict[str, UserDigest] = {}
-    skipped = 0
-    for event in events:
-        if cursor is not None and context.plan.moves_cursor and event.date <= cursor:
-            continue
-        if event.action_id not in LOGIN_SUCCESS and event.action_id not in LOGIN_FAILURE:
-            if event.action_id != LOGOUT:
-                skipped += 1
-            continue
-        key = (event.user_id or event.login or "unknown").lower()
-        digest = digests.setdefault(key, UserDigest(key, event.user or event.login))
-        if event.action_id in LOGIN_SUCCESS:
-            digest.successes += 1
-        else:
-            digest.failures += 1
-        if event.ip:
-            digest.ips.add(event.ip)
-        if event.country:
-            digest.countries.add(event.country)
+    cursor = context.plan.cursor_before if context.plan.moves_cursor else None
+    digest = tally_logins(events, cursor)
     findings = [_burst_finding(b, context.client.portal_url) for b in find_bursts(events, settings)]
-    if settings.digest and digests:
-        findings.append(_digest_finding(context, digests, settings))
+    if settings.digest and not digest.empty:
+        findings.append(_digest_finding(context, digest, settings))
     return RunOutcome(
         findings=findings,
         events_scanned=len(events),
-        events_skipped=skipped + context.scan.stats.malformed,
-        details={"usersActive": len(digests)},
+        events_skipped=digest.skipped + context.scan.stats.malformed,
+        details={"usersActive": len(digest.users), "guestLogins": len(digest.guest_logins)},
     )
 
 
-def _digest_finding(
-    context: RunContext, digests: dict[str, UserDigest], settings: LoginAuditSettings
-) -> Finding:
+def _ranked(tallies: Iterable[Tally]) -> list[Tally]:
+    return sorted(tallies, key=lambda d: (-(d.failures * 10 + d.successes), d.key))
+
+
+def digest_evidence(digest: Digest, top: int) -> dict[str, Any]:
+    """Pure rule: the digest's evidence. Real users on ``perUser``; the Guest account's failures
+    on ``perGuestLogin``, one line per login typed, the ``top`` worst of them, then a count of
+    the rest (a spray of random logins must not grow the finding)."""
+    users = digest.users.values()
+    guests = _ranked(digest.guest_logins.values())
+    shown = guests[:top]
+    rest = guests[top:]
+    return {
+        "successes": sum(d.successes for d in users) + sum(d.successes for d in guests),
+        "failures": sum(d.failures for d in users) + sum(d.failures for d in guests),
+        "users": len(digest.users),
+        "perUser": [
+            {
+                "user": d.name,
+                "userId": d.key,
+                "successes": d.successes,
+                "failures": d.failures,
+                "distinctIps": sorted(d.ips),
+                "countries": sorted(d.countries),
+            }
+            for d in _ranked(users)[:top]
+        ],
+        "guestFailures": sum(d.failures for d in guests),
+        "guestLogins": len(guests),
+        "perGuestLogin": [
+            {
+                "login": d.name,
+                "failures": d.failures,
+                "distinctIps": sorted(d.ips)[:SAMPLE],
+                "countries": sorted(d.countries)[:SAMPLE],
+            }
+            for d in shown
+        ],
+        "guestLoginsNotShown": len(rest),
+        "guestFailuresNotShown": sum(d.failures for d in rest),
+    }
+
+
+def _digest_finding(context: RunContext, digest: Digest, settings: LoginAuditSettings) -> Finding:
     start = (
         context.plan.cursor_before
         if context.plan.moves_cursor and context.plan.cursor_before
         else context.plan.start
     )
     end = context.plan.end
-    ranked = sorted(digests.values(), key=lambda d: (-(d.failures * 10 + d.successes), d.user_id))
-    rows = [
-        {
-            "user": d.name,
-            "userId": d.user_id,
-            "successes": d.successes,
-            "failures": d.failures,
-            "distinctIps": sorted(d.ips),
-            "countries": sorted(d.countries),
-        }
-        for d in ranked[: settings.digest_top]
-    ]
-    successes = sum(d.successes for d in digests.values())
-    failures = sum(d.failures for d in digests.values())
+    evidence = digest_evidence(digest, settings.digest_top)
+    successes, failures, users = evidence["successes"], evidence["failures"], evidence["users"]
+    guests = evidence["guestLogins"]
+    unknown = (
+        f" ({evidence['guestFailures']} of them by unknown callers, on {guests} logins)"
+        if guests
+        else ""
+    )
     return Finding(
         workflow=WORKFLOW,
         kind="login_digest",
         severity=Severity.LOW,
-        title=f"Login digest: {successes} sign-ins, {failures} failures, {len(digests)} users",
+        title=f"Login digest: {successes} sign-ins, {failures} failures{unknown}, {users} users",
         summary=(
             f"Between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC: {successes} successful and "
-            f"{failures} failed logins by {len(digests)} users or logins."
+            f"{failures} failed logins{unknown} by {users} users."
         ),
         dedup=("digest", start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")),
         portal_url=context.client.portal_url,
         period_start=start,
         period_end=end,
-        evidence={
-            "successes": successes,
-            "failures": failures,
-            "users": len(digests),
-            "perUser": rows,
-        },
+        evidence=evidence,
     )

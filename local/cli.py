@@ -83,12 +83,28 @@ def restrictions_lift(args: argparse.Namespace) -> int:
     return 0 if outcome in ("lifted", "closed") else 1
 
 
+#: The furthest a restriction's end may be moved: a longer one is what ``permanent`` is for, and
+#: a bound catches a typo in the minutes.
+MAX_EXTENSION = timedelta(days=366)
+
+
 def restrictions_extend(args: argparse.Namespace) -> int:
     records = _records()
+    now = records.store.now()
     if args.until:
         until = parse_user_date(args.until)
     else:
-        until = records.store.now() + timedelta(minutes=args.minutes)
+        minutes = args.minutes.strip()
+        if not minutes.isascii() or not minutes.lstrip("-").isdigit() or len(minutes) > 9:
+            raise ValueError(f"--minutes must be a whole number, got {args.minutes[:40]!r}")
+        until = now + timedelta(minutes=int(minutes))
+    if until <= now:
+        raise ValueError("the restriction's new end must be in the future")
+    if until > now + MAX_EXTENSION:
+        raise ValueError(
+            f"the restriction's new end must be within {MAX_EXTENSION.days} days"
+            " (use `restrictions permanent` for longer)"
+        )
     if not records.extend(args.user_id, until):
         print(f"no active restriction for {args.user_id}", file=sys.stderr)
         return 1
@@ -361,7 +377,8 @@ def parser() -> argparse.ArgumentParser:
     extend = commands.add_parser("extend", help="move a restriction's end")
     extend.add_argument("user_id", type=_user_id)
     when = extend.add_mutually_exclusive_group(required=True)
-    when.add_argument("--minutes", type=int, help="from now")
+    # Checked by the command, not by argparse, so a bad value is one line, not a usage text.
+    when.add_argument("--minutes", help="from now, a whole number above 0")
     when.add_argument("--until", help="an ISO 8601 time (UTC unless it says otherwise)")
     extend.set_defaults(run=restrictions_extend)
     permanent = commands.add_parser("permanent", help="never lift this restriction automatically")

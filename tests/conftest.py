@@ -12,6 +12,16 @@ from local.aws import LocalAws, create_local_aws
 pytest_plugins = ["local.simulator.pytest_plugin"]
 
 
+@pytest.fixture(autouse=True)
+def local_clock() -> Iterator[None]:
+    """Each test starts on the wall clock (a run scheduled ahead moves the local clock on)."""
+    from local.lambda_runtime import reset_clock
+
+    reset_clock()
+    yield
+    reset_clock()
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     for name, value in {

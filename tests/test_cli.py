@@ -81,3 +81,49 @@ def test_create_vdr(
     created = json.loads(capsys.readouterr().out)
     assert created["roomType"] == 8 and created["title"] == "Deal Room Q4"
     assert simulator.stats.requests["POST /api/2.0/files/rooms"] == 1
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        ["--minutes", "-5"],
+        ["--minutes", "0"],
+        ["--minutes", "99999999999999999999"],
+        ["--minutes", "600000"],  # more than a year: that is what `permanent` is for
+        ["--minutes", "ten"],
+        ["--minutes", "1e3"],
+        ["--until", "2020-01-01T00:00:00Z"],
+        ["--until", "0001-01-01T00:00:00+05:00"],
+        ["--until", "9999-12-31T23:59:59-05:00"],
+        ["--until", "tomorrow"],
+        ["--until", "2" * 100_000],
+    ],
+)
+def test_extend_refuses_a_past_or_absurd_end_in_one_line(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    when: list[str],
+) -> None:
+    user_id = _restrict(simulator, aws, monkeypatch)
+    records = RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb))
+    before = records.get(user_id)
+    capsys.readouterr()
+    assert main(["restrictions", "extend", user_id, *when]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and len(err) < 200
+    assert records.get(user_id) == before  # the lift time did not move
+
+
+def test_extend_to_a_time_in_the_future(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user_id = _restrict(simulator, aws, monkeypatch)
+    until = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    capsys.readouterr()
+    assert main(["restrictions", "extend", user_id, "--until", until.isoformat()]) == 0
+    assert datetime.fromisoformat(json.loads(capsys.readouterr().out)["liftAt"]) == until

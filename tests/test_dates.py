@@ -4,7 +4,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from docspace_sentinel.dates import format_query_date, parse_retry_after, parse_wire_date
+from docspace_sentinel.dates import (
+    format_query_date,
+    parse_retry_after,
+    parse_user_date,
+    parse_wire_date,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +51,32 @@ def test_retry_after_seconds_and_http_date() -> None:
     now = datetime(2025, 3, 4, 9, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Tue, 04 Mar 2025 09:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("-5") == 0.0
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "0001-01-01T00:00:00+05:00",  # overflows on conversion to UTC
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:00:00Z",  # converts, but no portal has such a date
+        "1999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "yesterday",
+        "2" * 100_000,
+        12345,
+        None,
+        ["2026-01-01T00:00:00Z"],
+    ],
+)
+def test_user_dates_outside_the_sane_range_or_not_dates_are_a_short_value_error(
+    hostile: object,
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_user_date(hostile)  # type: ignore[arg-type]
+    assert len(str(raised.value)) < 120
+
+
+def test_user_dates_take_offsets_and_read_a_zoneless_time_as_utc() -> None:
+    assert parse_user_date(" 2026-11-20T09:00:00+03:00 ") == datetime(2026, 11, 20, 6, tzinfo=UTC)
+    assert parse_user_date("2026-11-20T06:00:00") == datetime(2026, 11, 20, 6, tzinfo=UTC)
+    assert parse_user_date("2000-01-01T00:00:00Z") == datetime(2000, 1, 1, tzinfo=UTC)

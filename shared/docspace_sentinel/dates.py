@@ -11,6 +11,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+#: The range of dates a person or an invocation may give: nothing before it exists in a portal,
+#: and nothing after it is a time anyone means.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 def parse_wire_date(value: str) -> datetime:
     """Parse a wire date string into an aware UTC ``datetime``.
@@ -29,11 +34,38 @@ def parse_wire_date(value: str) -> datetime:
 
 
 def parse_user_date(value: str | datetime) -> datetime:
-    """Parse a date given by a person or an event payload; a zone-less value is taken as UTC."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
+    """Parse a date given by a person or an event payload; a zone-less value is taken as UTC.
+
+    Raises ``ValueError`` (with a short message) for anything that is not an ISO 8601 time in
+    ``EARLIEST`` .. ``LATEST``: the calendar's edges overflow on conversion, and no date outside
+    that range means anything to a portal.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif not isinstance(value, str):
+        raise ValueError(f"not an ISO 8601 time: a {type(value).__name__}")
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {_shown(value)}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative one
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(
+            f"time out of range: {_shown(value)} (from {EARLIEST.year} to {LATEST.year - 1})"
+        )
+    return utc
+
+
+def _shown(value: object) -> str:
+    """A value for an error message, cut short: it may be whatever a caller sent."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def format_query_date(value: datetime, *, round_up: bool = False) -> str:

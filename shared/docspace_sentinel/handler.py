@@ -21,7 +21,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .client import DocSpaceClient
-from .invocation import InvalidInvocation, http_body
+from .invocation import (
+    InvalidInvocation,
+    check_shape,
+    http_body,
+    is_http_request,
+    url_invocation,
+)
 from .publisher import FindingPublisher
 from .runner import Runner, RunSettings, Work
 from .state import StateStore
@@ -78,6 +84,8 @@ def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any)
     set_workflow_dimension(workflow)
     try:
         summary = runner.run(event, work)
+    except InvalidInvocation:
+        raise  # refused before anything was claimed; counted by the handler
     except Exception:
         metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
@@ -92,9 +100,21 @@ def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any)
         name="FindingsPublished", unit=MetricUnit.Count, value=summary.get("findingsPublished", 0)
     )
     metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
-    metrics.add_metric(name="RunSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=outcome_metric(summary), unit=MetricUnit.Count, value=1)
     logger.info("run finished", extra={"summary": summary})
     return summary
+
+
+def outcome_metric(summary: dict[str, Any]) -> str:
+    """The metric a run's outcome counts in. ``RunSucceeded`` (what the stale alarms watch)
+    counts only a scheduled or manual run that read its whole window: a run turned away
+    (``busy``, ``duplicate``), one that stopped at its deadline (``partial``: it saved progress
+    but is behind) and an on-demand window (it moves no cursor, and anyone who may call the
+    Function URL could send one) must not keep the alarm quiet while the schedule makes none."""
+    status = summary.get("status")
+    if status == "completed":
+        return "WindowScanned" if summary.get("source") == "on-demand" else "RunSucceeded"
+    return f"Run{str(status).capitalize()}"  # RunPartial, RunBusy, RunDuplicate
 
 
 Query = Callable[[dict[str, Any], DocSpaceClient], dict[str, Any] | None]
@@ -113,15 +133,18 @@ def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> H
         logger.append_keys(workflow=workflow)
         try:
             body = http_body(event)
+            if body is not None:
+                # A Function URL request (AWS_IAM auth): the body is the invocation.
+                return _http(200, handle(url_invocation(body), context))
+            check_shape(event)
+            return handle(event, context)
         except InvalidInvocation as exc:
-            return _http(400, {"error": str(exc)})
-        if body is not None:
-            # A Function URL request (AWS_IAM auth): the body is the invocation.
-            try:
-                return _http(200, handle(body, context))
-            except InvalidInvocation as exc:
+            set_workflow_dimension(workflow)
+            metrics.add_metric(name="InvocationRejected", unit=MetricUnit.Count, value=1)
+            logger.warning("invocation refused: %s", exc)
+            if is_http_request(event):
                 return _http(400, {"error": str(exc)})
-        return handle(event, context)
+            raise  # a direct invoke: the caller gets the error, errorType InvalidInvocation
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if query is not None:

@@ -25,7 +25,7 @@ from .config import Env, env_float, env_int, env_required
 from .findings import Finding
 from .invocation import Invocation, parse_invocation
 from .publisher import FindingPublisher
-from .scan import ScanPlan, SliceScan, plan_scan
+from .scan import ScanPlan, SliceScan, plan_scan, trusted_cursor
 from .state import Cursor, StateError, StateStore
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ class Runner:
             return {
                 "workflow": self.workflow,
                 "runKey": invocation.run_key,
+                "source": invocation.source,
                 "status": "duplicate",
                 "findingsPublished": 0,
                 "firstRun": claim.summary or {},
@@ -156,13 +157,13 @@ class Runner:
             log.warning(
                 "run %s is in progress elsewhere: not starting it twice", invocation.run_key
             )
-            return {"workflow": self.workflow, "runKey": invocation.run_key, "status": "busy"}
+            return self._busy(invocation)
         if not self.store.acquire_lock(self.workflow, invocation.run_key, self._lease()):
             self.store.fail_run(self.workflow, invocation.run_key, keep)
             log.warning(
                 "another %s run holds the lock: skipping (the next run catches up)", self.workflow
             )
-            return {"workflow": self.workflow, "runKey": invocation.run_key, "status": "busy"}
+            return self._busy(invocation)
         try:
             summary = self._run_locked(invocation, now, work)
         except BaseException:
@@ -173,11 +174,19 @@ class Runner:
         self.store.finish_run(self.workflow, invocation.run_key, summary, keep)
         return summary
 
+    def _busy(self, invocation: Invocation) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "runKey": invocation.run_key,
+            "source": invocation.source,
+            "status": "busy",
+        }
+
     def _run_locked(self, invocation: Invocation, now: datetime, work: Work) -> dict[str, Any]:
         cursor: Cursor | None = self.store.get_cursor(self.workflow, self.scope)
         plan = plan_scan(
             invocation,
-            cursor,
+            trusted_cursor(cursor, now),
             lag=self.settings.lag,
             initial_lookback=self.settings.initial_lookback,
             max_span=self.settings.max_span,
@@ -215,19 +224,21 @@ class Runner:
         suppressed += early["suppressed"]
         cursor_after = cursor.position if cursor else None
         reached = scan.completed_until
-        moves = plan.moves_cursor and outcome.advances_cursor and reached is not None
-        if moves and reached is not None and (cursor_after is None or reached > cursor_after):
-            self.store.commit_cursor(
+        if plan.moves_cursor and outcome.advances_cursor and reached is not None:
+            # The store moves it only forward (or back from a position past now), and never past
+            # the real now, whatever the invocation said.
+            moved = self.store.commit_cursor(
                 self.workflow,
                 reached,
                 expected=cursor.position if cursor else None,
                 run_key=invocation.run_key,
                 scope=self.scope,
             )
-            cursor_after = reached
+            cursor_after = moved or cursor_after
         summary: dict[str, Any] = {
             "workflow": self.workflow,
             "runKey": invocation.run_key,
+            "source": invocation.source,
             "status": "partial" if scan.stopped_early else "completed",
             "window": {"from": _iso(plan.start), "to": _iso(plan.end)},
             "eventsScanned": outcome.events_scanned,

@@ -43,6 +43,24 @@ def floor_to(value: datetime, step: timedelta) -> datetime:
     return epoch + ((value - epoch) // step) * step
 
 
+def trusted_cursor(cursor: Cursor | None, now: datetime) -> Cursor | None:
+    """The cursor a run may plan from. One past now was written by a run invoked for a time in
+    the future (no run can have read the future): trusting it would skip everything up to it.
+    That run read the portal up to when it wrote the cursor, so its ``updated_at`` is the true
+    position; without one, the cursor is dropped and the run starts from its initial lookback."""
+    if cursor is None or cursor.position <= now:
+        return cursor
+    written = cursor.updated_at
+    log.error(
+        "the cursor is in the future (%s): reading again from %s",
+        cursor.position.isoformat(),
+        written.isoformat() if written and written <= now else "the initial lookback",
+    )
+    if written is None or written > now:
+        return None
+    return cursor._replace(position=written)
+
+
 def plan_scan(
     invocation: Invocation,
     cursor: Cursor | None,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from .dates import utcnow
+from . import dates
 from .errors import SentinelError
 
 
@@ -51,6 +51,8 @@ class RunClaim(NamedTuple):
 class Cursor(NamedTuple):
     position: datetime
     run_key: str | None = None
+    #: When the position was written (the wall clock of that commit).
+    updated_at: datetime | None = None
 
 
 def to_iso(value: datetime) -> str:
@@ -69,7 +71,7 @@ class StateStore:
         table_name: str,
         *,
         client: Any | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         if client is None:
             import boto3
@@ -77,7 +79,7 @@ class StateStore:
             client = boto3.client("dynamodb")
         self.table = table_name
         self.client = client
-        self.clock = clock
+        self.clock = clock or _wall_clock
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self._ser = TypeSerializer()
@@ -244,7 +246,11 @@ class StateStore:
         if not item or "position" not in item:
             return None
         position = datetime.fromisoformat(str(item["position"]))
-        return Cursor(position, item.get("runKey"))
+        try:
+            updated: datetime | None = datetime.fromisoformat(str(item["updatedAt"]))
+        except (KeyError, ValueError):
+            updated = None  # only needed to recover a cursor past now (see scan.trusted_cursor)
+        return Cursor(position, item.get("runKey"), updated)
 
     def commit_cursor(
         self,
@@ -254,10 +260,15 @@ class StateStore:
         expected: datetime | None,
         run_key: str,
         scope: str = "default",
-    ) -> None:
-        """Move the cursor, only forward and only if nobody moved it since ``expected``."""
-        if expected is not None and position <= expected:
-            return
+    ) -> datetime | None:
+        """Move the cursor, only if nobody moved it since ``expected``, and only forward (back
+        only from an ``expected`` past now, which no run can have read up to). Never past now,
+        the wall clock at this commit, whatever the run was asked to read: events after it have
+        not happened yet. Returns the position written, ``None`` when it stays."""
+        now = self.now()
+        position = min(position, now)
+        if expected is not None and position <= expected <= now:
+            return None
         condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
         if expected is not None:
             condition = {
@@ -274,7 +285,7 @@ class StateStore:
                         "sk": scope,
                         "position": to_iso(position),
                         "runKey": run_key,
-                        "updatedAt": to_iso(self.now()),
+                        "updatedAt": to_iso(now),
                     }
                 ),
                 **condition,
@@ -283,6 +294,7 @@ class StateStore:
             raise CursorConflict(
                 f"the {workflow} cursor moved during this run (expected {expected}); not moving it"
             ) from None
+        return position
 
     # -- sent findings: suppression and exactly-once publishing --------------------------------
 
@@ -417,6 +429,10 @@ class StateStore:
                     int(v) for k, v in item.items() if k.startswith("h") and k[1:].isdigit()
                 )
         return totals
+
+
+def _wall_clock() -> datetime:
+    return dates.utcnow()  # looked up on each call, so a local runtime can stand in for it
 
 
 class ConditionFailed(StateError):

@@ -327,8 +327,9 @@ def classify(
     text = body.strip() if isinstance(body, str) else ""
     if status == 401:
         raise AuthError(
+            # No "Bearer <word>" here: redaction would hide the word after it.
             "the portal rejected the API key; check the key in DOCSPACE_API_KEY_SECRET "
-            "and that it is sent as 'Bearer sk-…'",
+            "(an API key, sk-…, sent with the scheme 'Bearer')",
             status_code=401,
             **where,
         )

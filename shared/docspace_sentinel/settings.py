@@ -179,7 +179,9 @@ def _cache_seconds(env: Env | None) -> int:
 
 
 def _key_from_secrets_manager(name: str, max_age: int, *, force: bool = False) -> Secret:
-    return Secret(_key_from_secret_string(_fetch_secret(name, max_age, force=force)))
+    # ``force`` only when set: tests stand in for ``_fetch_secret(name, max_age)``.
+    text = _fetch_secret(name, max_age, force=True) if force else _fetch_secret(name, max_age)
+    return Secret(_key_from_secret_string(text))
 
 
 def quiet_aws_wire_logs() -> None:

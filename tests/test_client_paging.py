@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 
-from docspace_sentinel.client import ScanStats
-from docspace_sentinel.errors import AuditUnavailable
+from docspace_sentinel.client import MAX_PAGES_PER_READ, ScanStats
+from docspace_sentinel.errors import AuditUnavailable, MalformedResponse
 from tests.support import API, audit_row, envelope, login_row, make_client
 
 AUDIT = f"{API}/security/audit/events/filter"
@@ -192,14 +194,17 @@ def test_people_page_by_total() -> None:
 
 @responses.activate
 def test_room_members_stop_at_total_even_with_negative_count() -> None:
-    share = {
-        "access": 2,
-        "subjectType": 0,
-        "sharedTo": {"id": "00000000-0000-0000-0000-000000000001", "displayName": "A"},
-    }
+    shares = [
+        {
+            "access": 2,
+            "subjectType": 0,
+            "sharedTo": {"id": f"00000000-0000-0000-0000-{i:012d}", "displayName": f"U{i}"},
+        }
+        for i in range(150)
+    ]
     url = f"{API}/files/rooms/42/share"
-    responses.get(url, json=envelope([share] * 100, total=150))
-    responses.get(url, json=envelope([share] * 50, total=150))
+    responses.get(url, json=envelope(shares[:100], total=150))
+    responses.get(url, json=envelope(shares[100:], total=150))
     members = list(make_client().room_members(42))
     assert len(members) == 150 and len(responses.calls) == 2
     assert _query(responses.calls[0])["filterType"] == ["0"]
@@ -235,3 +240,137 @@ def test_last_events_are_parsed_and_unknown_rows_skipped() -> None:
     client = make_client()
     assert [e.id for e in client.last_audit_events()] == [0, 1, 2]
     assert [e.id for e in client.last_login_events()] == [7]
+
+
+# -- a portal (or a cache) that repeats pages ----------------------------------------------------
+
+
+class Repeating:
+    """A ``responses`` callback: the same body for every request, whatever its ``startIndex``.
+
+    Stops a read that would never end (the code before this fix) with an AssertionError after
+    ``give_up`` requests, so the test fails instead of hanging."""
+
+    def __init__(self, body: dict[str, Any], give_up: int = 30) -> None:
+        self.body = body
+        self.give_up = give_up
+        self.calls = 0
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        self.calls += 1
+        if self.calls > self.give_up:
+            raise AssertionError(f"the read did not stop after {self.give_up} requests")
+        return 200, {}, json.dumps(self.body)
+
+
+def _people(n: int, first: int = 0) -> list[dict[str, Any]]:
+    return [
+        {"id": f"00000000-0000-0000-0000-{i:012d}", "displayName": f"U{i}"}
+        for i in range(first, first + n)
+    ]
+
+
+def _rooms_content(rooms: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    return {"files": [], "folders": rooms, "current": {"id": 1}, "startIndex": 0, "total": total}
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "read"),
+    [
+        (
+            AUDIT,
+            envelope([audit_row(i, d) for i, d in enumerate(_dates(100))]),
+            lambda c: c.audit_events(FROM, TO),
+        ),
+        (
+            LOGIN,
+            envelope([login_row(i, d) for i, d in enumerate(_dates(100))]),
+            lambda c: c.login_events(FROM, TO),
+        ),
+        (
+            f"{API}/people/filter",
+            envelope(_people(100), total=1_000_000_000),
+            lambda c: c.users(),
+        ),
+        (
+            f"{API}/files/rooms",
+            envelope(
+                _rooms_content(
+                    [{"id": 100 + i, "title": f"R{i}", "roomType": 8} for i in range(100)],
+                    1_000_000_000,
+                ),
+                count=1,
+            ),
+            lambda c: c.rooms(),
+        ),
+        (
+            f"{API}/files/rooms/42/share",
+            envelope(
+                [{"access": 2, "subjectType": 0, "sharedTo": p} for p in _people(100)],
+                total=1_000_000_000,
+            ),
+            lambda c: c.room_members(42),
+        ),
+    ],
+    ids=["audit", "login", "people", "rooms", "room members"],
+)
+@responses.activate
+def test_a_page_that_adds_no_new_id_ends_the_read(url: str, body: Any, read: Any) -> None:
+    portal = Repeating(body)
+    responses.add_callback(responses.GET, url, callback=portal)
+    with pytest.raises(MalformedResponse, match="repeats the previous page"):
+        list(read(make_client()))
+    assert portal.calls == 2
+
+
+@responses.activate
+def test_a_page_repeating_some_ids_is_read_on() -> None:
+    # Logins written while we page push the stream back: page 2 starts 30 rows early.
+    dates = _dates(160)
+    rows = [login_row(100 + i, d) for i, d in enumerate(dates)]
+    responses.get(LOGIN, json=envelope(rows[:100]))
+    responses.get(LOGIN, json=envelope(rows[70:160]))
+    stats = ScanStats()
+    found = list(make_client().login_events(FROM, TO, stats=stats))
+    assert [e.id for e in found] == [r["id"] for r in rows]
+    assert stats.duplicates == 30
+
+
+@responses.activate
+def test_rows_without_ids_are_not_taken_for_a_repeat() -> None:
+    # Unreadable rows are counted and skipped, as before: they cannot prove a repeat.
+    rows = [{"date": d} for d in _dates(100)]
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope(rows[:10]))
+    stats = ScanStats()
+    assert list(make_client().audit_events(FROM, TO, stats=stats)) == []
+    assert stats.malformed == 110
+
+
+@responses.activate
+def test_pages_per_read_are_bounded() -> None:
+    calls = 0
+
+    def endless(request: Any) -> tuple[int, dict[str, str], str]:
+        nonlocal calls
+        calls += 1
+        if calls > 30:
+            raise AssertionError("the read did not stop")
+        start = int(parse_qs(urlsplit(request.url).query)["startIndex"][0])
+        return 200, {}, json.dumps(envelope(_people(100, first=start), total=10**9))
+
+    responses.add_callback(responses.GET, f"{API}/people/filter", callback=endless)
+    client = make_client()
+    client.max_pages = 5
+    with pytest.raises(MalformedResponse, match="after 5 pages"):
+        list(client.users())
+    assert calls == 5
+    assert MAX_PAGES_PER_READ == 10_000
+
+
+@responses.activate
+def test_the_no_audit_fallback_is_still_audit_unavailable_not_a_repeat() -> None:
+    rows = [login_row(i, d) for i, d in enumerate(_dates(20))]
+    responses.add_callback(responses.GET, LOGIN, callback=Repeating(envelope(rows)))
+    with pytest.raises(AuditUnavailable):
+        list(make_client().login_events(FROM, TO))

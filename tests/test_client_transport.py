@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import random
+from typing import Any
 
 import pytest
 import requests
 import responses
+from responses import matchers
 
+from docspace_sentinel.client import DocSpaceClient
 from docspace_sentinel.errors import (
     AuthError,
     BadRequest,
+    ConfigError,
     DocSpaceError,
     Forbidden,
     IpBlocked,
@@ -18,11 +24,13 @@ from docspace_sentinel.errors import (
     NotFound,
     PaymentRequired,
     RateLimited,
+    Redirected,
     ServerError,
     TransportError,
 )
-from docspace_sentinel.settings import RetryPolicy
-from tests.support import API, KEY, Sleeps, envelope, fixture, make_client
+from docspace_sentinel.secret import Secret
+from docspace_sentinel.settings import ClientSettings, RetryPolicy
+from tests.support import API, KEY, PORTAL, Sleeps, envelope, fixture, make_client
 
 ME = f"{API}/people/@self"
 USER = {"id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", "displayName": "John Doe"}
@@ -258,3 +266,247 @@ def test_proxies_and_ca_bundle_are_read_once_from_the_environment(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert make_client().transport.session.verify is True
+
+
+# -- lone surrogates ----------------------------------------------------------------------------
+
+JOHN_ID = USER["id"]
+
+
+def _raw_user(display_name: str) -> bytes:
+    """An envelope whose ``displayName`` is written as raw JSON text (escapes kept as sent)."""
+    user = f'{{"id": "{JOHN_ID}", "displayName": "{display_name}", "email": "j@example.com"}}'
+    return f'{{"response": {user}, "count": 1, "status": 0, "statusCode": 200}}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("a\\ud800b", "a\ufffdb"),  # a lone high surrogate
+        ("a\\uDC00b", "a\ufffdb"),  # a lone low surrogate, upper-case hex
+        ("\\uDBFF", "\ufffd"),
+        ("x\\ude00\\ud83d", "x\ufffd\ufffd"),  # a pair the wrong way round is two lone halves
+        ("\\ud83d\\ude00 ok", "\U0001f600 ok"),  # a real pair (an emoji) stays intact
+        ("\\uD83D\\uDE00\\ud800", "\U0001f600\ufffd"),
+    ],
+)
+@responses.activate
+def test_lone_surrogates_in_portal_json_become_replacement_characters(
+    wire: str, expected: str
+) -> None:
+    responses.get(ME, body=_raw_user(wire), content_type="application/json")
+    user = make_client().me()
+    assert user.display_name == expected
+    user.display_name.encode("utf-8")  # what boto3, SNS and SES do with it downstream
+
+
+@responses.activate
+def test_surrogates_as_utf8_bytes_keys_and_nested_lists_are_replaced() -> None:
+    # json.loads passes UTF-8-encoded surrogates (ED A0 80) through, as it does \ud800.
+    body = (
+        b'{"response": [{"id": 1, "date": "2025-03-04T12:15:42.0000000Z", "actionId": 5002,'
+        b' "action": "F \xed\xa0\x80", "target": ["\\udfff", ["x\\ud800"]], "k\\ud801": 1}],'
+        b' "count": 1, "status": 0, "statusCode": 200}'
+    )
+    responses.get(f"{API}/security/audit/events/last", body=body, content_type="application/json")
+    envelope_ = make_client().transport.request("GET", "security/audit/events/last")
+    row = envelope_.response[0]
+    assert row["action"] == "F \ufffd"
+    assert row["target"] == ["\ufffd", ["x\ufffd"]]
+    assert "k\ufffd" in row
+    json.dumps(envelope_.response, ensure_ascii=False).encode("utf-8")
+
+
+# -- error bodies: bounded and redacted -------------------------------------------------------
+
+PROXY_PAGE = (
+    "<html><body><h1>502 Bad Gateway</h1><pre>GET /api/2.0/people/@self\n"
+    f"Authorization: Bearer {KEY}\nX-Other: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig\n</pre>"
+    + "<p>padding</p>" * 80_000
+    + "</body></html>"
+)
+
+
+def _all_text(error: BaseException) -> str:
+    return "\n".join([str(error), repr(error), repr(error.args), getattr(error, "message", "")])
+
+
+@pytest.mark.parametrize("status", [403, 404, 418, 500])
+@responses.activate
+def test_error_bodies_are_cut_short_and_never_hold_the_key(status: int) -> None:
+    responses.get(ME, status=status, body=PROXY_PAGE, content_type="text/html")
+    with pytest.raises(DocSpaceError) as caught:
+        make_client(retry=RetryPolicy(max_attempts=1)).me()
+    text = _all_text(caught.value)
+    assert KEY not in text
+    assert "eyJhbGciOiJIUzI1NiJ9" not in text  # any bearer token, not only ours
+    assert len(str(caught.value)) < 600
+    assert "502 Bad Gateway" in str(caught.value)  # the start of the body still says what it was
+
+
+@responses.activate
+def test_error_messages_in_the_json_envelope_are_cut_and_redacted() -> None:
+    message = f"upstream said: Authorization: {KEY} " + "x" * 1_000_000
+    body = {"error": {"message": message}, "status": 1, "statusCode": 400}
+    responses.get(ME, status=400, json=body)
+    with pytest.raises(BadRequest) as caught:
+        make_client().me()
+    assert KEY not in _all_text(caught.value)
+    assert len(caught.value.message) < 600
+
+
+@responses.activate
+def test_validation_errors_are_bounded_and_redacted() -> None:
+    errors = {f"field{i}": [f"Bearer {KEY} " + "y" * 2_000] * 8 for i in range(100)}
+    body = {"response": {"title": "One or more validation errors occurred.", "errors": errors}}
+    responses.get(ME, status=400, json=body | {"status": 1, "statusCode": 400})
+    with pytest.raises(BadRequest) as caught:
+        make_client().me()
+    error = caught.value
+    assert len(error.errors) <= 20
+    assert all(len(v) <= 5 and all(len(m) < 300 for m in v) for v in error.errors.values())
+    assert KEY not in _all_text(error) + repr(error.errors)
+    assert len(str(error)) < 600
+
+
+@responses.activate
+def test_a_logged_retry_holds_no_body(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    responses.get(ME, status=503, body=PROXY_PAGE)
+    with pytest.raises(ServerError) as caught:
+        make_client(retry=RetryPolicy(max_attempts=2)).me()
+    assert caplog.text and KEY not in caplog.text
+    assert KEY not in _all_text(caught.value)
+
+
+# -- redirects ------------------------------------------------------------------------------------
+
+ELSEWHERE = "https://elsewhere.example.net/api/2.0/people/@self"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@responses.activate
+def test_a_redirect_is_not_followed_and_names_the_location(status: int) -> None:
+    responses.get(ME, status=status, headers={"Location": ELSEWHERE})
+    # What the other origin would say, unauthenticated: the owner.
+    responses.get(ELSEWHERE, json=envelope(USER | {"isOwner": True, "isAdmin": True}))
+    sleeps = Sleeps()
+    with pytest.raises(Redirected) as caught:
+        make_client(sleeps=sleeps).me()
+    assert len(responses.calls) == 1 and sleeps == []  # not followed, not retried
+    assert caught.value.status_code == status
+    assert caught.value.location == ELSEWHERE
+    assert "elsewhere.example.net" in str(caught.value)
+
+
+@responses.activate
+def test_a_redirect_of_a_write_is_not_followed() -> None:
+    responses.put(f"{API}/people/status/2", status=307, headers={"Location": ELSEWHERE})
+    with pytest.raises(Redirected):
+        make_client().set_user_status([JOHN_ID], 2)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_redirect_location_is_redacted_and_cut() -> None:
+    location = f"https://user:{KEY}@elsewhere.example.net/login?auth=Bearer%20{KEY}&" + "q" * 5000
+    responses.get(ME, status=302, headers={"Location": location})
+    with pytest.raises(Redirected) as caught:
+        make_client().me()
+    assert KEY not in _all_text(caught.value) + str(caught.value.location)
+    assert len(caught.value.location or "") < 300
+    assert "elsewhere.example.net" in str(caught.value)
+
+
+# -- a rotated key ------------------------------------------------------------------------------
+
+NEW_KEY = "sk-test-rotated-fedcba9876543210"
+
+
+class Reloads:
+    """Stands in for the forced Secrets Manager read; counts its calls."""
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = list(keys)
+        self.calls = 0
+
+    def __call__(self) -> Secret:
+        self.calls += 1
+        return Secret(self.keys[min(self.calls, len(self.keys)) - 1])
+
+
+def _rotating_client(reload: Reloads | None, **options: Any) -> DocSpaceClient:
+    settings = ClientSettings(
+        url=PORTAL,
+        api_key=Secret(KEY),
+        timeout=5.0,
+        retry=RetryPolicy(max_attempts=4),
+        requests_per_second=0.0,
+        reload_api_key=reload,
+    )
+    return DocSpaceClient(settings, sleep=Sleeps(), rng=random.Random(1), **options)
+
+
+def _auth(call: Any) -> str:
+    return str(call.request.headers["Authorization"])
+
+
+@responses.activate
+def test_a_401_reads_the_key_again_and_resends_once() -> None:
+    responses.get(
+        ME, status=401, match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})]
+    )
+    responses.get(
+        ME,
+        json=envelope(USER),
+        match=[matchers.header_matcher({"Authorization": f"Bearer {NEW_KEY}"})],
+    )
+    reload = Reloads(NEW_KEY)
+    client = _rotating_client(reload)
+    assert client.me().id == JOHN_ID
+    assert reload.calls == 1
+    assert [_auth(c) for c in responses.calls] == [f"Bearer {KEY}", f"Bearer {NEW_KEY}"]
+    client.me()  # later requests use the new key straight away
+    assert reload.calls == 1 and _auth(responses.calls[-1]) == f"Bearer {NEW_KEY}"
+
+
+@responses.activate
+def test_a_401_with_the_same_key_in_the_secret_is_not_resent() -> None:
+    responses.get(ME, status=401)
+    reload = Reloads(KEY)
+    with pytest.raises(AuthError):
+        _rotating_client(reload).me()
+    assert reload.calls == 1 and len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_401_is_reread_and_resent_at_most_once() -> None:
+    responses.get(ME, status=401)
+    reload = Reloads(NEW_KEY, "sk-test-a-third-key-000000")
+    client = _rotating_client(reload)
+    with pytest.raises(AuthError):
+        client.me()
+    assert reload.calls == 1 and len(responses.calls) == 2
+    with pytest.raises(AuthError):  # the next request does not read the secret again
+        client.me()
+    assert reload.calls == 1 and len(responses.calls) == 3
+
+
+@responses.activate
+def test_a_plain_key_is_not_reread_on_401() -> None:
+    responses.get(ME, status=401)
+    with pytest.raises(AuthError):
+        _rotating_client(None).me()
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_failed_reread_reports_the_401() -> None:
+    def broken() -> Secret:
+        raise ConfigError("DOCSPACE_API_KEY_SECRET", "could not read secret 'x'")
+
+    responses.get(ME, status=401)
+    settings = ClientSettings(url=PORTAL, api_key=Secret(KEY), reload_api_key=broken)
+    with pytest.raises(AuthError):
+        DocSpaceClient(settings, sleep=Sleeps()).me()
+    assert len(responses.calls) == 1

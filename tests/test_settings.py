@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import boto3
 import pytest
+import responses
 from moto import mock_aws
+from responses import matchers
 
+from docspace_sentinel.client import DocSpaceClient
 from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.settings import ClientSettings, validate_portal_url
+from docspace_sentinel.settings import AWS_WIRE_LOGGERS, ClientSettings, validate_portal_url
 
 KEY = "sk-settings-test-key"
 
@@ -124,3 +128,87 @@ def test_secret_json_without_key(aws) -> None:  # type: ignore[no-untyped-def]
         ClientSettings.from_env(
             {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY_SECRET": "bad"}
         )
+
+
+# -- credentials and keys never echoed -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"htps://user:{KEY}@portal.example.com",  # a mistyped scheme
+        f"https//user:{KEY}@portal.example.com",
+        f"user:{KEY}@portal.example.com",
+        f"ftp://{KEY}@portal.example.com/path",
+        f"htps://user:{KEY}/with/slashes@portal.example.com",
+        f"https://user:{KEY}@[::1",  # not even a valid URL
+    ],
+)
+def test_a_bad_url_with_credentials_does_not_echo_them(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_portal_url(url)
+    assert caught.value.setting == "DOCSPACE_URL"
+    assert KEY not in str(caught.value) and KEY not in repr(caught.value.args)
+
+
+def test_a_bad_url_is_still_shown_without_its_credentials() -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_portal_url(f"htps://user:{KEY}@portal.example.com")
+    assert "htps://***@portal.example.com" in str(caught.value)
+
+
+def test_the_key_from_secrets_manager_never_reaches_a_debug_log(
+    aws,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    aws.create_secret(Name="docspace/api-key", SecretString=json.dumps({"apiKey": KEY}))
+    # A fresh process: no level on botocore's loggers (an earlier test may have set one) …
+    for name in AWS_WIRE_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    # … and Lambda's LoggingConfig ApplicationLogLevel DEBUG: the root logger at DEBUG.
+    caplog.set_level(logging.DEBUG)
+    env = {"DOCSPACE_URL": "https://p.example.com", "DOCSPACE_API_KEY_SECRET": "docspace/api-key"}
+
+    def assert_not_logged() -> None:
+        assert any(r.name.startswith("botocore") for r in caplog.records)  # DEBUG was on
+        for record in caplog.records:
+            assert KEY not in record.getMessage(), record.name
+            assert KEY not in repr(record.args)
+
+    settings = ClientSettings.from_env(env)
+    assert settings.api_key.reveal() == KEY
+    assert_not_logged()
+    caplog.clear()
+    assert settings.reload_api_key is not None
+    assert settings.reload_api_key().reveal() == KEY  # the forced read (on a 401) is quiet too
+    assert_not_logged()
+
+
+ROTATED = "sk-settings-rotated-key-0001"
+ME = "https://p.example.com/api/2.0/people/@self"
+
+
+def test_a_rotated_key_is_read_again_past_the_cache_on_401(aws) -> None:  # type: ignore[no-untyped-def]
+    aws.create_secret(Name="docspace/api-key", SecretString=KEY)
+    env = {
+        "DOCSPACE_URL": "https://p.example.com",
+        "DOCSPACE_API_KEY_SECRET": "docspace/api-key",
+        "DOCSPACE_API_KEY_CACHE_SECONDS": "3600",
+        "DOCSPACE_REQUESTS_PER_SECOND": "0",
+    }
+    ClientSettings.from_env(env)  # a warm Lambda: the old key sits in the Powertools cache
+    aws.put_secret_value(SecretId="docspace/api-key", SecretString=ROTATED)
+    settings = ClientSettings.from_env(env)
+    assert settings.api_key.reveal() == KEY  # still cached
+    user = {"id": "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11", "displayName": "J"}
+    with responses.RequestsMock() as portal:
+        old = matchers.header_matcher({"Authorization": f"Bearer {KEY}"})
+        new = matchers.header_matcher({"Authorization": f"Bearer {ROTATED}"})
+        portal.get(ME, status=401, match=[old])
+        portal.get(ME, json={"response": user, "count": 1, "status": 0}, match=[new])
+        with DocSpaceClient(settings) as client:
+            assert client.me().id == user["id"]
+        assert len(portal.calls) == 2
+    # and the cache now holds the new key for the next invocation
+    assert ClientSettings.from_env(env).api_key.reveal() == ROTATED

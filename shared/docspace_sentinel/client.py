@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 #: What ``…/last`` returns, and what a portal without the Audit option returns for any filter.
 LAST_EVENTS = 20
+#: The most pages one paged read fetches (a million rows at 100 a page) before it gives up with
+#: ``MalformedResponse``: a backstop for a portal, or a cache in front of it, that never sends
+#: the short page that ends a read. Far beyond what a Lambda invocation can read anyway.
+MAX_PAGES_PER_READ = 10_000
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -81,6 +85,7 @@ class DocSpaceClient:
     def __init__(self, settings: ClientSettings, **transport_options: Any) -> None:
         self.settings = settings
         self.transport = Transport(settings, **transport_options)
+        self.max_pages = MAX_PAGES_PER_READ
 
     @classmethod
     def from_env(cls, **transport_options: Any) -> DocSpaceClient:
@@ -153,16 +158,19 @@ class DocSpaceClient:
         Also detects the "no Audit option" fallback, where the portal ignores ``startIndex``
         and every filter and answers with its 20 newest events: a first page of exactly 20
         rows is followed by one more request, and the same 20 ids again means the fallback.
+        Any other page that brings no new id ends the read (``_PageGuard``).
         """
         start = 0
         first_ids: set[Any] | None = None
+        guard = _PageGuard(path, self.max_pages)
         while True:
+            guard.before_page()
             page = self._list(
                 self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start}), path
             )
             stats.pages += 1
+            ids = _row_ids(page)
             if first_ids is not None:
-                ids = _row_ids(page)
                 if ids and ids == first_ids:
                     raise AuditUnavailable(
                         "the portal ignores audit filters and paging (returns its 20 newest events "
@@ -171,24 +179,32 @@ class DocSpaceClient:
                         path=path,
                     )
                 first_ids = None
+            guard.check(ids, start)
             yield page
             if len(page) < PAGE_SIZE:
                 if start == 0 and len(page) == LAST_EVENTS:
-                    first_ids = _row_ids(page)
+                    first_ids = ids
                     start += len(page)
                     continue
                 return
             start += PAGE_SIZE
 
     def _pages_with_total(
-        self, path: str, params: dict[str, Any], stats: ScanStats
+        self,
+        path: str,
+        params: dict[str, Any],
+        stats: ScanStats,
+        row_ids: Callable[[list[Any]], set[Any]] | None = None,
     ) -> Iterator[list[Any]]:
         """People and room members send ``total``; ``count`` may even be negative past it."""
         start = 0
+        guard = _PageGuard(path, self.max_pages)
         while True:
+            guard.before_page()
             envelope = self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start})
             page = self._list(envelope, path)
             stats.pages += 1
+            guard.check((row_ids or _row_ids)(page), start)
             yield page
             start += len(page)
             if not page or envelope.total is None or start >= envelope.total:
@@ -412,7 +428,9 @@ class DocSpaceClient:
         stats = stats if stats is not None else ScanStats()
         path = "files/rooms"
         start = 0
+        guard = _PageGuard(path, self.max_pages)
         while True:
+            guard.before_page()
             params: list[tuple[str, Any]] = [("type", int(t)) for t in room_types]
             params += [("count", PAGE_SIZE), ("startIndex", start)]
             content = self._object(self._get(path, params), path)
@@ -420,6 +438,7 @@ class DocSpaceClient:
             if not isinstance(folders, list):
                 raise MalformedResponse("rooms list has no folders", path=path)
             stats.pages += 1
+            guard.check(_row_ids(folders), start)
             yield from self._parse_rows(folders, Room.from_wire, stats)
             start += len(folders)
             total = content.get("total")
@@ -436,7 +455,8 @@ class DocSpaceClient:
         """Shares of a room (``filterType`` 0: users and groups; 16 users; 32 groups; 15 links)."""
         stats = stats if stats is not None else ScanStats()
         path = f"files/rooms/{int_id(room_id, 'roomId')}/share"
-        for page in self._pages_with_total(path, {"filterType": int(filter_type)}, stats):
+        params = {"filterType": int(filter_type)}
+        for page in self._pages_with_total(path, params, stats, _share_ids):
             yield from self._parse_rows(page, RoomMember.from_wire, stats)
 
     def create_room(self, title: str, room_type: int = 8) -> Room:
@@ -462,8 +482,52 @@ class DocSpaceClient:
         )
 
 
+class _PageGuard:
+    """Ends a paged read that would never end: a portal, or a cache in front of it, that ignores
+    ``startIndex`` sends the same page forever.
+
+    A page that adds no id the previous page lacked is that repeat. A page that repeats only
+    *some* ids is normal: newest-first feeds shift by the events written while we page, and
+    the callers deduplicate those. Rows without a usable id cannot be judged and are let
+    through; ``limit`` pages per read still ends such a read."""
+
+    __slots__ = ("limit", "pages", "path", "previous")
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.pages = 0
+        self.previous: set[Any] = set()
+
+    def before_page(self) -> None:
+        if self.pages >= self.limit:
+            raise MalformedResponse(
+                f"the portal did not end the list after {self.limit} pages", path=self.path
+            )
+        self.pages += 1
+
+    def check(self, ids: set[Any], start: int) -> None:
+        if ids and ids <= self.previous:
+            raise MalformedResponse(
+                f"the page at startIndex {start} repeats the previous page (no new id): the "
+                "portal or a cache in front of it ignores paging",
+                path=self.path,
+            )
+        self.previous = ids
+
+
 def _row_ids(page: list[Any]) -> set[Any]:
-    return {row.get("id") for row in page if isinstance(row, dict)}
+    """The ids of a page's rows; ids that are not a number or a string are left out."""
+    return {
+        row_id
+        for row in page
+        if isinstance(row, dict) and isinstance(row_id := row.get("id"), int | str)
+    }
+
+
+def _share_ids(page: list[Any]) -> set[Any]:
+    """Shares have no id of their own: the user's, group's or link's (``sharedTo``) stands in."""
+    return _row_ids([row.get("sharedTo") for row in page if isinstance(row, dict)])
 
 
 def _check_audit_page(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .secret import redact
+
 
 class SentinelError(Exception):
     """Base class of every error this project raises on purpose."""
@@ -32,12 +34,16 @@ class MalformedRecord(SentinelError, ValueError):
     def __init__(self, kind: str, problem: str, record_id: Any = None) -> None:
         self.kind = kind
         self.record_id = record_id
-        where = f" {kind} {record_id!r}" if record_id is not None else f" {kind}"
-        super().__init__(f"malformed{where}: {problem}")
+        # Rows come from the portal: a 1 MB "date" must not become a 1 MB log line.
+        where = f" {kind} {redact(repr(record_id), 80)}" if record_id is not None else f" {kind}"
+        super().__init__(f"malformed{where}: {redact(problem)}")
 
 
 class DocSpaceError(SentinelError):
-    """The DocSpace API answered with an error, or could not be reached."""
+    """The DocSpace API answered with an error, or could not be reached.
+
+    ``message`` often quotes the portal (an error body, a header), so it is redacted and cut
+    here, once, for every subclass: it goes on to logs, CLI output and findings."""
 
     #: Whether retrying the same request may succeed.
     retryable: bool = False
@@ -50,6 +56,7 @@ class DocSpaceError(SentinelError):
         method: str | None = None,
         path: str | None = None,
     ) -> None:
+        message = redact(message)
         self.message = message
         self.status_code = status_code
         self.method = method
@@ -59,11 +66,19 @@ class DocSpaceError(SentinelError):
         super().__init__(f"{where}{code}{message}")
 
 
+_MAX_FIELDS = 20
+_MAX_FIELD_MESSAGES = 5
+
+
 class BadRequest(DocSpaceError):
     """400: an ``ArgumentException`` or a model-validation error (``errors`` holds the fields)."""
 
     def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any):
-        self.errors = errors or {}
+        # Field names and messages are the portal's words: bounded and redacted like the message.
+        self.errors = {
+            redact(name, 80): [redact(text, 200) for text in texts[:_MAX_FIELD_MESSAGES]]
+            for name, texts in list((errors or {}).items())[:_MAX_FIELDS]
+        }
         super().__init__(message, **kw)
 
 
@@ -107,6 +122,18 @@ class TransportError(DocSpaceError):
     """The request did not complete: connection refused or dropped, or a timeout."""
 
     retryable = True
+
+
+class Redirected(DocSpaceError):
+    """3xx: the portal (or something in front of it) redirected the request.
+
+    Redirects are never followed: the other origin's answer would be trusted as the portal's
+    (an unauthenticated ``people/@self`` claiming ``isOwner``). ``location`` is the redacted
+    ``Location`` header, cut short, or ``None``."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any) -> None:
+        self.location = location
+        super().__init__(message, **kw)
 
 
 class MalformedResponse(DocSpaceError):

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .config import Env, env_float, env_int, env_str
 from .errors import ConfigError
-from .secret import Secret
+from .secret import Secret, redact
 
 URL = "DOCSPACE_URL"
 API_KEY_SECRET = "DOCSPACE_API_KEY_SECRET"  # noqa: S105 - a variable name, not a secret
@@ -40,6 +43,10 @@ RETRY_BASE_SECONDS = "DOCSPACE_RETRY_BASE_SECONDS"
 REQUESTS_PER_SECOND = "DOCSPACE_REQUESTS_PER_SECOND"
 
 _LOCAL_HOSTS = {"localhost"}
+# botocore loggers that write request and response bodies (and signed headers) at DEBUG: a
+# Secrets Manager answer is the API key in the clear. A DEBUG root logger (Lambda's
+# ApplicationLogLevel) reaches them unless they carry a level of their own.
+AWS_WIRE_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.awsrequest")
 
 
 class RetryPolicy(NamedTuple):
@@ -63,6 +70,9 @@ class ClientSettings:
     retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - an immutable NamedTuple
     #: Request-rate budget shared by the client's threads; 0 means no budget.
     requests_per_second: float = 20.0
+    #: Reads the key again, bypassing any cache (set when it comes from Secrets Manager): the
+    #: transport calls it once on a 401, as the key may have been rotated since it was cached.
+    reload_api_key: Callable[[], Secret] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", validate_portal_url(self.url))
@@ -76,9 +86,16 @@ class ClientSettings:
             raise ConfigError(
                 URL, "is required: the portal root, e.g. https://example.onlyoffice.com"
             )
+        secret_name = env_str(API_KEY_SECRET, env=env)
+        reload_api_key = None
+        if secret_name is not None:
+            reload_api_key = partial(
+                _key_from_secrets_manager, secret_name, _cache_seconds(env), force=True
+            )
         return cls(
             url=url,
             api_key=load_api_key(env),
+            reload_api_key=reload_api_key,
             timeout=env_float(TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env),
             requests_per_second=env_float(
                 REQUESTS_PER_SECOND, 20.0, minimum=0.0, maximum=1000.0, env=env
@@ -100,9 +117,10 @@ def validate_portal_url(url: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ConfigError(URL, f"is not a valid URL: {exc}") from None
+        raise ConfigError(URL, f"is not a valid URL: {redact(str(exc), 120)}") from None
     if parts.scheme not in ("https", "http") or not host:
-        raise ConfigError(URL, f"must be an https:// URL with a host, got {url!r}")
+        shown = _without_credentials(url)
+        raise ConfigError(URL, f"must be an https:// URL with a host, got {shown!r}")
     if parts.username or parts.password:
         raise ConfigError(URL, "must not carry credentials; put the key in the secret")
     if parts.query or parts.fragment:
@@ -113,6 +131,16 @@ def validate_portal_url(url: str) -> str:
     if path.endswith("/api/2.0"):
         path = path[: -len("/api/2.0")]
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` fit for an error message: anything before an ``@`` (``user:key@``) hidden,
+    even when the scheme is mistyped (``htps://``) or the key holds a ``/``."""
+    before, at, after = url.strip().rpartition("@")
+    if at:
+        scheme, sep, _ = before.partition("://")
+        url = f"{scheme}{sep}***@{after}" if sep else f"***@{after}"
+    return redact(url, 120)
 
 
 def _is_local(host: str) -> bool:
@@ -131,8 +159,7 @@ def load_api_key(env: Env | None = None) -> Secret:
     source = os.environ if env is None else env
     secret_name = env_str(API_KEY_SECRET, env=env)
     if secret_name is not None:
-        max_age = env_int(API_KEY_CACHE_SECONDS, 300, minimum=0, maximum=86400, env=env)
-        return Secret(_key_from_secret_string(_fetch_secret(secret_name, max_age)))
+        return _key_from_secrets_manager(secret_name, _cache_seconds(env))
     plain = env_str(API_KEY, env=env)
     if plain is None:
         raise ConfigError(
@@ -147,12 +174,34 @@ def load_api_key(env: Env | None = None) -> Secret:
     return Secret(plain)
 
 
-def _fetch_secret(name: str, max_age: int) -> str:
+def _cache_seconds(env: Env | None) -> int:
+    return env_int(API_KEY_CACHE_SECONDS, 300, minimum=0, maximum=86400, env=env)
+
+
+def _key_from_secrets_manager(name: str, max_age: int, *, force: bool = False) -> Secret:
+    # ``force`` only when set: tests stand in for ``_fetch_secret(name, max_age)``.
+    text = _fetch_secret(name, max_age, force=True) if force else _fetch_secret(name, max_age)
+    return Secret(_key_from_secret_string(text))
+
+
+def quiet_aws_wire_logs() -> None:
+    """Raise botocore's body-logging loggers to INFO unless they are set higher already.
+
+    Done before every secret read and never undone: another thread's read, or Powertools
+    refreshing its cache, can happen at any time, so a restore would open a window."""
+    for name in AWS_WIRE_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def _fetch_secret(name: str, max_age: int, *, force: bool = False) -> str:
     # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
     from aws_lambda_powertools.utilities import parameters
 
+    quiet_aws_wire_logs()
     try:
-        value = parameters.get_secret(name, max_age=max_age)
+        value = parameters.get_secret(name, max_age=max_age, force_fetch=force)
     except parameters.exceptions.GetParameterError as exc:
         # The message names the secret and the AWS error code, never the value.
         raise ConfigError(API_KEY_SECRET, f"could not read secret {name!r}: {exc}") from None

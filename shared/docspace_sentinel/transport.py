@@ -7,15 +7,21 @@ Every DocSpace answer is mapped here, once, to either an ``Envelope`` or a typed
 * exceptions: ``{"error": {"message": …}, "status": 1, "statusCode": n}``;
 * model validation: HTTP 400 with a *success-shaped* envelope and ``status: 1``;
 * ``status: 1`` is an error even under HTTP 200;
-* 401 and 429 have empty bodies; an IP-restriction block is 403 with a bare string.
+* 401 and 429 have empty bodies; an IP-restriction block is 403 with a bare string;
+* a 3xx is never followed (``Redirected``): another origin's answer is not the portal's.
+
+Error messages quote the portal only redacted and cut short (``secret.redact``, applied by
+``DocSpaceError``); decoded JSON never holds a lone UTF-16 surrogate (``_decode``).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,11 +42,12 @@ from .errors import (
     NotFound,
     PaymentRequired,
     RateLimited,
+    Redirected,
     ServerError,
     TransportError,
 )
 from .ratelimit import RateLimiter
-from .secret import Secret
+from .secret import Secret, redact
 from .settings import ClientSettings, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -59,13 +66,16 @@ class Envelope:
 
 
 class _BearerAuth(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer <key>`` at send time, so no header dict holds the key."""
+    """Adds ``Authorization: Bearer <key>`` at send time, so no header dict holds the key.
+
+    ``key`` is replaced (one attribute store, so threads see the old or the new key) when a
+    401 made the transport read a rotated key."""
 
     def __init__(self, key: Secret) -> None:
-        self._key = key
+        self.key = key
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        request.headers["Authorization"] = f"Bearer {self.key.reveal()}"
         return request
 
     def __repr__(self) -> str:
@@ -98,7 +108,11 @@ class Transport:
         self._rng = rng or random.Random()
         self.remaining_time = remaining_time
         self.session = session or requests.Session()
-        self.session.auth = _BearerAuth(settings.api_key)
+        self._auth = _BearerAuth(settings.api_key)
+        self.session.auth = self._auth
+        self._reload_key = settings.reload_api_key
+        self._key_lock = threading.Lock()
+        self._key_reloaded = False
         self.session.headers["Accept"] = "application/json"
         self.session.headers["User-Agent"] = USER_AGENT
         # requests re-reads proxy settings from the environment on every request (a tenth of a
@@ -139,10 +153,20 @@ class Transport:
         started = self._clock()
         waited = 0.0
         attempt = 0
+        reloaded = False
         while True:
             attempt += 1
+            sent_key = self._auth.key
             try:
                 return self._attempt(method, url, path, params, body)
+            except AuthError:
+                # The key may have been rotated since it was read (and cached): read it once
+                # more and send this request once more with it. A 401 is refused before the
+                # controller runs, so even a POST is safe to resend.
+                if reloaded or not self._renew_key(sent_key):
+                    raise
+                reloaded = True
+                attempt -= 1  # the resend is not one of the attempts the retry policy counts
             except DocSpaceError as error:
                 # With an injected sleep the clock does not move: count the waits as well.
                 spent = max(self._clock() - started, waited)
@@ -164,6 +188,28 @@ class Transport:
                     delay = 0.0  # the limiter now holds every thread back, this one included
                 waited += delay
                 self._sleep(delay)
+
+    def _renew_key(self, sent: Secret) -> bool:
+        """After a 401 for ``sent``: whether a different key is now in use (read here, at most
+        once per transport, or by another thread meanwhile), so the request is worth resending."""
+        if self._reload_key is None:
+            return False
+        with self._key_lock:
+            if self._auth.key is not sent:
+                return True  # another thread read the new key already
+            if self._key_reloaded:
+                return False
+            self._key_reloaded = True
+            try:
+                fresh = self._reload_key()
+            except Exception as exc:  # noqa: BLE001 - the 401 is the error to report
+                log.warning("could not read the API key again after a 401: %s", redact(str(exc)))
+                return False
+            if fresh.reveal() == sent.reveal():
+                return False  # the secret still holds the rejected key
+            log.warning("the portal rejected the API key; using the key read again from its secret")
+            self._auth.key = fresh
+            return True
 
     def _retry_delay(
         self, method: str, error: DocSpaceError, attempt: int, spent: float
@@ -201,8 +247,10 @@ class Transport:
             self.requests_sent += 1
         log.debug("DocSpace %s %s", method, path)
         try:
+            # Redirects are not followed: the portal never redirects an API call, and another
+            # origin's (unauthenticated) answer would be taken for the portal's.
             response = self.session.request(
-                method, url, params=params, json=body, timeout=self.timeout
+                method, url, params=params, json=body, timeout=self.timeout, allow_redirects=False
             )
         except requests.ConnectTimeout as exc:
             raise _NotSent(
@@ -249,6 +297,18 @@ def classify(
         raise RateLimited(
             "rate limited by the portal", retry_after=retry_after, status_code=429, **where
         )
+    if 300 <= status < 400:
+        location = headers.get("Location")
+        shown = redact(location, 200) if location else None
+        raise Redirected(
+            f"the portal redirected to {shown!r}; redirects are not followed (check "
+            "DOCSPACE_URL: scheme, host and path of the portal root)"
+            if shown
+            else f"the portal answered {status} without a Location; redirects are not followed",
+            location=shown,
+            status_code=status,
+            **where,
+        )
     body = _decode(content)
     if 200 <= status < 300:
         if not isinstance(body, dict):
@@ -267,8 +327,9 @@ def classify(
     text = body.strip() if isinstance(body, str) else ""
     if status == 401:
         raise AuthError(
+            # No "Bearer <word>" here: redaction would hide the word after it.
             "the portal rejected the API key; check the key in DOCSPACE_API_KEY_SECRET "
-            "and that it is sent as 'Bearer sk-…'",
+            "(an API key, sk-…, sent with the scheme 'Bearer')",
             status_code=401,
             **where,
         )
@@ -283,13 +344,69 @@ def classify(
     raise _error_for(status, text or f"HTTP {status}", where)
 
 
+# A JSON escape of a UTF-16 surrogate (backslash-u D800 to DFFF, either case), or one encoded as
+# UTF-8 bytes (ED A0-BF ..), which ``json.loads`` lets through as well ("surrogatepass").
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _decode(content: bytes) -> Any:
     if not content:
         return ""
     try:
-        return json.loads(content)
+        body = json.loads(content)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return content.decode("utf-8", "replace")
+    if _may_hold_surrogates(content):
+        body = _replace_lone_surrogates(body)
+    return body
+
+
+def _may_hold_surrogates(content: bytes) -> bool:
+    """Cheap screen over the raw bytes (pages are benchmarked): a byte search for a backslash
+    or the byte ED first, the regexes only when one is there."""
+    if b"\\" in content and _SURROGATE_ESCAPE.search(content) is not None:
+        return True
+    if b"\xed" in content and _SURROGATE_BYTES.search(content) is not None:
+        return True
+    # UTF-16 and UTF-32 JSON (json.loads detects them by their NUL bytes or BOM): not screened.
+    return b"\x00" in content[:4] or content[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
+def _replace_lone_surrogates(body: Any) -> Any:
+    """Replace every unpaired surrogate in the decoded strings (keys too) with U+FFFD.
+
+    ``json.loads`` joins a valid pair (``\\ud83d\\ude00``) into one astral character, so any
+    surrogate left in a string is a lone one, which no UTF-8 encoder (boto3, SNS, e-mail)
+    accepts. Walks with a stack, not recursion: the parser allows deeper nesting than a
+    recursive walk from here would. The decoded structure is fresh, so it is fixed in place."""
+
+    def fixed(text: str) -> str:
+        return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
+
+    if isinstance(body, str):
+        return fixed(body)
+    stack: list[Any] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = fixed(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            if any(_LONE_SURROGATE.search(key) for key in node):
+                items = [(fixed(key), value) for key, value in node.items()]
+                node.clear()
+                node.update(items)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = fixed(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+    return body
 
 
 def _as_int(value: Any) -> int | None:
@@ -306,9 +423,10 @@ def _error_from_envelope(
         message = error["message"]
     elif isinstance(response, dict) and isinstance(response.get("errors"), dict):
         # Model validation (count=500, action=0, a zone-less date …) inside a success envelope.
+        # The portal's words: a few fields and messages are plenty (BadRequest cuts them too).
         fields = {
-            str(k): [str(m) for m in v] if isinstance(v, list) else [str(v)]
-            for k, v in response["errors"].items()
+            str(k): [str(m) for m in v[:_MAX_MESSAGES]] if isinstance(v, list) else [str(v)]
+            for k, v in itertools.islice(response["errors"].items(), _MAX_FIELDS)
         }
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         title = response.get("title") or "validation failed"
@@ -317,6 +435,9 @@ def _error_from_envelope(
         message = "the portal reported an error (status 1)"
     return _error_for(code, message, where)
 
+
+_MAX_FIELDS = 20
+_MAX_MESSAGES = 5
 
 _ERRORS_BY_STATUS: dict[int, type[DocSpaceError]] = {
     400: BadRequest,

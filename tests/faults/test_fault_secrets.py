@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+import boto3
 import pytest
 
 from local.aws import LocalAws
@@ -70,3 +72,52 @@ def test_the_api_key_never_shows_at_debug_level(
     for where, text in {"logs": logs, "stdout": captured.out, "stderr": captured.err,
                         "findings/returns": "\n".join(outputs)}.items():  # fmt: skip
         assert KEY not in text, f"the API key appears in {where}"
+
+
+ROTATED = "sk-sentinel-rotated-key-9e8d7c6b5a403122"
+
+
+def test_the_key_read_from_secrets_manager_never_shows_and_a_rotated_key_is_read_again(
+    simulator_factory: Callable[..., SimulatorServer],
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The test above hands the key over in DOCSPACE_API_KEY (``point_at``), so it never
+    passes through botocore, whose parsers log every response body at DEBUG: the deployed
+    path, Secrets Manager under a DEBUG root logger (Lambda's ApplicationLogLevel), leaked it.
+    Here the key comes from Secrets Manager, is rotated between two warm invocations (the
+    Powertools cache still holds the old key: a 401, one forced read, the run succeeds), and
+    neither key may show in logs, output, findings or return values."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from docspace_sentinel.settings import AWS_WIRE_LOGGERS
+
+    sim = simulator_factory(seed=7, audit_events=300, login_events=100, server={"api_key": KEY})
+    point_at_faulty(monkeypatch, sim, aws, MODE="enforce", DOCSPACE_API_KEY_CACHE_SECONDS=3600)
+    secrets = boto3.client("secretsmanager", region_name="eu-west-1")
+    secrets.create_secret(Name="docspace/api-key", SecretString=json.dumps({"apiKey": KEY}))
+    monkeypatch.delenv("DOCSPACE_API_KEY")
+    monkeypatch.setenv("DOCSPACE_API_KEY_SECRET", "docspace/api-key")
+    parameters.clear_caches()
+    # A cold process: no level of their own on botocore's loggers, the root logger at DEBUG.
+    for name in AWS_WIRE_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    caplog.set_level(logging.DEBUG)
+    outputs = [json.dumps(invoke("vdr_activity", scheduled(iso(now() - timedelta(hours=1)))))]
+    secrets.put_secret_value(SecretId="docspace/api-key", SecretString=ROTATED)
+    sim.api_key = ROTATED
+    second = invoke("vdr_activity", scheduled(iso(now())))
+    outputs.append(json.dumps(second))
+    outputs += [json.dumps(f) for f in aws.findings()]
+    parameters.clear_caches()
+    assert second.get("status") not in ("failed", "busy", "duplicate"), second
+    assert any("rejected the API key" in r.getMessage() for r in caplog.records)
+    captured = capsys.readouterr()
+    logs = "\n".join(r.getMessage() + repr(r.args) + str(r.__dict__) for r in caplog.records)
+    assert any(r.name.startswith("botocore") for r in caplog.records)  # DEBUG really was on
+    for key in (KEY, ROTATED):
+        for where, text in {"logs": logs, "stdout": captured.out, "stderr": captured.err,
+                            "findings/returns": "\n".join(outputs)}.items():  # fmt: skip
+            assert key not in text, f"the API key appears in {where}"

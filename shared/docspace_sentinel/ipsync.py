@@ -27,7 +27,7 @@ pk               sk        attributes
                            ``alwaysAllowed`` (the addresses it keeps there as always allowed;
                            absent in records written before it was kept: then every address
                            it added counts as possibly always allowed), ``updatedAt``,
-                           ``version`` (conditional writes)
+                           ``version`` (``StateStore.put_versioned``)
 ================ ========= ===================================================================
 """
 
@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import state_keys
 from .allowlist import Allowlist, parse_entry, unmapped
 from .client import DocSpaceClient
 from .config import Env, env_bool, env_choice, env_int, env_list
@@ -52,8 +53,6 @@ from .state import ConditionFailed, StateStore, to_iso
 log = logging.getLogger(__name__)
 
 SYNC_MODES = ("off", "dry-run", "enforce")
-PK = "ipsync"
-SK = "added"
 SAMPLE = 50
 ACTION = "ip_sync"
 
@@ -325,7 +324,7 @@ class AddedStore:
         self.store = store
 
     def get(self) -> AddedRecord:
-        item = self.store.get(PK, SK)
+        item = self.store.get(*state_keys.IP_SYNC_ADDED)
         if not item:
             return AddedRecord()
         always = item.get("alwaysAllowed")
@@ -342,32 +341,21 @@ class AddedStore:
         expected: int,
         always_allowed: Iterable[str] | None = frozenset(),
     ) -> AddedRecord:
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if expected == 0
-            else {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": self.store.encode({":v": expected}),
-            }
-        )
         ordered = sorted(set(addresses), key=_ip_sort)
         item: dict[str, Any] = {
-            "pk": PK,
-            "sk": SK,
+            **state_keys.IP_SYNC_ADDED.item(),
             "addresses": ordered,
             "updatedAt": to_iso(self.store.now()),
-            "version": expected + 1,
         }
         always = None if always_allowed is None else sorted(set(always_allowed), key=_ip_sort)
         if always is not None:
             item["alwaysAllowed"] = always
         try:
-            self.store.call("put_item", Item=self.store.encode(item), **condition)
+            version = self.store.put_versioned(item, expected)
         except ConditionFailed:
             raise SyncConflict() from None
         return AddedRecord(
-            frozenset(ordered), expected + 1, None if always is None else frozenset(always)
+            frozenset(ordered), version, None if always is None else frozenset(always)
         )
 
 

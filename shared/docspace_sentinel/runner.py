@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import state_keys
 from .client import DocSpaceClient
 from .config import Env, env_float, env_int, env_required
 from .findings import Finding
 from .invocation import Invocation, parse_invocation
 from .publisher import FindingPublisher
 from .scan import ScanPlan, SliceScan, plan_scan, trusted_cursor
-from .state import Cursor, StateError, StateStore
+from .state import Cursor, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -256,47 +257,27 @@ class Runner:
 
     def publish(self, findings: list[Finding], owner: str) -> tuple[int, int]:
         """Publish each finding once per suppression period. A failed publish raises (after
-        dropping its claim), so the run fails and its cursor stays."""
+        dropping its claim), so the run fails and its cursor stays. Once the message is out,
+        failing the run would make its retry send it again: the record is tried a few times,
+        then only logged."""
         published = suppressed = 0
         for finding in findings:
-            fingerprint = finding.fingerprint
             until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
-            if not self.store.claim_finding(
-                self.workflow, fingerprint, owner, suppress_until=until, lease=timedelta(minutes=15)
-            ):
+            done = self.store.once(
+                [state_keys.sent(self.workflow, finding.fingerprint)],
+                owner,
+                self._publisher_of(finding),
+                until=until,
+                confirm_attempts=3,
+            )
+            if done.claimed:
+                published += 1
+            else:
                 suppressed += 1
-                continue
-            try:
-                message_id = self.publisher.publish(finding)
-            except BaseException:
-                self.store.release_finding(self.workflow, fingerprint, owner)
-                raise
-            self._record_published(fingerprint, owner, message_id, until)
-            published += 1
         return published, suppressed
 
-    def _record_published(
-        self, fingerprint: str, owner: str, message_id: str, until: datetime
-    ) -> None:
-        """The message is out: failing the run now would make its retry send it again. Try the
-        bookkeeping a few times; if DynamoDB still refuses, say so and go on (the claim stays,
-        and only a retry of this very run could repeat the message)."""
-        for attempt in range(3):
-            try:
-                self.store.mark_published(
-                    self.workflow, fingerprint, owner, message_id=message_id, suppress_until=until
-                )
-                return
-            except StateError as exc:
-                log.warning(
-                    "recording published finding %s failed (%s), attempt %d",
-                    fingerprint,
-                    exc,
-                    attempt + 1,
-                )
-        log.error(
-            "finding %s was published (%s) but could not be recorded", fingerprint, message_id
-        )
+    def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
+        return lambda _claimed: {"messageId": self.publisher.publish(finding)}
 
 
 def _iso(value: datetime) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from .. import state_keys
 from ..actions import LOGIN_SUCCESS, MessageAction
 from ..allowlist import (
     OPERATIONS,
@@ -52,7 +53,7 @@ from ..state import StateStore
 log = logging.getLogger(__name__)
 
 WORKFLOW = "ip_allowlist"
-SYNC_LOCK = "ip_allowlist_sync"  # one sync at a time, whether a run or a registration starts it
+SYNC_LOCK = state_keys.IP_SYNC_LOCK  # one sync at a time, a run's or a registration's
 SYNC_LEASE = timedelta(minutes=5)
 VIOLATION_MODES = ("alert", "logout", "restrict")
 LOGOUT = "logout_user"

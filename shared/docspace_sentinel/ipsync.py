@@ -57,7 +57,7 @@ SAMPLE = 50
 ACTION = "ip_sync"
 
 
-class SyncSettings(NamedTuple):
+class _SyncValues(NamedTuple):
     mode: str = "dry-run"
     enable: bool = False
     max_expanded: int = 256
@@ -65,14 +65,25 @@ class SyncSettings(NamedTuple):
     #: Always-allowed addresses the operator agrees to see dropped while restrictions apply.
     confirm_remove: tuple[str, ...] = ()
 
+
+class SyncSettings(_SyncValues):
+    """The portal sync's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    PORTAL_SYNC = "PORTAL_SYNC"
+    PORTAL_SYNC_ENABLE = "PORTAL_SYNC_ENABLE"
+    MAX_EXPANDED_RANGE = "MAX_EXPANDED_RANGE"
+    ALWAYS_ALLOWED_IPS = "ALWAYS_ALLOWED_IPS"
+    PORTAL_SYNC_CONFIRM_REMOVE = "PORTAL_SYNC_CONFIRM_REMOVE"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> SyncSettings:
         return cls(
-            mode=env_choice("PORTAL_SYNC", "dry-run", SYNC_MODES, env=env),
-            enable=env_bool("PORTAL_SYNC_ENABLE", False, env=env),
-            max_expanded=env_int("MAX_EXPANDED_RANGE", 256, minimum=1, maximum=65_536, env=env),
-            always_allowed=_addresses("ALWAYS_ALLOWED_IPS", env),
-            confirm_remove=_addresses("PORTAL_SYNC_CONFIRM_REMOVE", env),
+            mode=env_choice(cls.PORTAL_SYNC, "dry-run", SYNC_MODES, env=env),
+            enable=env_bool(cls.PORTAL_SYNC_ENABLE, False, env=env),
+            max_expanded=env_int(cls.MAX_EXPANDED_RANGE, 256, minimum=1, maximum=65_536, env=env),
+            always_allowed=_addresses(cls.ALWAYS_ALLOWED_IPS, env),
+            confirm_remove=_addresses(cls.PORTAL_SYNC_CONFIRM_REMOVE, env),
         )
 
 

@@ -42,7 +42,7 @@ MODES = ("dry-run", "enforce")
 ACT_WITHIN_FLOOR = timedelta(hours=1)
 
 
-class ResponseSettings(NamedTuple):
+class _ResponseValues(NamedTuple):
     mode: str = "dry-run"
     protected_ids: frozenset[str] = frozenset()
     max_per_run: int = 3
@@ -57,26 +57,41 @@ class ResponseSettings(NamedTuple):
     def enforce(self) -> bool:
         return self.mode == "enforce"
 
+
+class ResponseSettings(_ResponseValues):
+    """How portal actions are taken (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    MODE = "MODE"
+    PROTECTED_USER_IDS = "PROTECTED_USER_IDS"
+    MAX_RESTRICTIONS_PER_RUN = "MAX_RESTRICTIONS_PER_RUN"
+    RESTRICTION_MINUTES = "RESTRICTION_MINUTES"
+    PROTECT_LDAP_USERS = "PROTECT_LDAP_USERS"
+    PROTECT_SSO_USERS = "PROTECT_SSO_USERS"
+    SUPPRESSION_HOURS = "SUPPRESSION_HOURS"  # the run's suppression period (RunSettings)
+
     @classmethod
-    def from_env(cls, env: Env | None = None, *, mode_variable: str = "MODE") -> ResponseSettings:
-        ids = env_list("PROTECTED_USER_IDS", env=env)
+    def from_env(cls, env: Env | None = None, *, mode_variable: str = MODE) -> ResponseSettings:
+        ids = env_list(cls.PROTECTED_USER_IDS, env=env)
         try:
-            protected = frozenset(guid(i, "PROTECTED_USER_IDS") for i in ids)
+            protected = frozenset(guid(i, cls.PROTECTED_USER_IDS) for i in ids)
         except ValueError as exc:
-            raise ConfigError("PROTECTED_USER_IDS", str(exc)) from None
+            raise ConfigError(cls.PROTECTED_USER_IDS, str(exc)) from None
         return cls(
             mode=env_choice(mode_variable, "dry-run", MODES, env=env),
             protected_ids=protected,
-            max_per_run=env_int("MAX_RESTRICTIONS_PER_RUN", 3, minimum=0, maximum=100, env=env),
+            max_per_run=env_int(cls.MAX_RESTRICTIONS_PER_RUN, 3, minimum=0, maximum=100, env=env),
             duration=timedelta(
-                minutes=env_int("RESTRICTION_MINUTES", 60, minimum=1, maximum=60 * 24 * 90, env=env)
+                minutes=env_int(
+                    cls.RESTRICTION_MINUTES, 60, minimum=1, maximum=60 * 24 * 90, env=env
+                )
             ),
-            protect_ldap=env_bool("PROTECT_LDAP_USERS", True, env=env),
-            protect_sso=env_bool("PROTECT_SSO_USERS", True, env=env),
+            protect_ldap=env_bool(cls.PROTECT_LDAP_USERS, True, env=env),
+            protect_sso=env_bool(cls.PROTECT_SSO_USERS, True, env=env),
             act_within=max(
                 ACT_WITHIN_FLOOR,
                 timedelta(
-                    hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
+                    hours=env_int(cls.SUPPRESSION_HOURS, 24, minimum=0, maximum=24 * 90, env=env)
                 ),
             ),
         )

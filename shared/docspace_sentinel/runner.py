@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from . import state_keys
 from .client import DocSpaceClient
@@ -31,14 +31,24 @@ from .state import Cursor, StateStore
 
 log = logging.getLogger(__name__)
 
-STATE_TABLE = "STATE_TABLE"
-FINDINGS_TOPIC_ARN = "FINDINGS_TOPIC_ARN"
 RUN_RECORD_DAYS = 14
 
 
 @dataclass(frozen=True)
 class RunSettings:
     """Settings every scanning workflow shares."""
+
+    # The environment variables ``from_env`` reads.
+    STATE_TABLE: ClassVar[str] = "STATE_TABLE"
+    FINDINGS_TOPIC_ARN: ClassVar[str] = "FINDINGS_TOPIC_ARN"
+    SCAN_LAG_MINUTES: ClassVar[str] = "SCAN_LAG_MINUTES"
+    INITIAL_LOOKBACK_HOURS: ClassVar[str] = "INITIAL_LOOKBACK_HOURS"
+    MAX_SCAN_HOURS: ClassVar[str] = "MAX_SCAN_HOURS"
+    SCAN_SLICE_MINUTES: ClassVar[str] = "SCAN_SLICE_MINUTES"
+    SCAN_SLICE_EVENTS: ClassVar[str] = "SCAN_SLICE_EVENTS"
+    SUPPRESSION_HOURS: ClassVar[str] = "SUPPRESSION_HOURS"
+    TIME_RESERVE_SECONDS: ClassVar[str] = "TIME_RESERVE_SECONDS"
+    SCAN_CONCURRENCY: ClassVar[str] = "SCAN_CONCURRENCY"
 
     state_table: str
     topic_arn: str
@@ -54,30 +64,34 @@ class RunSettings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
         return cls(
-            state_table=env_required(STATE_TABLE, env=env, hint="the DynamoDB state table name"),
-            topic_arn=env_required(FINDINGS_TOPIC_ARN, env=env, hint="the SNS topic for findings"),
+            state_table=env_required(
+                cls.STATE_TABLE, env=env, hint="the DynamoDB state table name"
+            ),
+            topic_arn=env_required(
+                cls.FINDINGS_TOPIC_ARN, env=env, hint="the SNS topic for findings"
+            ),
             lag=timedelta(
-                minutes=env_int("SCAN_LAG_MINUTES", 15, minimum=0, maximum=1440, env=env)
+                minutes=env_int(cls.SCAN_LAG_MINUTES, 15, minimum=0, maximum=1440, env=env)
             ),
             initial_lookback=timedelta(
-                hours=env_int("INITIAL_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 180, env=env)
+                hours=env_int(cls.INITIAL_LOOKBACK_HOURS, 24, minimum=1, maximum=24 * 180, env=env)
             ),
             max_span=timedelta(
-                hours=env_int("MAX_SCAN_HOURS", 168, minimum=1, maximum=24 * 180, env=env)
+                hours=env_int(cls.MAX_SCAN_HOURS, 168, minimum=1, maximum=24 * 180, env=env)
             ),
             slice_size=timedelta(
-                minutes=env_int("SCAN_SLICE_MINUTES", 60, minimum=1, maximum=1440, env=env)
+                minutes=env_int(cls.SCAN_SLICE_MINUTES, 60, minimum=1, maximum=1440, env=env)
             ),
             # SCAN_CONCURRENCY slices are held at once (about 1 KB an event) and each is read
             # whole within the time reserve: the cap keeps both modest.
-            slice_events=env_int("SCAN_SLICE_EVENTS", 2000, minimum=100, maximum=20_000, env=env),
+            slice_events=env_int(cls.SCAN_SLICE_EVENTS, 2000, minimum=100, maximum=20_000, env=env),
             suppression=timedelta(
-                hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
+                hours=env_int(cls.SUPPRESSION_HOURS, 24, minimum=0, maximum=24 * 90, env=env)
             ),
             reserve_seconds=env_float(
-                "TIME_RESERVE_SECONDS", 60.0, minimum=0, maximum=600, env=env
+                cls.TIME_RESERVE_SECONDS, 60.0, minimum=0, maximum=600, env=env
             ),
-            concurrency=env_int("SCAN_CONCURRENCY", 4, minimum=1, maximum=32, env=env),
+            concurrency=env_int(cls.SCAN_CONCURRENCY, 4, minimum=1, maximum=32, env=env),
         )
 
 

@@ -24,34 +24,48 @@ from ..models import AuditEvent
 from ..response import DISABLE, ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..rooms import RoomResolver, context_title
-from ..runner import RunContext, RunOutcome
+from ..runner import RunContext, RunOutcome, RunSettings
 
 WORKFLOW = "bulk_change_guard"
 SAMPLE = 25
 ACTED = frozenset({"done", "failed"})
 
 
-class GuardSettings(NamedTuple):
+class _GuardValues(NamedTuple):
     threshold: int = 20
     window: timedelta = timedelta(minutes=10)
     response: ResponseSettings = ResponseSettings()
 
+
+class GuardSettings(_GuardValues):
+    """The bulk guard's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    FILE_CHANGE_THRESHOLD = "FILE_CHANGE_THRESHOLD"
+    WINDOW_MINUTES = "WINDOW_MINUTES"
+
     @classmethod
-    def from_env(cls, env: Env | None = None, *, lag: timedelta | None = None) -> GuardSettings:
-        window = timedelta(
-            minutes=env_int("WINDOW_MINUTES", 10, minimum=1, maximum=24 * 60, env=env)
-        )
-        if lag is not None and lag < window:
-            raise ConfigError(
-                "SCAN_LAG_MINUTES",
-                f"must be at least WINDOW_MINUTES ({int(window.total_seconds() // 60)}) so a burst "
-                "split across two runs is seen whole",
-            )
+    def from_env(cls, env: Env | None = None) -> GuardSettings:
         return cls(
-            threshold=env_int("FILE_CHANGE_THRESHOLD", 20, minimum=1, maximum=100_000, env=env),
-            window=window,
+            threshold=env_int(cls.FILE_CHANGE_THRESHOLD, 20, minimum=1, maximum=100_000, env=env),
+            window=timedelta(
+                minutes=env_int(cls.WINDOW_MINUTES, 10, minimum=1, maximum=24 * 60, env=env)
+            ),
             response=ResponseSettings.from_env(env),
         )
+
+    def validate(self, run: RunSettings) -> None:
+        """The rule across settings: a run re-reads the lag behind its cursor, so the lag must
+        cover the window for a burst split across two runs to be seen whole."""
+        if run.lag < self.window:
+            raise ConfigError(
+                RunSettings.SCAN_LAG_MINUTES,
+                f"must be at least {self.WINDOW_MINUTES} ({_minutes(self)}) so a burst "
+                "split across two runs is seen whole",
+            )
+
+
+Settings = GuardSettings
 
 
 class Change(NamedTuple):
@@ -190,8 +204,7 @@ def _title(event: AuditEvent) -> str | None:
     return text[:120] if text else None
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = GuardSettings.from_env(lag=context.settings.lag)
+def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
     detector = BulkDetector(settings.threshold, settings.window)
     for _bounds, events in context.scan.audit_slices():
         detector.feed(events)

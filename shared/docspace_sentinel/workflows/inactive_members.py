@@ -32,11 +32,11 @@ from typing import Any, NamedTuple
 
 from .. import state_keys
 from ..actions import FILE_CHANGE, MessageAction
-from ..config import Env, env_bool, env_int, env_list, env_str
+from ..config import Env, env_bool, env_ids, env_int, env_list, env_str
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
 from ..mail import Email, Mailer, RecipientRefused, html_page
-from ..models import STATUS_ACTIVE, Room, User, parse_int
+from ..models import STATUS_ACTIVE, Room, User
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 from ..scan import ScanPlan, SliceScan
@@ -65,7 +65,7 @@ DEFAULT_ACTIVITY: frozenset[int] = FILE_CHANGE | {
 }
 
 
-class InactiveSettings(NamedTuple):
+class _InactiveValues(NamedTuple):
     room_ids: tuple[int, ...] = ()
     room_types: tuple[int, ...] = (8, 2)
     period: timedelta = timedelta(days=30)
@@ -77,37 +77,48 @@ class InactiveSettings(NamedTuple):
     sender: str | None = None
     manager_email: str | None = None
 
+
+class InactiveSettings(_InactiveValues):
+    """Inactive members' settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    ROOM_IDS = "ROOM_IDS"
+    ROOM_TYPES = "ROOM_TYPES"
+    PERIOD_DAYS = "PERIOD_DAYS"
+    MIN_ACTIVITY = "MIN_ACTIVITY"
+    ACTIVITY_ACTIONS = "ACTIVITY_ACTIONS"
+    REMINDER_COOLDOWN_DAYS = "REMINDER_COOLDOWN_DAYS"
+    EXPAND_GROUPS = "EXPAND_GROUPS"
+    SKIP_OWNER = "SKIP_OWNER"
+    REMINDER_SENDER = "REMINDER_SENDER"
+    MANAGER_EMAIL = "MANAGER_EMAIL"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> InactiveSettings:
-        actions = env_list("ACTIVITY_ACTIONS", env=env)
+        actions = env_list(cls.ACTIVITY_ACTIONS, env=env)
         try:
             codes = (
                 frozenset(MessageAction.lookup(a) for a in actions) if actions else DEFAULT_ACTIVITY
             )
         except ValueError as exc:
-            raise ConfigError("ACTIVITY_ACTIONS", str(exc)) from None
+            raise ConfigError(cls.ACTIVITY_ACTIONS, str(exc)) from None
         return cls(
-            room_ids=_ints("ROOM_IDS", env),
-            room_types=_ints("ROOM_TYPES", env) or (8, 2),
-            period=timedelta(days=env_int("PERIOD_DAYS", 30, minimum=1, maximum=365, env=env)),
-            min_activity=env_int("MIN_ACTIVITY", 1, minimum=1, env=env),
+            room_ids=env_ids(cls.ROOM_IDS, env=env),
+            room_types=env_ids(cls.ROOM_TYPES, env=env) or (8, 2),
+            period=timedelta(days=env_int(cls.PERIOD_DAYS, 30, minimum=1, maximum=365, env=env)),
+            min_activity=env_int(cls.MIN_ACTIVITY, 1, minimum=1, env=env),
             activity_actions=codes,
             cooldown=timedelta(
-                days=env_int("REMINDER_COOLDOWN_DAYS", 30, minimum=0, maximum=365, env=env)
+                days=env_int(cls.REMINDER_COOLDOWN_DAYS, 30, minimum=0, maximum=365, env=env)
             ),
-            expand_groups=env_bool("EXPAND_GROUPS", False, env=env),
-            skip_owner=env_bool("SKIP_OWNER", True, env=env),
-            sender=_email("REMINDER_SENDER", env),
-            manager_email=_email("MANAGER_EMAIL", env),
+            expand_groups=env_bool(cls.EXPAND_GROUPS, False, env=env),
+            skip_owner=env_bool(cls.SKIP_OWNER, True, env=env),
+            sender=_email(cls.REMINDER_SENDER, env),
+            manager_email=_email(cls.MANAGER_EMAIL, env),
         )
 
 
-def _ints(name: str, env: Env | None) -> tuple[int, ...]:
-    values = env_list(name, env=env)
-    bad = [v for v in values if (parse_int(v) or 0) <= 0]
-    if bad:
-        raise ConfigError(name, f"must be positive whole numbers, got {', '.join(bad)}")
-    return tuple(int(v) for v in values)
+Settings = InactiveSettings
 
 
 def _email(name: str, env: Env | None) -> str | None:
@@ -167,8 +178,7 @@ def rosters(context: RunContext, settings: InactiveSettings) -> tuple[list[RoomR
     return result, missing
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = InactiveSettings.from_env()
+def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
     rooms, missing = rosters(context, settings)
     end = (
         context.invocation.window[1]

@@ -61,18 +61,28 @@ ACTED = frozenset({"done", "failed"})
 SAMPLE = 20
 
 
-class AllowlistSettings(NamedTuple):
+class _AllowlistValues(NamedTuple):
     sync: SyncSettings = SyncSettings()
     on_violation: str = "alert"
     response: ResponseSettings = ResponseSettings()
+
+
+class AllowlistSettings(_AllowlistValues):
+    """The IP allowlist's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    ON_VIOLATION = "ON_VIOLATION"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AllowlistSettings:
         return cls(
             sync=SyncSettings.from_env(env),
-            on_violation=env_choice("ON_VIOLATION", "alert", VIOLATION_MODES, env=env),
+            on_violation=env_choice(cls.ON_VIOLATION, "alert", VIOLATION_MODES, env=env),
             response=ResponseSettings.from_env(env),
         )
+
+
+Settings = AllowlistSettings
 
 
 # -- login check (pure) -------------------------------------------------------------------------
@@ -261,8 +271,7 @@ def sync_locked(
         store.release_lock(SYNC_LOCK, owner)
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = AllowlistSettings.from_env()
+def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
     allowlists = {a.user_id: a for a in AllowlistStore(context.store).all()}
     sightings, scanned = check_logins(context.scan.login_events(), matchers(allowlists.values()))
     responder = ViolationResponse(context, settings)
@@ -497,17 +506,21 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
     from .. import handler as shared
     from ..runner import Runner, RunSettings
+    from ..settings import ClientSettings
 
     @shared.logger.inject_lambda_context(clear_state=True)
     @shared.metrics.log_metrics(capture_cold_start_metric=True)
     def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         shared.logger.append_keys(workflow=WORKFLOW)
         shared.set_workflow_dimension(WORKFLOW)
-        run_settings = RunSettings.from_env()
-        sync_settings = SyncSettings.from_env()
+        # Registration needs only the sync settings of its own (see ``register``); all are
+        # checked before the first AWS call, the API key's read last.
+        entry = shared.read_settings(SyncSettings)
+        run_settings, sync_settings = entry.run, entry.workflow
         store = shared.state_store(run_settings.state_table)
         owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
-        with DocSpaceClient.from_env(remaining_time=shared.remaining_time_of(context)) as client:
+        remaining = shared.remaining_time_of(context)
+        with DocSpaceClient(entry.client(), remaining_time=remaining) as client:
             runner = Runner(
                 WORKFLOW,
                 run_settings,
@@ -534,4 +547,10 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         shared.logger.info("registration stored", extra={"registration": answer})
         return answer
 
+    # The settings classes it reads (tests derive the environment it needs from them).
+    register_handler.settings_classes = (
+        RunSettings,
+        ClientSettings,
+        SyncSettings,
+    )
     return register_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -17,6 +17,7 @@ import logging
 from datetime import timedelta
 
 from ..client import DocSpaceClient
+from ..config import NoSettings
 from ..errors import DocSpaceError, NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef
 from ..models import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED
@@ -39,6 +40,8 @@ LIFT = "enable_user"
 #: How long a "restricting" record may sit before it is reconciled (the disabling run may still
 #: be in flight before that).
 SETTLE = timedelta(minutes=2)
+#: Nothing of its own: the run and client settings say all it needs.
+Settings = NoSettings
 
 
 def settle_time(client: DocSpaceClient) -> timedelta:
@@ -48,7 +51,7 @@ def settle_time(client: DocSpaceClient) -> timedelta:
     return max(SETTLE, timedelta(seconds=settings.retry.total_budget + settings.timeout + 60))
 
 
-def run(context: RunContext) -> RunOutcome:
+def run(context: RunContext, settings: NoSettings) -> RunOutcome:
     records = RestrictionStore(context.store)
     now = context.store.now()
     findings: list[Finding] = []

@@ -41,6 +41,9 @@ LAST_EVENTS = 20
 #: ``MalformedResponse``: a backstop for a portal, or a cache in front of it, that never sends
 #: the short page that ends a read. Far beyond what a Lambda invocation can read anyway.
 MAX_PAGES_PER_READ = 10_000
+#: Pages in a row with no id unseen in the read that make ``_PageGuard`` refuse it. One or two
+#: are a newest-first feed shifting by exactly a page (or two) of new events while it is read.
+STALE_PAGES_IN_A_ROW = 3
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -158,7 +161,8 @@ class DocSpaceClient:
         Also detects the "no Audit option" fallback, where the portal ignores ``startIndex``
         and every filter and answers with its 20 newest events: a first page of exactly 20
         rows is followed by one more request, and the same 20 ids again means the fallback.
-        Any other page that brings no new id ends the read (``_PageGuard``).
+        A short page that brings no id unseen in this read is the normal end of a newest-first
+        feed that shifted while it was read (``_PageGuard``).
         """
         start = 0
         first_ids: set[Any] | None = None
@@ -179,8 +183,8 @@ class DocSpaceClient:
                         path=path,
                     )
                 first_ids = None
-            guard.check(ids, start)
-            yield page
+            if guard.check(ids, start):
+                yield page
             if len(page) < PAGE_SIZE:
                 if start == 0 and len(page) == LAST_EVENTS:
                     first_ids = ids
@@ -204,8 +208,8 @@ class DocSpaceClient:
             envelope = self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start})
             page = self._list(envelope, path)
             stats.pages += 1
-            guard.check((row_ids or _row_ids)(page), start)
-            yield page
+            if guard.check((row_ids or _row_ids)(page), start):
+                yield page
             start += len(page)
             if not page or envelope.total is None or start >= envelope.total:
                 return
@@ -438,8 +442,8 @@ class DocSpaceClient:
             if not isinstance(folders, list):
                 raise MalformedResponse("rooms list has no folders", path=path)
             stats.pages += 1
-            guard.check(_row_ids(folders), start)
-            yield from self._parse_rows(folders, Room.from_wire, stats)
+            if guard.check(_row_ids(folders), start):
+                yield from self._parse_rows(folders, Room.from_wire, stats)
             start += len(folders)
             total = content.get("total")
             if not folders or not isinstance(total, int) or start >= total:
@@ -484,20 +488,22 @@ class DocSpaceClient:
 
 class _PageGuard:
     """Ends a paged read that would never end: a portal, or a cache in front of it, that ignores
-    ``startIndex`` sends the same page forever.
+    ``startIndex`` sends the same page (or the same few pages in turn) forever.
 
-    A page that adds no id the previous page lacked is that repeat. A page that repeats only
-    *some* ids is normal: newest-first feeds shift by the events written while we page, and
-    the callers deduplicate those. Rows without a usable id cannot be judged and are let
-    through; ``limit`` pages per read still ends such a read."""
+    A page is *stale* when every id on it was seen earlier in this read. Newest-first feeds shift
+    by the events written while we page, so a stale page alone is normal (``check`` returns
+    False and the caller skips it; a short one ends a feed). ``STALE_PAGES_IN_A_ROW`` stale pages
+    in a row are the repeat. Rows without a usable id cannot be judged and are let through;
+    ``limit`` pages per read still ends such a read."""
 
-    __slots__ = ("limit", "pages", "path", "previous")
+    __slots__ = ("limit", "pages", "path", "seen", "stale")
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
         self.limit = limit
         self.pages = 0
-        self.previous: set[Any] = set()
+        self.seen: set[Any] = set()
+        self.stale = 0
 
     def before_page(self) -> None:
         if self.pages >= self.limit:
@@ -506,14 +512,21 @@ class _PageGuard:
             )
         self.pages += 1
 
-    def check(self, ids: set[Any], start: int) -> None:
-        if ids and ids <= self.previous:
+    def check(self, ids: set[Any], start: int) -> bool:
+        """Whether the page brings an id not seen before in this read (or cannot be judged)."""
+        if not ids or not ids <= self.seen:
+            self.seen |= ids
+            self.stale = 0
+            return True
+        self.stale += 1
+        if self.stale >= STALE_PAGES_IN_A_ROW:
             raise MalformedResponse(
-                f"the page at startIndex {start} repeats the previous page (no new id): the "
-                "portal or a cache in front of it ignores paging",
+                f"the page at startIndex {start} and the {self.stale - 1} before it bring no id "
+                "not seen earlier in this read: the portal or a cache in front of it ignores "
+                "paging",
                 path=self.path,
             )
-        self.previous = ids
+        return False
 
 
 def _row_ids(page: list[Any]) -> set[Any]:

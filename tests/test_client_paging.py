@@ -118,6 +118,50 @@ def test_the_filter_check_allows_the_last_second_of_to_and_nothing_after() -> No
 
 
 @responses.activate
+def test_a_misdated_row_is_counted_and_skipped_not_taken_for_the_fallback() -> None:
+    # One row dated an hour and a half after ``to`` (e.g. the tenant-local time of the DST
+    # fall-back hour): it used to fail every run that read its slice, so the cursor never passed.
+    late = _dates(1, TO + timedelta(minutes=90))[0]
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(50))]
+    rows[7] = audit_row(7, late)
+    rows[9]["userId"] = "1c9d6a3e-0000-4a5b-8c7d-111111111111"  # not the user asked for
+    responses.get(AUDIT, json=envelope(rows))
+    stats = ScanStats()
+    john = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    events = list(make_client().audit_events(FROM, TO, user_id=john, stats=stats))
+    assert [e.id for e in events] == [i for i in range(50) if i not in (7, 9)]
+    assert stats.malformed == 2 and len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("size", [1, 5, 20])
+@responses.activate
+def test_a_short_page_with_a_misdated_row_is_checked_with_one_more_request(size: int) -> None:
+    # A slice with few events, one of them misdated: as few rows as the fallback sends, so the
+    # next page is asked for; a real filter answers it with nothing, the fallback with the same.
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(size))]
+    rows[0] = audit_row(0, _dates(1, TO + timedelta(minutes=90))[0])
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope([]))
+    stats = ScanStats()
+    events = list(make_client().audit_events(FROM, TO, stats=stats))
+    assert [e.id for e in events] == list(range(1, size))
+    assert stats.malformed == 1
+    assert [_query(call)["startIndex"] for call in responses.calls] == [["0"], [str(size)]]
+
+
+@responses.activate
+def test_a_short_fallback_is_detected_even_when_an_event_lands_between_the_requests() -> None:
+    # A portal with fewer than 20 events in its lifetime, none in the window: the same rows
+    # for every request, plus one written meanwhile.
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(7, FROM - timedelta(days=3)))]
+    responses.get(AUDIT, json=envelope(rows))
+    newer = audit_row(99, _dates(1, FROM - timedelta(days=2))[0])
+    responses.get(AUDIT, json=envelope([newer, *rows]))
+    with pytest.raises(AuditUnavailable, match=r"outside the requested filter.*Audit option"):
+        list(make_client().audit_events(FROM, TO))
+
+
+@responses.activate
 def test_no_audit_option_fallback_is_detected_by_repeated_last_20() -> None:
     rows = [audit_row(i, d) for i, d in enumerate(_dates(20))]
     responses.get(AUDIT, json=envelope(rows))

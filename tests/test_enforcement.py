@@ -237,14 +237,18 @@ def records(aws: LocalAws) -> Iterator[RestrictionStore]:
     yield RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb, clock=lambda: NOW))
 
 
-def _gate(
-    portal: FakePortal, records: RestrictionStore, settings: ResponseSettings = ENFORCE
-) -> Gate:
-    return Gate(portal, records, settings, source="test", owner="run")  # type: ignore[arg-type]
+def _held(records: RestrictionStore) -> Restriction:
+    record = records.get(USER)
+    assert record is not None
+    return record
+
+
+def _gate(portal: Any, records: RestrictionStore, settings: ResponseSettings = ENFORCE) -> Gate:
+    return Gate(portal, records, settings, source="test", owner="run")
 
 
 def test_enforce_disables_and_records_it(records: RestrictionStore) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     action = _gate(portal, records).act(_request())
     assert action == ActionTaken(DISABLE, USER, "done", "disabled until 2026-11-29 13:00 UTC")
     record = records.get(USER)
@@ -253,7 +257,7 @@ def test_enforce_disables_and_records_it(records: RestrictionStore) -> None:
     # the same request again: held, and this very run did it
     again = _gate(portal, records).act(_request())
     assert again.status == "done" and again.detail == "disabled until 2026-11-29 13:00 UTC"
-    other = Gate(portal, records, ENFORCE, source="test", owner="other")  # type: ignore[arg-type]
+    other = Gate(portal, records, ENFORCE, source="test", owner="other")
     assert other.act(_request()).detail.startswith("already restricted by Sentinel")
 
 
@@ -266,7 +270,7 @@ def test_the_cap_counts_actions_proposals_and_repeats_per_kind(records: Restrict
 
 
 def test_the_gate_reads_only_what_the_checks_reach(records: RestrictionStore) -> None:
-    portal = FakePortal(_user(is_owner=True))
+    portal: Any = FakePortal(_user(is_owner=True))
     gate = _gate(portal, records)
     assert gate.act(_request(LOGOUT, age=timedelta(days=2))).status == "skipped"
     assert portal.calls == []  # a stale log-out asks the portal nothing
@@ -275,7 +279,7 @@ def test_the_gate_reads_only_what_the_checks_reach(records: RestrictionStore) ->
 
 
 def test_a_logout(records: RestrictionStore) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     done = _gate(portal, records).act(_request(LOGOUT))
     assert done == ActionTaken(LOGOUT, USER, "done", "every session was ended")
     portal.fail = ServerError("boom", status_code=500)
@@ -285,7 +289,7 @@ def test_a_logout(records: RestrictionStore) -> None:
 
 
 def test_a_refused_disable_is_recorded_failed(records: RestrictionStore) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     portal.fail = Forbidden("Access denied", status_code=403)
     action = _gate(portal, records).act(_request())
     assert action.status == "failed" and "refused" in action.detail
@@ -295,7 +299,7 @@ def test_a_refused_disable_is_recorded_failed(records: RestrictionStore) -> None
 
 @pytest.mark.parametrize("how", ["5xx", "unconfirmed"])
 def test_an_unknown_outcome_stays_restricting(records: RestrictionStore, how: str) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     if how == "5xx":
         portal.fail = ServerError("boom", status_code=502)
     else:
@@ -313,7 +317,7 @@ def test_another_run_holding_the_claim_is_not_repeated(records: RestrictionStore
                   user_name=None, owner="racer")  # fmt: skip
     record = records.get(USER)
     assert record is not None
-    gate.records = _Racing(records)  # type: ignore[assignment]
+    gate.records = _Racing(records)
     action = gate.act(_request())
     assert action.detail == "another run is restricting this user"
 
@@ -331,19 +335,19 @@ class _Racing(RestrictionStore):
 def test_a_crashed_runs_restricting_record_is_finished(records: RestrictionStore) -> None:
     records.begin(USER, source="x", reason="r", finding_id="f", duration=ENFORCE.duration,
                   user_name=None, owner="crashed")  # fmt: skip
-    portal = FakePortal(_user(status=2))
+    portal: Any = FakePortal(_user(status=2))
     action = _gate(portal, records).act(_request())
     assert action.status == "skipped" and "already restricted" in action.detail
-    assert records.get(USER).state == "active"  # type: ignore[union-attr]
+    assert _held(records).state == "active"
 
 
 def test_lift_and_its_outcomes(records: RestrictionStore) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     _gate(portal, records).act(_request())
-    settled = lift(portal, records, records.get(USER))  # type: ignore[arg-type]
+    settled = lift(portal, records, _held(records))
     assert settled == ("lifted", "restriction_lifted", "the restriction was lifted", "done")
-    assert records.get(USER).state == "lifted"  # type: ignore[union-attr]
-    assert lift(portal, records, records.get(USER)).outcome == "skipped"  # type: ignore[arg-type]
+    assert _held(records).state == "lifted"
+    assert lift(portal, records, _held(records)).outcome == "skipped"
 
 
 @pytest.mark.parametrize(
@@ -357,7 +361,7 @@ def test_lift_and_its_outcomes(records: RestrictionStore) -> None:
 def test_a_disable_no_longer_ours_closes_without_a_call(
     records: RestrictionStore, change: str, what: str
 ) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     _gate(portal, records).act(_request())
     if change == "deleted":
         del portal.users[USER]
@@ -366,17 +370,17 @@ def test_a_disable_no_longer_ours_closes_without_a_call(
     else:
         portal.users[USER] = portal.users[USER]._replace(terminated=NOW + timedelta(minutes=1))
     calls = len(portal.calls)
-    settled = lift(portal, records, records.get(USER))  # type: ignore[arg-type]
+    settled = lift(portal, records, _held(records))
     assert settled == ("closed", "restriction_closed", what, "skipped")
-    assert records.get(USER).state == "closed"  # type: ignore[union-attr]
+    assert _held(records).state == "closed"
     assert not any(c.startswith("status") for c in portal.calls[calls:])
 
 
 def test_a_failed_lift_stays_lifting(records: RestrictionStore) -> None:
-    portal = FakePortal(_user())
+    portal: Any = FakePortal(_user())
     _gate(portal, records).act(_request())
     portal.fail = ServerError("boom", status_code=503)
-    assert lift(portal, records, records.get(USER)).outcome == "failed"  # type: ignore[arg-type]
+    assert lift(portal, records, _held(records)).outcome == "failed"
     record = records.get(USER)
     assert record is not None and record.state == "lifting" and record.attempts == 1
     portal.fail = None
@@ -392,10 +396,10 @@ def test_reconcile_an_unconfirmed_disable(
 ) -> None:
     records.begin(USER, source="x", reason="r", finding_id="f", duration=ENFORCE.duration,
                   user_name=None, owner="crashed")  # fmt: skip
-    portal = FakePortal(*([_user(status=status)] if status else []))
-    settled = reconcile(portal, records, records.get(USER))  # type: ignore[arg-type]
+    portal: Any = FakePortal(*([_user(status=status)] if status else []))
+    settled = reconcile(portal, records, _held(records))
     assert settled.outcome == state and settled.notice == notice
-    assert records.get(USER).state == state  # type: ignore[union-attr]
+    assert _held(records).state == state
 
 
 # -- end to end -----------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from docspace_sentinel.enforcement import ResponseSettings
 from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.response import ResponseSettings
 from docspace_sentinel.runner import RunSettings
 from docspace_sentinel.settings import ClientSettings
 from docspace_sentinel.workflows.bulk_change_guard import GuardSettings

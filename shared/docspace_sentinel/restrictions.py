@@ -13,6 +13,8 @@ active restriction can never be swept away by DynamoDB.
 
 Every transition is a conditional write, so two runs can never both disable or both re-enable
 the same user, and a run that crashed mid-way is finished by the next one instead of repeated.
+The portal calls that drive the transitions, with the full table of moves, are ``disabling``;
+the checks before a disable are ``enforcement``.
 """
 
 from __future__ import annotations

@@ -11,24 +11,30 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ..actions import FILE_CHANGE, action_label
 from ..config import Env, env_int
+from ..enforcement import (
+    ACTED_STAGE,
+    DISABLE,
+    ActionRequest,
+    Gate,
+    ResponseSettings,
+    staged,
+)
 from ..errors import ConfigError
 from ..findings import ActionTaken, Finding, RoomRef, Severity, UserRef
 from ..logins import group_logins
 from ..models import AuditEvent
-from ..response import DISABLE, ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..rooms import RoomResolver, context_title
 from ..runner import RunContext, RunOutcome, RunSettings
 
 WORKFLOW = "bulk_change_guard"
 SAMPLE = 25
-ACTED = frozenset({"done", "failed"})
 
 
 class _GuardValues(NamedTuple):
@@ -218,7 +224,7 @@ def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
         logins = group_logins(
             context.client.login_events(since, context.plan.end), {b.user_id for b in bursts}
         )
-        restrictor = Restrictor(
+        gate = Gate(
             context.client,
             RestrictionStore(context.store),
             settings.response,
@@ -234,17 +240,16 @@ def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
                     DISABLE, burst.user_id, "skipped", "reported by an earlier run"
                 )
             else:
-                action = restrictor.restrict(
-                    burst.user_id,
-                    reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
-                    finding_id=finding.fingerprint,
-                    evidence_at=burst.peak_end,
+                action = gate.act(
+                    ActionRequest(
+                        DISABLE,
+                        burst.user_id,
+                        evidence_at=burst.peak_end,
+                        finding_id=finding.fingerprint,
+                        reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+                    )
                 )
-            if action.status not in ACTED:
-                # Seeing a burst and acting on it are two reports: a dry run's finding does
-                # not suppress the later enforce run's one, and repeats of either stay quiet.
-                finding = replace(finding, dedup=(*finding.dedup[:-1], "observed"))
-            findings.append(finding.with_actions(action))
+            findings.append(staged(finding, action))
     return RunOutcome(
         findings=findings,
         events_scanned=scanned,
@@ -290,7 +295,9 @@ def _finding(
             f"more than {settings.threshold}; first crossed at {burst.end:%H:%M:%S} UTC, with "
             f"{burst.crossing_files} files) (mode: {settings.response.mode})."
         ),
-        dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), "acted"),
+        # The last part is set by ``enforcement.staged``; built as "acted", whose fingerprint is
+        # the finding id a restriction record keeps.
+        dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), ACTED_STAGE),
         portal_url=context.client.portal_url,
         user=UserRef(burst.user_id, name),
         room=RoomRef(only_room[0], only_room[1]) if only_room else None,

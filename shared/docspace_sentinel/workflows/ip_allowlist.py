@@ -9,7 +9,7 @@
   suppression period; an address the server truncated (IPv6) is ``ip_unverifiable``, never a
   violation; the portal's own blocks (1009) are ``login_blocked_by_ip``. ``ON_VIOLATION``
   ``logout`` or ``restrict`` acts on logins newer than the cursor (older ones were already
-  acted on), through the bulk guard's ``Restrictor`` rules (``MODE``, protections, cap).
+  acted on), through the enforcement gate (``MODE``, protections, cap, recency).
 * Portal sync (``ipsync``) after the login check and after every registration change.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -40,12 +40,20 @@ from ..allowlist import (
 from ..client import DocSpaceClient, guid
 from ..config import Env, env_choice
 from ..dates import utcnow
+from ..enforcement import (
+    DISABLE,
+    LOGOUT,
+    OBSERVED,
+    ActionRequest,
+    Gate,
+    ResponseSettings,
+    staged,
+)
 from ..errors import DocSpaceError, NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef
 from ..ipsync import SyncResult, SyncSettings, sync_failure, sync_portal
 from ..logins import login_record
 from ..models import LoginEvent
-from ..response import ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..runner import RunContext, RunOutcome
 from ..state import StateStore
@@ -56,8 +64,6 @@ WORKFLOW = "ip_allowlist"
 SYNC_LOCK = state_keys.IP_SYNC_LOCK  # one sync at a time, a run's or a registration's
 SYNC_LEASE = timedelta(minutes=5)
 VIOLATION_MODES = ("alert", "logout", "restrict")
-LOGOUT = "logout_user"
-ACTED = frozenset({"done", "failed"})
 SAMPLE = 20
 
 
@@ -172,7 +178,7 @@ def sighting_finding(
             f"{latest.country or '?'} ({latest.browser or '?'}, {latest.platform or '?'}). "
             f"{sighting.reason}."
         ),
-        dedup=(sighting.user_id, sighting.ip, "observed"),
+        dedup=(sighting.user_id, sighting.ip, OBSERVED),  # see enforcement.staged
         portal_url=portal_url,
         user=UserRef(sighting.user_id, name, allowlist.email if allowlist else latest.login)
         if sighting.user_id
@@ -188,20 +194,17 @@ def sighting_finding(
 
 class ViolationResponse:
     """``ON_VIOLATION``: nothing (alert), log the user out, or restrict them, once per user per
-    run, under the bulk guard's rules (``MODE`` dry-run/enforce, protections, cap)."""
+    run, through the enforcement gate (``MODE`` dry-run/enforce, protections, cap, recency)."""
 
     def __init__(self, context: RunContext, settings: AllowlistSettings) -> None:
         self.mode = settings.on_violation
-        self.client = context.client
-        self.settings = settings.response
-        self.restrictor = Restrictor(
+        self.gate = Gate(
             context.client,
             RestrictionStore(context.store),
             settings.response,
             source=WORKFLOW,
             owner=context.invocation.run_key,
         )
-        self.logouts = 0
         self.taken: dict[str, ActionTaken] = {}
 
     def respond(
@@ -210,42 +213,10 @@ class ViolationResponse:
         if self.mode == "alert":
             return None
         if user_id not in self.taken:
-            if self.mode == "restrict":
-                action = self.restrictor.restrict(
-                    user_id, reason=reason, finding_id=finding_id, evidence_at=evidence_at
-                )
-            else:
-                action = self._logout(user_id, evidence_at)
-            self.taken[user_id] = action
+            kind = DISABLE if self.mode == "restrict" else LOGOUT
+            request = ActionRequest(kind, user_id, evidence_at, finding_id, reason)
+            self.taken[user_id] = self.gate.act(request)
         return self.taken[user_id]
-
-    def _logout(self, user_id: str, evidence_at: datetime) -> ActionTaken:
-        too_old = self.restrictor.stale(evidence_at)  # the enforcement gate's recency rule
-        if too_old:
-            return ActionTaken(LOGOUT, user_id, "skipped", too_old)
-        try:
-            user = self.client.user(user_id)
-        except NotFound:
-            return ActionTaken(LOGOUT, user_id, "skipped", "the user no longer exists")
-        protected = self.restrictor.protection(user)
-        if protected:
-            return ActionTaken(LOGOUT, user_id, "skipped", f"protected: {protected}")
-        if self.logouts >= self.settings.max_per_run:
-            return ActionTaken(
-                LOGOUT,
-                user_id,
-                "skipped",
-                f"the cap of {self.settings.max_per_run} actions per run was reached",
-            )
-        self.logouts += 1
-        if not self.settings.enforce:
-            return ActionTaken(LOGOUT, user_id, "proposed", "dry run: would end every session")
-        try:
-            self.client.logout_all(user_id)
-        except DocSpaceError as exc:
-            return ActionTaken(LOGOUT, user_id, "failed", f"{type(exc).__name__}: {exc.message}")
-        log.warning("logged out %s everywhere (login from outside the allowlist)", user_id)
-        return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
 
 
 # -- the scheduled run --------------------------------------------------------------------------
@@ -289,11 +260,7 @@ def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
                 finding_id=finding.fingerprint,
                 evidence_at=sighting.latest.date,
             )
-            if action is not None:
-                if action.status in ACTED:
-                    # Seeing and acting are two reports (as in the bulk guard).
-                    finding = replace(finding, dedup=(*finding.dedup[:-1], "acted"))
-                finding = finding.with_actions(action)
+            finding = staged(finding, action)
         findings.append(finding)
     sync = sync_locked(context.client, context.store, settings.sync, context.invocation.run_key)
     findings.extend(sync.findings)

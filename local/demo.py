@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "shared"))
 
 from docspace_sentinel.client import DocSpaceClient  # noqa: E402
+from docspace_sentinel.dates import format_utc  # noqa: E402
 from docspace_sentinel.findings import Finding  # noqa: E402
 from docspace_sentinel.restrictions import RestrictionStore  # noqa: E402
 from docspace_sentinel.state import StateStore  # noqa: E402
@@ -33,10 +34,6 @@ from local.simulator.server import SimulatorServer  # noqa: E402
 
 SCHEDULE = "arn:aws:scheduler:eu-west-1:123456789012:schedule/docspace-sentinel/{}"
 RULE = "=" * 78
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _heading(text: str) -> None:
@@ -121,7 +118,9 @@ def _run(function: str, event: dict[str, Any], label: str) -> dict[str, Any]:
 def _scheduled(function: str, when: datetime, label: str | None = None) -> dict[str, Any]:
     """Fire ``function`` as its EventBridge Scheduler schedule would at ``when``."""
     schedule = SCHEDULE.format(function.replace("_", "-"))
-    return _run(function, {"scheduledTime": _iso(when), "scheduleArn": schedule}, label or function)
+    return _run(
+        function, {"scheduledTime": format_utc(when), "scheduleArn": schedule}, label or function
+    )
 
 
 def _print_findings(aws: Any) -> int:
@@ -190,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             "login_audit",
             {
                 "action": "failure",
-                "from": _iso(now - timedelta(days=3)),
-                "to": _iso(now),
+                "from": format_utc(now - timedelta(days=3)),
+                "to": format_utc(now),
                 "limit": 5,
             },
         )
@@ -209,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 "reported, but too old to act on)"
             )
         os.environ |= {"MODE": "enforce", "RESTRICTION_MINUTES": "60"}
-        window = {"from": _iso(now - timedelta(days=4)), "to": _iso(now)}
+        window = {"from": format_utc(now - timedelta(days=4)), "to": format_utc(now)}
         _run("bulk_change_guard", window, "bulk_change_guard enforce")
         total += _print_findings(aws)
         bulk = scenario.planted.bulk_changer

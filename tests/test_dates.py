@@ -80,3 +80,27 @@ def test_user_dates_take_offsets_and_read_a_zoneless_time_as_utc() -> None:
     assert parse_user_date(" 2026-11-20T09:00:00+03:00 ") == datetime(2026, 11, 20, 6, tzinfo=UTC)
     assert parse_user_date("2026-11-20T06:00:00") == datetime(2026, 11, 20, 6, tzinfo=UTC)
     assert parse_user_date("2000-01-01T00:00:00Z") == datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def test_one_function_formats_every_utc_time_in_three_precisions() -> None:
+    from docspace_sentinel.dates import format_utc
+    from docspace_sentinel.findings import format_utc as finding_time
+    from docspace_sentinel.state import to_iso
+
+    plus3 = timezone(timedelta(hours=3))
+    exact = datetime(2025, 3, 4, 12, 15, 42, 250, tzinfo=plus3)
+    whole = datetime(2025, 3, 4, 12, 15, 42, tzinfo=plus3)
+    # the wire's from/to, run summaries, published messages: whole seconds, the fraction dropped
+    assert format_utc(exact) == "2025-03-04T09:15:42Z"
+    assert format_query_date(exact) == "2025-03-04T09:15:42Z"
+    # stored items and cursors: always six digits (string order is time order)
+    assert to_iso(whole) == format_utc(whole, "micro") == "2025-03-04T09:15:42.000000Z"
+    assert to_iso(exact) == "2025-03-04T09:15:42.000250Z"
+    # findings: a fraction only when there is one
+    assert finding_time(whole) == format_utc(whole, "exact") == "2025-03-04T09:15:42Z"
+    assert finding_time(exact) == "2025-03-04T09:15:42.000250Z"
+    # a naive time is taken as UTC
+    assert format_utc(datetime(2025, 3, 4, 9, 15, 42)) == "2025-03-04T09:15:42Z"
+    # each reads back as the time it was given (to the second for whole seconds)
+    assert parse_wire_date(format_utc(exact)) == exact.replace(microsecond=0)
+    assert parse_wire_date(to_iso(exact)) == parse_wire_date(finding_time(exact)) == exact

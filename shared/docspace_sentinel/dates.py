@@ -4,12 +4,16 @@ The server writes every date as a string in the tenant's local time with its off
 (``2025-03-04T12:15:42.0000000+03:00``; ``Z`` when the offset is 0), seven fractional digits.
 Queries must send an explicit zone: the server's exact formats reject Python's six-digit
 ``isoformat()``, and a zone-less value is a 400. We send ``YYYY-MM-DDTHH:MM:SSZ``.
+
+Every ISO-8601 UTC string the project writes (query bounds, stored items and cursors, findings,
+run summaries) is made by ``format_utc``: one format, ``Z`` for the zone, in three precisions.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 #: The range of dates a person or an invocation may give: nothing before it exists in a portal,
 #: and nothing after it is a time anyone means.
@@ -68,6 +72,25 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: ``seconds``: whole seconds (the fraction is dropped); ``micro``: always six fractional digits;
+#: ``exact``: six digits only when there is a fraction (so a round trip is exact).
+Precision = Literal["seconds", "micro", "exact"]
+
+_PATTERNS = {False: "%Y-%m-%dT%H:%M:%SZ", True: "%Y-%m-%dT%H:%M:%S.%fZ"}
+
+
+def format_utc(value: datetime, precision: Precision = "seconds") -> str:
+    """``value`` as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC; a naive value is taken as UTC.
+
+    ``seconds`` is the wire's format (``from``/``to``) and that of run summaries and published
+    messages; ``micro`` that of stored items and cursors (fixed width: string order is time
+    order); ``exact`` that of findings.
+    """
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    fraction = precision == "micro" or (precision == "exact" and utc.microsecond != 0)
+    return utc.strftime(_PATTERNS[fraction])
+
+
 def format_query_date(value: datetime, *, round_up: bool = False) -> str:
     """Format a bound for ``from``/``to``: UTC, whole seconds, ``Z``.
 
@@ -79,7 +102,7 @@ def format_query_date(value: datetime, *, round_up: bool = False) -> str:
     utc = value.astimezone(UTC)
     if round_up and utc.microsecond:
         utc = utc.replace(microsecond=0) + timedelta(seconds=1)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(utc)
 
 
 def utcnow() -> datetime:

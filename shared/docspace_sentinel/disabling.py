@@ -124,7 +124,7 @@ def lift(client: DocSpaceClient, records: RestrictionStore, record: Restriction)
     if status not in (STATUS_ACTIVE, STATUS_PENDING):
         records.note_failure(user_id, LIFTING, f"status after the call: {status}")
         return Settled("failed")
-    lifted_at = records.store.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lifted_at = to_iso(records.store.now())
     records.transition(user_id, LIFTING, LIFTED, liftedAt=lifted_at)
     return Settled("lifted", "restriction_lifted", "the restriction was lifted", "done")
 

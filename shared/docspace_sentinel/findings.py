@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from . import dates
 from .errors import MalformedRecord
 from .untrusted import chat, one_line
 
@@ -124,9 +125,7 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
 
 def format_utc(value: datetime) -> str:
     """ISO-8601 UTC with ``Z``; microseconds only when there are some (so round trips are exact)."""
-    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return utc.strftime(pattern)
+    return dates.format_utc(value, "exact")
 
 
 def _sort_key(value: Any) -> tuple[str, str]:

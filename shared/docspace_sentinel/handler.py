@@ -34,7 +34,7 @@ from .invocation import (
     url_invocation,
 )
 from .publisher import FindingPublisher
-from .runner import RunContext, Runner, RunOutcome, RunSettings, Work
+from .runner import RunContext, Runner, RunOutcome, RunSettings, WindowOf, Work
 from .settings import ClientSettings
 from .state import StateStore
 
@@ -50,7 +50,8 @@ S_co = TypeVar("S_co", covariant=True)
 class SettingsClass(Protocol[S_co]):
     """A workflow's settings class: ``from_env(env)`` reads and checks its variables (their
     names are constants of the class); an optional ``validate(run_settings)`` method on the
-    instance checks the rules across its settings and the run's."""
+    instance checks the rules across its settings and the run's; an optional ``scan_window``
+    method (a ``WindowOf``) declares the window the run reads instead of the cursor's."""
 
     def from_env(self, env: Env | None = None) -> S_co: ...
 
@@ -112,8 +113,10 @@ def run_workflow(
     context: Any,
     settings: RunSettings,
     client: DocSpaceClient,
+    window: WindowOf | None = None,
 ) -> dict[str, Any]:
-    """Run one invocation of ``workflow`` with settings already read and a client built."""
+    """Run one invocation of ``workflow`` with settings already read and a client built
+    (``window``: the scan window the workflow declares, when not the cursor's)."""
     remaining = remaining_time_of(context)
     runner = Runner(
         workflow,
@@ -125,7 +128,7 @@ def run_workflow(
     )
     set_workflow_dimension(workflow)
     try:
-        summary = runner.run(event, work)
+        summary = runner.run(event, work, window)
     except InvalidInvocation:
         raise  # refused before anything was claimed; counted by the handler
     except Exception:
@@ -210,6 +213,7 @@ def workflow_handler(
                 context,
                 entry.run,
                 client,
+                getattr(workflow_settings, "scan_window", None),
             )
 
     #: The settings classes this handler reads (tests derive the environment it needs from them).

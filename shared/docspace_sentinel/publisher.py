@@ -28,6 +28,7 @@ import re
 import unicodedata
 from typing import Any
 
+from .dates import format_utc
 from .errors import ConfigError, SentinelError
 from .findings import Finding
 from .untrusted import one_line, scrub
@@ -291,7 +292,7 @@ class FindingPublisher:
             "context": {},
             "actions": [],
             "portalUrl": scrub(finding.portal_url),
-            "createdAt": finding.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "createdAt": format_utc(finding.created_at),
         }
         text = "\n".join(
             [

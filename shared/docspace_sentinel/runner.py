@@ -4,7 +4,8 @@
 2. Claim the run key (a completed key returns its stored summary and does nothing; a key held
    by a live invocation returns "busy") and the workflow's lock (one run at a time, so two
    overlapping runs never count the same events twice).
-3. Plan the window from the cursor, let the workflow scan and detect.
+3. Plan the window from the cursor (or take the one the workflow declares, ``WindowOf``: it
+   moves no cursor), let the workflow scan and detect: one scan per run.
 4. Publish each finding unless its fingerprint was published within the suppression period
    (a claim in DynamoDB, then the publish, then the record).
 5. Only then move the cursor, to the end of the last slice read whole, conditionally on it not
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 from . import state_keys
 from .client import DocSpaceClient
 from .config import Env, env_float, env_int, env_required
+from .dates import format_utc
 from .findings import Finding
 from .invocation import Invocation, parse_invocation
 from .publisher import FindingPublisher
@@ -127,6 +129,9 @@ class RunOutcome:
 
 
 Work = Callable[[RunContext], RunOutcome]
+#: A workflow that reads its own window rather than the cursor's (inactive members: the last
+#: ``PERIOD_DAYS``) declares it as a function of the invocation; the runner plans that one scan.
+WindowOf = Callable[[Invocation], tuple[datetime, datetime]]
 
 
 class Runner:
@@ -153,7 +158,7 @@ class Runner:
         seconds = self.remaining_time() if self.remaining_time else 900.0
         return timedelta(seconds=seconds + 60)
 
-    def run(self, event: Any, work: Work) -> dict[str, Any]:
+    def run(self, event: Any, work: Work, window: WindowOf | None = None) -> dict[str, Any]:
         now = self.store.now()
         invocation = parse_invocation(event, now)
         keep = timedelta(days=RUN_RECORD_DAYS)
@@ -180,7 +185,7 @@ class Runner:
             )
             return self._busy(invocation)
         try:
-            summary = self._run_locked(invocation, now, work)
+            summary = self._run_locked(invocation, now, work, window)
         except BaseException:
             self.store.fail_run(self.workflow, invocation.run_key, keep)
             raise
@@ -197,15 +202,20 @@ class Runner:
             "status": "busy",
         }
 
-    def _run_locked(self, invocation: Invocation, now: datetime, work: Work) -> dict[str, Any]:
+    def _run_locked(
+        self, invocation: Invocation, now: datetime, work: Work, window: WindowOf | None
+    ) -> dict[str, Any]:
         cursor: Cursor | None = self.store.get_cursor(self.workflow, self.scope)
-        plan = plan_scan(
-            invocation,
-            trusted_cursor(cursor, now),
-            lag=self.settings.lag,
-            initial_lookback=self.settings.initial_lookback,
-            max_span=self.settings.max_span,
-        )
+        if window is not None:
+            plan = ScanPlan(*window(invocation), cursor.position if cursor else None, False)
+        else:
+            plan = plan_scan(
+                invocation,
+                trusted_cursor(cursor, now),
+                lag=self.settings.lag,
+                initial_lookback=self.settings.initial_lookback,
+                max_span=self.settings.max_span,
+            )
         scan = SliceScan(
             self.client,
             plan,
@@ -255,14 +265,14 @@ class Runner:
             "runKey": invocation.run_key,
             "source": invocation.source,
             "status": "partial" if scan.stopped_early else "completed",
-            "window": {"from": _iso(plan.start), "to": _iso(plan.end)},
+            "window": {"from": format_utc(plan.start), "to": format_utc(plan.end)},
             "eventsScanned": outcome.events_scanned,
             "eventsSkipped": outcome.events_skipped + scan.stats.malformed,
             "findingsPublished": published,
             "findingsSuppressed": suppressed,
             "apiCalls": self.client.requests_sent,
-            "cursorBefore": _iso(cursor.position) if cursor else None,
-            "cursorAfter": _iso(cursor_after) if cursor_after else None,
+            "cursorBefore": format_utc(cursor.position) if cursor else None,
+            "cursorAfter": format_utc(cursor_after) if cursor_after else None,
             **outcome.details,
         }
         if outcome.result is not None:
@@ -292,7 +302,3 @@ class Runner:
 
     def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
         return lambda _claimed: {"messageId": self.publisher.publish(finding)}
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -66,7 +66,8 @@ class Cursor(NamedTuple):
 
 
 def to_iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The stored form of a time (items, cursors): UTC, always six fractional digits."""
+    return dates.format_utc(value.astimezone(UTC), "micro")
 
 
 def to_epoch(value: datetime) -> int:

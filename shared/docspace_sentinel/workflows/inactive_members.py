@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from .. import state_keys
@@ -35,11 +35,11 @@ from ..actions import FILE_CHANGE, MessageAction
 from ..config import Env, env_bool, env_ids, env_int, env_list, env_str
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
+from ..invocation import Invocation
 from ..mail import Email, Mailer, RecipientRefused, html_page
-from ..models import STATUS_ACTIVE, Room, User
+from ..models import STATUS_ACTIVE, AuditEvent, Room, User
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
-from ..scan import ScanPlan, SliceScan
 from ..state_keys import Key
 from ..untrusted import one_line, table_cell
 
@@ -117,6 +117,14 @@ class InactiveSettings(_InactiveValues):
             manager_email=_email(cls.MANAGER_EMAIL, env),
         )
 
+    def scan_window(self, invocation: Invocation) -> tuple[datetime, datetime]:
+        """The audit trail the rule reads: an on-demand window as given, else the last
+        ``PERIOD_DAYS`` up to the scheduled time (the runner plans this one scan; no cursor)."""
+        if invocation.window is not None:
+            return invocation.window
+        end = invocation.scheduled_time
+        return end - self.period, end
+
 
 Settings = InactiveSettings
 
@@ -178,52 +186,104 @@ def rosters(context: RunContext, settings: InactiveSettings) -> tuple[list[RoomR
     return result, missing
 
 
-def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
-    rooms, missing = rosters(context, settings)
-    end = (
-        context.invocation.window[1]
-        if context.invocation.window
-        else context.invocation.scheduled_time
-    )
-    start = context.invocation.window[0] if context.invocation.window else end - settings.period
-    scan = SliceScan(
-        context.client,
-        ScanPlan(start, end, None, moves_cursor=False),
-        slice_size=context.settings.slice_size,
-        slice_events=context.settings.slice_events,
-        remaining_time=context.scan.remaining_time,
-        reserve_seconds=context.settings.reserve_seconds,
-        concurrency=context.settings.concurrency,
-    )
-    resolver = RoomResolver(context.client, context.client.rooms())
-    watched = {r.room.id for r in rooms}
-    activity: Counter[tuple[str, int]] = Counter()
+class Activity(NamedTuple):
+    """What the audit trail says of the watched rooms: actions per (member, room)."""
+
+    counts: Counter[tuple[str, int]]
+    scanned: int
+    #: Events with no user (not attributable to anyone).
+    skipped: int
+
+
+def count_activity(
+    events: Iterable[AuditEvent],
+    room_of: Callable[[AuditEvent], int | None],
+    watched: set[int],
+    actions: frozenset[int],
+) -> Activity:
+    """Pure rule, part one: the ``actions`` of each user in each ``watched`` room (user ids
+    lower-cased; ``room_of`` attributes an event to its room, as the VDR monitor does)."""
+    counts: Counter[tuple[str, int]] = Counter()
     scanned = skipped = 0
-    for event in scan.audit_events():
+    for event in events:
         scanned += 1
         if not event.user_id:
             skipped += 1
             continue
-        if event.action_id not in settings.activity_actions:
+        if event.action_id not in actions:
             continue
-        room_id = resolver.room_id(event)
+        room_id = room_of(event)
         if room_id in watched:
-            activity[(event.user_id.lower(), room_id)] += 1
-    if scan.stopped_early:
+            counts[(event.user_id.lower(), room_id)] += 1
+    return Activity(counts, scanned, skipped)
+
+
+Quiet = dict[str, list[tuple[RoomRoster, int]]]
+
+
+def quiet_members(
+    rooms: Iterable[RoomRoster], activity: Mapping[tuple[str, int], int], min_activity: int
+) -> Quiet:
+    """Pure rule, part two: each member below ``min_activity`` in a room, with those rooms (in
+    roster order) and the member's count there."""
+    quiet: Quiet = defaultdict(list)
+    for roster in rooms:
+        for user_id in roster.members:
+            count = activity.get((user_id, roster.room.id), 0)
+            if count < min_activity:
+                quiet[user_id].append((roster, count))
+    return quiet
+
+
+def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
+    rooms, missing = rosters(context, settings)
+    start, end = context.plan.start, context.plan.end  # the window ``scan_window`` declared
+    resolver = RoomResolver(context.client, context.client.rooms())
+    activity = count_activity(
+        context.scan.audit_events(),
+        resolver.room_id,
+        {r.room.id for r in rooms},
+        settings.activity_actions,
+    )
+    if context.scan.stopped_early:
         # Judging on a partial read would remind people who were active: stop instead.
         raise TimeoutError(
             f"the audit trail of {settings.period.days} days could not be read before the time "
-            f"limit (read up to {scan.completed_until}); no reminders were sent"
+            f"limit (read up to {context.scan.completed_until}); no reminders were sent"
         )
-
-    quiet: dict[str, list[tuple[RoomRoster, int]]] = defaultdict(list)
-    for roster in rooms:
-        for user_id in roster.members:
-            count = activity[(user_id, roster.room.id)]
-            if count < settings.min_activity:
-                quiet[user_id].append((roster, count))
-
+    quiet = quiet_members(rooms, activity.counts, settings.min_activity)
     mailer = Mailer(settings.sender) if settings.sender else None
+    reminded, refused = _send_reminders(context, settings, mailer, quiet, start, end)
+    findings = [_missing_room(context, room_id) for room_id in missing]
+    findings += [
+        _report(context, settings, mailer, r, activity.counts, quiet, reminded, refused, start, end)
+        for r in rooms
+    ]
+    return RunOutcome(
+        findings=findings,
+        events_scanned=activity.scanned,
+        events_skipped=activity.skipped,  # the runner adds the scan's malformed rows
+        details={
+            "rooms": len(rooms),
+            "missingRooms": missing,
+            "membersReminded": sum(len(v) for v in reminded.values()),
+            "recipientsRefused": len({u for v in refused.values() for u in v}),
+            "emailsSent": mailer.sent if mailer else 0,
+        },
+        advances_cursor=False,
+    )
+
+
+def _send_reminders(
+    context: RunContext,
+    settings: InactiveSettings,
+    mailer: Mailer | None,
+    quiet: Quiet,
+    start: datetime,
+    end: datetime,
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """One reminder per quiet member (once per room and cooldown): the members reminded and
+    those whose address was refused, per room."""
     reminded: dict[int, list[str]] = defaultdict(list)
     refused: dict[int, list[str]] = defaultdict(list)
     for user_id, entries in sorted(quiet.items()):
@@ -247,27 +307,7 @@ def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
             (refused if done.fields.get("outcome") == "refused" else reminded)[room_id].append(
                 user_id
             )
-
-    findings = [_missing_room(context, room_id) for room_id in missing]
-    for roster in rooms:
-        findings.append(
-            _report(
-                context, settings, mailer, roster, activity, quiet, reminded, refused, start, end
-            )
-        )
-    return RunOutcome(
-        findings=findings,
-        events_scanned=scanned,
-        events_skipped=skipped + scan.stats.malformed,
-        details={
-            "rooms": len(rooms),
-            "missingRooms": missing,
-            "membersReminded": sum(len(v) for v in reminded.values()),
-            "recipientsRefused": len({u for v in refused.values() for u in v}),
-            "emailsSent": mailer.sent if mailer else 0,
-        },
-        advances_cursor=False,
-    )
+    return reminded, refused
 
 
 def _remind_once(

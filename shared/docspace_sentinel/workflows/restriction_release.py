@@ -22,6 +22,7 @@ from datetime import timedelta
 from .. import disabling
 from ..client import DocSpaceClient
 from ..config import NoSettings
+from ..dates import format_utc
 from ..disabling import Settled, reconcile
 from ..findings import ActionTaken, Finding, Severity, UserRef
 from ..restrictions import RESTRICTING, Restriction, RestrictionStore
@@ -97,9 +98,7 @@ def _notice(
     client: DocSpaceClient, record: Restriction, kind: str, what: str, status: str
 ) -> Finding:
     name = record.user_name or record.user_id
-    restricted = (
-        record.restricted_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.restricted_at else "?"
-    )
+    restricted = format_utc(record.restricted_at) if record.restricted_at else "?"
     return Finding(
         workflow=WORKFLOW,
         kind=kind,

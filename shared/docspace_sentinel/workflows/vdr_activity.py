@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -21,8 +22,8 @@ from ..actions import MessageAction
 from ..config import Env, env_float, env_ids, env_int
 from ..errors import NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
-from ..logins import group_logins
-from ..models import Room
+from ..logins import LoginHistory, group_logins
+from ..models import AuditEvent, Room
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 
@@ -123,22 +124,42 @@ def monitored_rooms(
     return all_rooms, monitored, missing
 
 
-def run(context: RunContext, settings: VdrSettings) -> RunOutcome:
-    all_rooms, monitored, missing = monitored_rooms(context, settings)
-    resolver = RoomResolver(context.client, all_rooms)
-    keep_until = context.now + timedelta(days=settings.baseline_days + 5)
+HourKey = tuple[str, int, str]  # (user id lower-cased, room id, UTC day "YYYY-MM-DD")
+
+
+class Seen(NamedTuple):
+    """What a scan's events say of the monitored rooms, per (user, room, UTC day)."""
+
+    #: Distinct events per UTC hour ("00".."23").
+    hours: dict[HourKey, Counter[str]]
+    #: The display name last seen for each user.
+    names: dict[str, str]
+    #: The first ``SAMPLE`` event ids of each day.
+    samples: dict[HourKey, list[int]]
+    scanned: int
+    #: Events with no user or an action code this version does not know.
+    skipped: int
+
+
+def count_hours(
+    events: Iterable[AuditEvent],
+    room_of: Callable[[AuditEvent], int | None],
+    monitored: Container[int],
+) -> Seen:
+    """Pure rule, part one: per user, monitored room and UTC day, the events of each hour.
+
+    Slices are disjoint in time and each is deduplicated by id, so counts are distinct events."""
     names: dict[str, str] = {}
-    samples: dict[tuple[str, int, str], list[int]] = defaultdict(list)
-    # Slices are disjoint in time and each is deduplicated by id, so counts are distinct events.
-    hours: dict[tuple[str, int, str], Counter[str]] = defaultdict(Counter)
+    samples: dict[HourKey, list[int]] = defaultdict(list)
+    hours: dict[HourKey, Counter[str]] = defaultdict(Counter)
     scanned = skipped = 0
-    for event in context.scan.audit_events():
+    for event in events:
         scanned += 1
         if not event.user_id or event.action_id not in KNOWN_ACTIONS:
             skipped += 1
             continue
-        room_id = resolver.room_id(event)
-        if room_id not in monitored:
+        room_id = room_of(event)
+        if room_id is None or room_id not in monitored:
             continue
         stamp = event.date.isoformat()  # UTC: "2025-06-02T11:55:35+00:00", a third of strftime
         key = (event.user_id.lower(), room_id, stamp[:10])
@@ -147,57 +168,61 @@ def run(context: RunContext, settings: VdrSettings) -> RunOutcome:
             names[key[0]] = event.user
         if len(samples[key]) < SAMPLE:
             samples[key].append(event.id)
-    # Only hours read whole are written: all of them, as the scan hands over whole slices.
-    for (user_id, room_id, day), counts in hours.items():
-        context.store.set_activity_hours(user_id, room_id, day, counts, keep_until=keep_until)
+    return Seen(hours, names, samples, scanned, skipped)
 
-    # Every day this run saw activity on is judged (on a first run, the whole initial look-back);
-    # the fingerprint (user, room, day) keeps a day from being reported twice.
-    flagged: list[tuple[str, int, str, int, Judgement]] = []
+
+class Flag(NamedTuple):
+    user_id: str
+    room_id: int
+    day: str
+    #: The day's distinct events (``count`` is a tuple's method).
+    events: int
+    verdict: Judgement
+
+
+Totals = Mapping[tuple[int, str], int]  # (room id, day) -> distinct events, from the store
+
+
+def flag_days(
+    days: Iterable[HourKey], totals: Mapping[str, Totals], settings: VdrSettings
+) -> list[Flag]:
+    """Pure rule, part two: each (user, room, day) judged on the stored daily totals of that user
+    (``totals``, per user), against the user's history in that room. Ordered by user, room, day.
+
+    Every day this run saw activity on is judged (on a first run, the whole initial look-back);
+    the fingerprint (user, room, day) keeps a day from being reported twice."""
     by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for user_id, room_id, day in hours:
+    for user_id, room_id, day in days:
         by_user[user_id].append((room_id, day))
+    flagged: list[Flag] = []
     for user_id, keys in sorted(by_user.items()):
-        totals = context.store.activity_totals(user_id)
+        mine = totals.get(user_id, {})
         for room_id, day in sorted(keys):
             today = date.fromisoformat(day)
             first = (today - timedelta(days=settings.baseline_days)).isoformat()
             history = _history(
-                {d: n for (r, d), n in totals.items() if r == room_id and d >= first}, today
+                {d: n for (r, d), n in mine.items() if r == room_id and d >= first}, today
             )
-            count = totals.get((room_id, day), 0)
+            count = mine.get((room_id, day), 0)
             verdict = judge(count, history, settings)
             if verdict.flagged:
-                flagged.append((user_id, room_id, day, count, verdict))
+                flagged.append(Flag(user_id, room_id, day, count, verdict))
+    return flagged
 
-    findings: list[Finding] = []
-    if flagged:
-        since = min(_day_start(day) for _, _, day, _, _ in flagged)
-        logins = group_logins(
-            context.client.login_events(since, context.plan.end), {f[0] for f in flagged}
-        )
-        for user_id, room_id, day, count, verdict in flagged:
-            room = monitored[room_id]
-            start = _day_start(day)
-            findings.append(
-                Finding(
-                    workflow=WORKFLOW,
-                    kind="vdr_high_activity",
-                    severity=Severity.HIGH if count > 2 * settings.max_events else Severity.MEDIUM,
-                    title=f"Unusually high activity in VDR '{room.title}' by {names.get(user_id, user_id)}",
-                    summary=f"{verdict.reason} in Virtual Data Room '{room.title}' on {day} (UTC).",
-                    dedup=(user_id, str(room_id), day),
-                    portal_url=context.client.portal_url,
-                    user=UserRef(user_id, names.get(user_id)),
-                    room=RoomRef(room_id, room.title),
-                    period_start=start,
-                    period_end=min(start + timedelta(days=1), context.plan.end),
-                    evidence=_evidence(
-                        count, verdict, settings, samples.get((user_id, room_id, day), [])
-                    ),
-                    context={"logins": logins[user_id].to_dict()},
-                )
-            )
+
+def run(context: RunContext, settings: VdrSettings) -> RunOutcome:
+    all_rooms, monitored, missing = monitored_rooms(context, settings)
+    resolver = RoomResolver(context.client, all_rooms)
+    seen = count_hours(context.scan.audit_events(), resolver.room_id, monitored)
+    keep_until = context.now + timedelta(days=settings.baseline_days + 5)
+    # Only hours read whole are written: all of them, as the scan hands over whole slices.
+    for (user_id, room_id, day), counts in seen.hours.items():
+        context.store.set_activity_hours(user_id, room_id, day, counts, keep_until=keep_until)
+    users = sorted({user_id for user_id, _, _ in seen.hours})
+    totals = {user_id: context.store.activity_totals(user_id) for user_id in users}
+    flagged = flag_days(seen.hours, totals, settings)
+    logins = _login_context(context, flagged)
+    findings = [_finding(context, settings, monitored[f.room_id], seen, f, logins) for f in flagged]
     details: dict[str, Any] = {
         "monitoredRooms": sorted(monitored),
         "roomLookups": resolver.lookups,
@@ -207,7 +232,47 @@ def run(context: RunContext, settings: VdrSettings) -> RunOutcome:
         details["missingRooms"] = missing
         log.warning("monitored rooms not found: %s", missing)
     return RunOutcome(
-        findings=findings, events_scanned=scanned, events_skipped=skipped, details=details
+        findings=findings,
+        events_scanned=seen.scanned,
+        events_skipped=seen.skipped,
+        details=details,
+    )
+
+
+def _login_context(context: RunContext, flagged: list[Flag]) -> Mapping[str, LoginHistory]:
+    """The login history of the flagged users from their first flagged day: one login scan."""
+    if not flagged:
+        return {}
+    since = min(_day_start(f.day) for f in flagged)
+    events = context.client.login_events(since, context.plan.end)
+    return group_logins(events, {f.user_id for f in flagged})
+
+
+def _finding(
+    context: RunContext,
+    settings: VdrSettings,
+    room: Room,
+    seen: Seen,
+    flag: Flag,
+    logins: Mapping[str, LoginHistory],
+) -> Finding:
+    user_id, room_id, day, count, verdict = flag
+    name = seen.names.get(user_id)
+    start = _day_start(day)
+    return Finding(
+        workflow=WORKFLOW,
+        kind="vdr_high_activity",
+        severity=Severity.HIGH if count > 2 * settings.max_events else Severity.MEDIUM,
+        title=f"Unusually high activity in VDR '{room.title}' by {name or user_id}",
+        summary=f"{verdict.reason} in Virtual Data Room '{room.title}' on {day} (UTC).",
+        dedup=(user_id, str(room_id), day),
+        portal_url=context.client.portal_url,
+        user=UserRef(user_id, name),
+        room=RoomRef(room_id, room.title),
+        period_start=start,
+        period_end=min(start + timedelta(days=1), context.plan.end),
+        evidence=_evidence(count, verdict, settings, seen.samples.get((user_id, room_id, day), [])),
+        context={"logins": logins[user_id].to_dict()},
     )
 
 

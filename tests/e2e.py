@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from docspace_sentinel.dates import format_utc
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.server import SimulatorServer
@@ -33,7 +34,7 @@ def point_at(
 
 def iso(value: datetime) -> str:
     """A time as the scheduler and the on-demand events carry it."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value)
 
 
 def utc_now() -> datetime:

@@ -59,6 +59,18 @@ def test_the_planted_inactive_members_are_reminded_and_nobody_else(
     assert summary["membersReminded"] == len(expected)
 
 
+def test_the_run_reads_its_period_in_the_one_scan_the_runner_plans(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, ROOM_TYPES=ALL_TYPES, PERIOD_DAYS=10)
+    now = utc_now()
+    summary = run("inactive_members", scheduled(iso(now)))
+    # the window the summary reports is the one read: PERIOD_DAYS, not the cursor's look-back
+    assert summary["window"] == {"from": iso(now - timedelta(days=10)), "to": iso(now)}
+    assert summary["status"] == "completed" and summary["eventsScanned"] > 0
+    assert summary["cursorBefore"] is None and summary["cursorAfter"] is None
+
+
 def test_nobody_is_reminded_without_planted_cases(
     simulator_factory, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from support import fixture
-
 from docspace_sentinel.invocation import parse_invocation
 from docspace_sentinel.models import AuditEvent, Room, User
 from docspace_sentinel.rooms import RoomResolver
@@ -18,6 +16,7 @@ from docspace_sentinel.workflows.inactive_members import (
     count_activity,
     quiet_members,
 )
+from tests.support import fixture
 
 JOHN = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
 JANE = "1c9d6a3e-0000-4a5b-8c7d-111111111111"
@@ -27,11 +26,11 @@ NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
 def _rooms() -> dict[int, Room]:
-    return {r.id: r for r in map(Room.from_wire, fixture("rooms_page.json")["response"])}
+    return {r.id: r for r in map(Room.from_wire, fixture("rooms/001.json")["response"])}
 
 
 def _activity(watched: set[int], actions: frozenset[int] = DEFAULT_ACTIVITY) -> Any:
-    events = sorted(map(AuditEvent.from_wire, fixture("audit/001.json")["response"]))
+    events = sorted(map(AuditEvent.from_wire, fixture("audit/room_activity/001.json")["response"]))
     resolver = RoomResolver(cast(Any, None), _rooms().values())
     return count_activity(events, resolver.room_id, watched, actions)
 

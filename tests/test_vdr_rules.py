@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, cast
 
-from support import fixture
-
 from docspace_sentinel.models import AuditEvent, Room
 from docspace_sentinel.rooms import RoomResolver
 from docspace_sentinel.workflows.vdr_activity import (
@@ -16,6 +14,7 @@ from docspace_sentinel.workflows.vdr_activity import (
     count_hours,
     flag_days,
 )
+from tests.support import fixture
 
 JOHN = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
 JANE = "1c9d6a3e-0000-4a5b-8c7d-111111111111"
@@ -30,10 +29,10 @@ def _page(name: str) -> list[AuditEvent]:
 
 
 def _seen(monitored: set[int]) -> Seen:
-    rooms = [Room.from_wire(row) for row in fixture("rooms_page.json")["response"]]
+    rooms = [Room.from_wire(row) for row in fixture("rooms/001.json")["response"]]
     # Every event of the page names its room (context or location): no look-up, no client.
     resolver = RoomResolver(cast(Any, None), rooms)
-    seen = count_hours(_page("audit/001.json"), resolver.room_id, monitored)
+    seen = count_hours(_page("audit/room_activity/001.json"), resolver.room_id, monitored)
     assert resolver.lookups == 0
     return seen
 

@@ -9,8 +9,19 @@
   suppression period; an address the server truncated (IPv6) is ``ip_unverifiable``, never a
   violation; the portal's own blocks (1009) are ``login_blocked_by_ip``. ``ON_VIOLATION``
   ``logout`` or ``restrict`` acts on logins newer than the cursor (older ones were already
-  acted on), through the bulk guard's ``Restrictor`` rules (``MODE``, protections, cap).
+  acted on), through the bulk guard's ``Restrictor`` rules (``MODE``, protections, cap), on
+  each user's newest offending login. A logout is claimed first (below), so a retried run or
+  a later run over the same login never logs the user out twice.
+* A stored allowlist too wide to restrict anything (stored before such entries were refused,
+  e.g. ``0.0.0.0/0``) is still honoured as it is, and reported (``allowlist_too_wide``).
 * Portal sync (``ipsync``) after the login check and after every registration change.
+
+=================== ============ ==============================================================
+pk                  sk           attributes
+=================== ============ ==============================================================
+``logout#<userId>`` ``<loginId>`` the logout for that offending login (``StateStore.claim``):
+                                 ``state``, ``owner`` (the run key), ``outcome``, ``expiresAt``
+=================== ============ ==============================================================
 """
 
 from __future__ import annotations
@@ -41,7 +52,14 @@ from ..config import Env, env_choice
 from ..dates import utcnow
 from ..errors import DocSpaceError, NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef
-from ..ipsync import SyncResult, SyncSettings, sync_failure, sync_portal
+from ..ipsync import (
+    MAX_ALLOWLIST_EXPANDED,
+    SyncResult,
+    SyncSettings,
+    expanded_size,
+    sync_failure,
+    sync_portal,
+)
 from ..logins import login_record
 from ..models import LoginEvent
 from ..response import ResponseSettings, Restrictor
@@ -56,6 +74,8 @@ SYNC_LOCK = "ip_allowlist_sync"  # one sync at a time, whether a run or a regist
 SYNC_LEASE = timedelta(minutes=5)
 VIOLATION_MODES = ("alert", "logout", "restrict")
 LOGOUT = "logout_user"
+LOGOUT_PK = "logout#"
+LOGOUT_LEASE = timedelta(minutes=15)
 ACTED = frozenset({"done", "failed"})
 SAMPLE = 20
 
@@ -190,12 +210,21 @@ class ViolationResponse:
             source=WORKFLOW,
             owner=context.invocation.run_key,
         )
+        self.store = context.store
+        self.owner = context.invocation.run_key
         self.logouts = 0
         self.taken: dict[str, ActionTaken] = {}
 
     def respond(
-        self, user_id: str, *, reason: str, finding_id: str, evidence_at: datetime
+        self,
+        user_id: str,
+        *,
+        reason: str,
+        finding_id: str,
+        evidence_at: datetime,
+        login_id: str = "",
     ) -> ActionTaken | None:
+        """Act on a user's offending login; the caller passes each user's newest one first."""
         if self.mode == "alert":
             return None
         if user_id not in self.taken:
@@ -204,14 +233,30 @@ class ViolationResponse:
                     user_id, reason=reason, finding_id=finding_id, evidence_at=evidence_at
                 )
             else:
-                action = self._logout(user_id, evidence_at)
+                action = self._logout(user_id, evidence_at, login_id)
+            if action.status == "skipped" and self.restrictor.stale(evidence_at):
+                return action  # not kept: it says nothing about a newer login of the same user
             self.taken[user_id] = action
         return self.taken[user_id]
 
-    def _logout(self, user_id: str, evidence_at: datetime) -> ActionTaken:
+    def _logout(self, user_id: str, evidence_at: datetime, login_id: str) -> ActionTaken:
         too_old = self.restrictor.stale(evidence_at)  # the enforcement gate's recency rule
         if too_old:
             return ActionTaken(LOGOUT, user_id, "skipped", too_old)
+        pk, sk = LOGOUT_PK + user_id, login_id or evidence_at.isoformat()
+        done = self.store.get(pk, sk) if self.settings.enforce else None
+        if done and done.get("state") == "done":
+            outcome = str(done.get("outcome") or "done")
+            if done.get("owner") == self.owner:
+                # This very run did it before failing (its publish, say): the retry says so.
+                if outcome == "done":
+                    return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
+                return ActionTaken(
+                    LOGOUT, user_id, "failed", f"{done.get('detail') or outcome}; not repeated"
+                )
+            return ActionTaken(
+                LOGOUT, user_id, "skipped", f"already acted on this login ({outcome})"
+            )
         try:
             user = self.client.user(user_id)
         except NotFound:
@@ -229,10 +274,19 @@ class ViolationResponse:
         self.logouts += 1
         if not self.settings.enforce:
             return ActionTaken(LOGOUT, user_id, "proposed", "dry run: would end every session")
+        # Kept while the login could still be acted on (after that it is too old anyway).
+        until = max(evidence_at, self.store.now()) + self.settings.act_within + timedelta(hours=1)
+        if not self.store.claim(pk, sk, self.owner, until=until, lease=LOGOUT_LEASE):
+            return ActionTaken(LOGOUT, user_id, "skipped", "another run is acting on this login")
         try:
             self.client.logout_all(user_id)
         except DocSpaceError as exc:
-            return ActionTaken(LOGOUT, user_id, "failed", f"{type(exc).__name__}: {exc.message}")
+            # Refused or unknown, it is not tried again for this login: a timeout may have
+            # ended the sessions, and a retried run must never act twice.
+            detail = f"{type(exc).__name__}: {exc.message}"
+            self.store.confirm(pk, sk, self.owner, until=until, outcome="failed", detail=detail)
+            return ActionTaken(LOGOUT, user_id, "failed", detail)
+        self.store.confirm(pk, sk, self.owner, until=until, outcome="done")
         log.warning("logged out %s everywhere (login from outside the allowlist)", user_id)
         return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
 
@@ -251,13 +305,47 @@ def sync_locked(
     try:
         allowlists = AllowlistStore(store).all()
         return sync_portal(client, store, allowlists, settings, workflow=WORKFLOW)
-    except DocSpaceError as exc:
-        # Reading the list failed (e.g. the key's user is not an admin): the login check and a
-        # registration must not fail with it, so this is a finding, not an exception.
-        log.warning("the portal sync could not read the IP restrictions: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - nothing from the sync may fail the run for good
+        # Reading the list failed (e.g. the key's user is not an admin), or anything else: the
+        # login check and a registration must not fail with it, so this is a finding, not an
+        # exception. (A record written before a PUT that raised keeps its addresses: the PUT
+        # may have happened, and the next applied sync prunes what the list does not hold.)
+        log.warning("the portal sync failed: %s: %s", type(exc).__name__, exc)
         return SyncResult("failed", findings=[sync_failure(exc, client, WORKFLOW)], detail=str(exc))
     finally:
         store.release_lock(SYNC_LOCK, owner)
+
+
+def _too_wide(allowlists: Iterable[Allowlist], portal_url: str) -> list[Finding]:
+    """Stored allowlists that all but switch the check off (stored before such entries were
+    refused). They are still honoured as they are: treating them otherwise could start logging
+    out or restricting users the day this version is deployed. Reported once per suppression
+    period, so an operator replaces or removes them."""
+    found: list[Finding] = []
+    for allowlist in allowlists:
+        problems = breadth_problems(allowlist.entries)
+        if not problems:
+            continue
+        who = allowlist.email or allowlist.user_id
+        found.append(
+            Finding(
+                workflow=WORKFLOW,
+                kind="allowlist_too_wide",
+                severity=Severity.MEDIUM,
+                title=f"The IP allowlist of {who} allows (almost) every address",
+                summary=(
+                    f"The stored IP allowlist of {who} is too wide to restrict anything, so "
+                    f"their logins are not really checked: {'; '.join(problems)[:600]}. It was "
+                    "stored before such entries were refused; replace it with the networks the "
+                    "user comes from, or remove it."
+                ),
+                dedup=(allowlist.user_id, "too_wide"),
+                portal_url=portal_url,
+                user=UserRef(allowlist.user_id, None, allowlist.email),
+                evidence={"entries": list(allowlist.entries[:SAMPLE]), "problems": problems},
+            )
+        )
+    return found
 
 
 def run(context: RunContext) -> RunOutcome:
@@ -266,18 +354,27 @@ def run(context: RunContext) -> RunOutcome:
     sightings, scanned = check_logins(context.scan.login_events(), matchers(allowlists.values()))
     responder = ViolationResponse(context, settings)
     since = context.plan.cursor_before
-    findings: list[Finding] = []
+    findings: list[Finding] = [*_too_wide(allowlists.values(), context.client.portal_url)]
+    # Each user is answered on their newest offending login: an older sighting (from another
+    # address, too old to act on, say) must not decide for a fresh one.
+    order = sorted(sightings, key=lambda s: (s.latest.date, s.latest.id), reverse=True)
     for sighting in sorted(sightings, key=lambda s: (s.kind, s.user_id, s.ip)):
         finding = sighting_finding(
             sighting, context.client.portal_url, allowlists.get(sighting.user_id)
         )
         fresh = since is None or sighting.latest.date > since  # older ones were acted on
         if sighting.kind == "ip_not_allowed" and fresh:
+            newest = next(
+                s for s in order if s.kind == sighting.kind and s.user_id == sighting.user_id
+            )
             action = responder.respond(
-                sighting.user_id,
-                reason=f"signed in from {sighting.ip}, outside their IP allowlist",
-                finding_id=finding.fingerprint,
-                evidence_at=sighting.latest.date,
+                newest.user_id,
+                reason=f"signed in from {newest.ip}, outside their IP allowlist",
+                finding_id=sighting_finding(
+                    newest, context.client.portal_url, allowlists.get(newest.user_id)
+                ).fingerprint,
+                evidence_at=newest.latest.date,
+                login_id=str(newest.latest.id),
             )
             if action is not None:
                 if action.status in ACTED:
@@ -424,8 +521,26 @@ class Change(NamedTuple):
         }
 
 
+def expansion_problems(entries: Iterable[str], max_expanded: int) -> list[str]:
+    """Why a list would put too many addresses on the portal's list, if it would."""
+    size = expanded_size(entries, max_expanded)
+    if size <= MAX_ALLOWLIST_EXPANDED:
+        return []
+    return [
+        f"the entries of at most {max_expanded} addresses (MAX_EXPANDED_RANGE) add up to "
+        f"{size:,} addresses, and one allowlist may put at most {MAX_ALLOWLIST_EXPANDED:,} on "
+        "the portal's list (it holds single addresses); list fewer networks, or larger ones "
+        "(those are checked at login only)"
+    ]
+
+
 def store_registration(
-    store: StateStore, user_id: str, email: str | None, registration: Registration
+    store: StateStore,
+    user_id: str,
+    email: str | None,
+    registration: Registration,
+    *,
+    max_expanded: int = SyncSettings().max_expanded,
 ) -> Change:
     """Apply the operation to the stored list (conditional writes, re-read on a race)."""
     records = AllowlistStore(store)
@@ -438,7 +553,11 @@ def store_registration(
         )
         if not change.changed:
             return change
-        wide = breadth_problems(after) if registration.operation != "remove" else []
+        wide = (
+            breadth_problems(after) or expansion_problems(after, max_expanded)
+            if registration.operation != "remove"
+            else []
+        )
         if wide:
             # The record's own entries passed; together with the stored ones they do not.
             raise InvalidAllowlist(wide, subject=f"registration for {user_id}")
@@ -479,7 +598,9 @@ def register(
     """
     registration = parse_registration(event, default_by=default_by)
     user_id, email = resolve_user(client, registration)
-    change = store_registration(store, user_id, email, registration)
+    change = store_registration(
+        store, user_id, email, registration, max_expanded=sync_settings.max_expanded
+    )
     answer = change.to_dict(sync_settings.max_expanded)
     sync = SyncResult("unchanged")
     if change.changed:

@@ -182,6 +182,28 @@ def test_an_on_demand_run_and_the_scheduled_run_log_a_user_out_once(
     assert {f["actions"][0]["status"] for f in skipped} >= {"skipped"}
 
 
+def test_a_logout_claimed_by_a_crashed_attempt_of_the_same_run_is_not_repeated(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off", ON_VIOLATION="logout", MODE="enforce")
+    (user_id,) = _users(simulator, 1)
+    register({"userId": user_id, "allowedIps": ["192.0.2.0/24"]})
+    now = utc_now()
+    login = simulator.scenario.add_login_event(
+        1010, user_id=user_id, ip="203.0.113.99", date=now - timedelta(minutes=2)
+    )
+    event = scheduled(iso(now))
+    owner = f"{event['scheduleArn']}@{event['scheduledTime']}"
+    # the attempt claimed the logout, then died before recording how it went
+    assert _store(aws).claim(
+        f"logout#{user_id}", str(login), owner, until=now + timedelta(days=1), lease=timedelta(1)
+    )
+    run("ip_allowlist", event)
+    assert simulator.stats.requests[LOGOUT] == 0
+    flagged = [f for f in aws.findings() if f["kind"] == "ip_not_allowed"]
+    assert flagged and {f["actions"][0]["status"] for f in flagged} == {"failed"}
+
+
 def test_restrict_mode_is_already_once_per_user_across_a_retry_and_a_later_run(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

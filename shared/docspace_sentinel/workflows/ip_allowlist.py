@@ -257,6 +257,12 @@ class ViolationResponse:
             return ActionTaken(
                 LOGOUT, user_id, "skipped", f"already acted on this login ({outcome})"
             )
+        if done and done.get("owner") == self.owner:
+            # This run claimed it and stopped before recording the outcome: the sessions may
+            # have been ended already, and a retry must not act twice.
+            return ActionTaken(
+                LOGOUT, user_id, "failed", "an earlier attempt of this run may have done it"
+            )
         try:
             user = self.client.user(user_id)
         except NotFound:

@@ -92,7 +92,7 @@ def run_vdr(client: DocSpaceClient, plan: ScanPlan, scan: SliceScan) -> dict[str
     context = RunContext(
         vdr_activity.WORKFLOW, invocation, plan, scan, client, store, settings, NOW
     )
-    outcome = vdr_activity.run(context)
+    outcome = vdr_activity.run(context, vdr_activity.Settings.from_env())
     return {"events": outcome.events_scanned, "findings": len(outcome.findings)}
 
 

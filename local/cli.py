@@ -11,6 +11,7 @@
     python -m local.cli allowlist remove USER (ENTRY [ENTRY ...] | --all)
     python -m local.cli allowlist import FILE [--format json|csv]
     python -m local.cli allowlist sync [--confirm-remove ADDRESS ...]
+    python -m local.cli allowlist migrate-keys [--dry-run]
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
@@ -186,6 +187,14 @@ def allowlist_list(args: argparse.Namespace) -> int:
         _print(found.to_dict())
         return 0
     _print([a.to_dict() for a in records.all()])
+    return 0
+
+
+def allowlist_migrate_keys(args: argparse.Namespace) -> int:
+    """Move allowlists stored under their pre-version-2 keys (once per deployed table)."""
+    from docspace_sentinel.allowlist_migration import migrate_keys
+
+    _print(migrate_keys(_state(), dry_run=args.dry_run).to_dict())
     return 0
 
 
@@ -438,6 +447,11 @@ def parser() -> argparse.ArgumentParser:
         help="always-allowed addresses this sync may drop while IP restrictions apply",
     )
     sync.set_defaults(run=allowlist_sync)
+    migrate = allow_commands.add_parser(
+        "migrate-keys", help="move allowlists stored under the old keys (allow#<userId>) once"
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="only count them")
+    migrate.set_defaults(run=allowlist_migrate_keys)
     return top
 
 

@@ -20,7 +20,9 @@ Where the settings come from:
   ends at the event's time, so the example events always find their planted cases) and points
   ``DOCSPACE_URL``/``DOCSPACE_API_KEY`` at it (``DOCSPACE_API_KEY_SECRET`` is dropped);
 * ``--moto`` runs inside moto's ``mock_aws`` with the state table, the findings topic and an
-  SQS reader created by ``local.aws.create_local_aws()``, and prints what reached SNS.
+  SQS reader created by ``local.aws.create_local_aws()``, and prints what reached SNS;
+  with both, the function runs as of the event's time (an example event's time is fixed, and
+  the functions refuse a scheduled time more than a day old).
 
 The handler's JSON result goes to stdout (an error as ``{"errorType", "errorMessage"}``, exit
 status 1); the function's logs and metrics, and the SNS messages, go to stderr.
@@ -41,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.lambda_runtime import ROOT, FakeContext, load_handler
+from local.lambda_runtime import ROOT, FakeContext, clock_at, load_handler
 
 TEMPLATE = ROOT / "template.yaml"
 FUNCTION_TYPE = "AWS::Serverless::Function"
@@ -191,6 +193,13 @@ def event_time(event: Any) -> datetime | None:
     return None
 
 
+def _is_scheduled(event: Any) -> bool:
+    """A scheduled run (a Scheduler or an EventBridge schedule event), not an on-demand window."""
+    return isinstance(event, Mapping) and (
+        "scheduledTime" in event or event.get("detail-type") == "Scheduled Event"
+    )
+
+
 def _read_event(source: str | None) -> Any:
     if source is None:
         return {}
@@ -278,6 +287,12 @@ def main(
                 "AWS_REGION": REGION,
             }
         stack.enter_context(patched_environ(changes))
+        when = event_time(event) if _is_scheduled(event) else None
+        if args.simulator and args.moto and when is not None:
+            # Portal and AWS are both in this process: a scheduled example event (its time is
+            # fixed) runs at its time, as it was delivered then. Against real AWS one more than
+            # a day old is refused: its cursor would land in the past.
+            stack.enter_context(clock_at(when))
         # Imported with stdout on stderr: Powertools' logger keeps the stream it was created with.
         with contextlib.redirect_stdout(err):
             handler = load_handler(spec.folder, attribute)

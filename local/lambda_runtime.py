@@ -7,11 +7,12 @@ name: every handler is called ``app.py``, and two modules named ``app`` cannot s
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,6 +102,24 @@ def fire_at(event: Any) -> None:
     ahead = due - datetime.now(UTC)
     if ahead > _clock_offset:
         _clock_offset = ahead
+
+
+@contextlib.contextmanager
+def clock_at(when: datetime) -> Iterator[None]:
+    """Run as of ``when``, which may be in the past: ``local.invoke`` delivers an example event
+    at its own time to a world that lives in this process (the simulator, whose history ends
+    there, and moto), as the Scheduler would have delivered it then. The functions refuse a
+    scheduled time more than a day old against the real clock. The clock is put back after."""
+    global _clock_offset
+    import docspace_sentinel.dates as dates
+
+    dates.utcnow = local_now
+    before = _clock_offset
+    _clock_offset = when - datetime.now(UTC)
+    try:
+        yield
+    finally:
+        _clock_offset = before
 
 
 def invoke(

@@ -1,4 +1,4 @@
-"""Helpers shared by the client unit tests."""
+"""Helpers shared by the client unit tests (and the settings classes' env names)."""
 
 from __future__ import annotations
 
@@ -100,3 +100,29 @@ def login_row(event_id: int, date: str, **extra: Any) -> dict[str, Any]:
     }
     row.update(extra)
     return row
+
+
+# -- settings classes ------------------------------------------------------------------------
+
+
+def parts(cls: type) -> list[type]:
+    """``cls`` and the settings classes it is built from (its fields' defaults that are
+    settings themselves, e.g. the bulk guard's ``ResponseSettings``)."""
+    found = [cls]
+    for default in getattr(cls, "_field_defaults", {}).values():
+        if "from_env" in dir(type(default)):
+            found += parts(type(default))
+    return found
+
+
+def env_constants(cls: type, prefix: str = "") -> set[str]:
+    """The environment variable names declared as constants of ``cls`` and its parts (only
+    the ``DEPRECATED_*`` ones with ``prefix="DEPRECATED_"``)."""
+    return {
+        value
+        for part in parts(cls)
+        for name in dir(part)
+        if name.isupper()
+        and name.startswith(prefix)
+        and isinstance(value := getattr(part, name), str)
+    }

@@ -228,3 +228,51 @@ def test_sync_confirm_remove_lets_an_always_allowed_address_go(
     with pytest.raises(SystemExit):
         main(["allowlist", "sync", "--confirm-remove", "192.0.2.0/24"])
     assert "not a single IP address" in capsys.readouterr().err
+
+
+def test_migrate_keys_moves_old_layout_allowlists_once(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A table written before version 2 (``allow#<userId>`` / ``entries``): every use of the
+    allowlists fails naming the command until ``migrate-keys`` has moved them; a second run
+    finds nothing; a newer item under the new key wins over an old one."""
+    from docspace_sentinel.allowlist_migration import LegacyAllowlists
+
+    monkeypatch.setenv("STATE_TABLE", aws.table_name)
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+    old = {"entries": ["203.0.113.10"], "updatedBy": "api", "version": 3}
+    store.put({"pk": "allow#aaaa", "sk": "entries", "email": "a@example.com", **old})
+    store.put({"pk": "allow#bbbb", "sk": "entries", **old})
+    store.put({"pk": "allow", "sk": "bbbb", "entries": ["192.0.2.1"], "version": 1})
+    store.put({"pk": "run#other", "sk": "entries"})  # not an allowlist
+    with pytest.raises(LegacyAllowlists, match="migrate-keys"):
+        AllowlistStore(store).all()
+    assert main(["allowlist", "list"]) == 2  # the CLI says so too
+    assert "migrate-keys" in capsys.readouterr().err
+
+    assert main(["allowlist", "migrate-keys", "--dry-run"]) == 0
+    assert _out(capsys) == {"found": 2, "moved": 0, "superseded": 0, "dryRun": True}
+    assert store.get("allow#aaaa", "entries") is not None
+
+    assert main(["allowlist", "migrate-keys"]) == 0
+    assert _out(capsys) == {"found": 2, "moved": 1, "superseded": 1, "dryRun": False}
+    assert store.get("allow#aaaa", "entries") is None and store.get("allow#bbbb", "entries") is None
+    assert store.get("schema", "allowlist-v2") is not None
+    listed = {a.user_id: (a.entries, a.email, a.version) for a in AllowlistStore(store).all()}
+    assert listed == {
+        "aaaa": (("203.0.113.10",), "a@example.com", 3),
+        "bbbb": (("192.0.2.1",), None, 1),  # registered since: kept
+    }
+
+    assert main(["allowlist", "migrate-keys"]) == 0
+    assert _out(capsys) == {"found": 0, "moved": 0, "superseded": 0, "dryRun": False}
+
+
+def test_a_new_table_needs_no_migration_and_is_scanned_once(aws: LocalAws) -> None:
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+    calls: list[str] = []
+    real = store.call
+    store.call = lambda operation, **kw: calls.append(operation) or real(operation, **kw)  # type: ignore[method-assign]
+    assert AllowlistStore(store).all() == []
+    assert AllowlistStore(store).all() == []
+    assert calls == ["get_item", "scan", "put_item", "query", "get_item", "query"]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from docspace_sentinel.client import MAX_PAGES_PER_READ, ScanStats
+from docspace_sentinel.client import MAX_PAGES_PER_READ, STALE_PAGES_IN_A_ROW, ScanStats
 from docspace_sentinel.errors import AuditUnavailable, MalformedResponse
 from tests.support import API, audit_row, envelope, login_row, make_client
 
@@ -115,6 +115,50 @@ def test_the_filter_check_allows_the_last_second_of_to_and_nothing_after() -> No
     responses.get(AUDIT, json=envelope([later]))
     with pytest.raises(AuditUnavailable, match="outside the requested filter"):
         list(make_client().audit_events(FROM, to))
+
+
+@responses.activate
+def test_a_misdated_row_is_counted_and_skipped_not_taken_for_the_fallback() -> None:
+    # One row dated an hour and a half after ``to`` (e.g. the tenant-local time of the DST
+    # fall-back hour): it used to fail every run that read its slice, so the cursor never passed.
+    late = _dates(1, TO + timedelta(minutes=90))[0]
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(50))]
+    rows[7] = audit_row(7, late)
+    rows[9]["userId"] = "1c9d6a3e-0000-4a5b-8c7d-111111111111"  # not the user asked for
+    responses.get(AUDIT, json=envelope(rows))
+    stats = ScanStats()
+    john = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    events = list(make_client().audit_events(FROM, TO, user_id=john, stats=stats))
+    assert [e.id for e in events] == [i for i in range(50) if i not in (7, 9)]
+    assert stats.malformed == 2 and len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("size", [1, 5, 20])
+@responses.activate
+def test_a_short_page_with_a_misdated_row_is_checked_with_one_more_request(size: int) -> None:
+    # A slice with few events, one of them misdated: as few rows as the fallback sends, so the
+    # next page is asked for; a real filter answers it with nothing, the fallback with the same.
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(size))]
+    rows[0] = audit_row(0, _dates(1, TO + timedelta(minutes=90))[0])
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope([]))
+    stats = ScanStats()
+    events = list(make_client().audit_events(FROM, TO, stats=stats))
+    assert [e.id for e in events] == list(range(1, size))
+    assert stats.malformed == 1
+    assert [_query(call)["startIndex"] for call in responses.calls] == [["0"], [str(size)]]
+
+
+@responses.activate
+def test_a_short_fallback_is_detected_even_when_an_event_lands_between_the_requests() -> None:
+    # A portal with fewer than 20 events in its lifetime, none in the window: the same rows
+    # for every request, plus one written meanwhile.
+    rows = [audit_row(i, d) for i, d in enumerate(_dates(7, FROM - timedelta(days=3)))]
+    responses.get(AUDIT, json=envelope(rows))
+    newer = audit_row(99, _dates(1, FROM - timedelta(days=2))[0])
+    responses.get(AUDIT, json=envelope([newer, *rows]))
+    with pytest.raises(AuditUnavailable, match=r"outside the requested filter.*Audit option"):
+        list(make_client().audit_events(FROM, TO))
 
 
 @responses.activate
@@ -315,12 +359,78 @@ def _rooms_content(rooms: list[dict[str, Any]], total: int) -> dict[str, Any]:
     ids=["audit", "login", "people", "rooms", "room members"],
 )
 @responses.activate
-def test_a_page_that_adds_no_new_id_ends_the_read(url: str, body: Any, read: Any) -> None:
+def test_pages_that_add_no_new_id_end_the_read(url: str, body: Any, read: Any) -> None:
     portal = Repeating(body)
     responses.add_callback(responses.GET, url, callback=portal)
-    with pytest.raises(MalformedResponse, match="repeats the previous page"):
+    with pytest.raises(MalformedResponse, match="ignores paging"):
         list(read(make_client()))
-    assert portal.calls == 2
+    assert portal.calls == 1 + STALE_PAGES_IN_A_ROW
+
+
+@responses.activate
+def test_pages_served_in_turn_are_a_repeat_too() -> None:
+    # A, B, A, B …: each page differs from the one before it, but none brings an unseen id
+    # after the first two. Before, this read ran to MAX_PAGES_PER_READ (10,000 requests).
+    dates = _dates(100)
+    pages = [
+        envelope([login_row(i, d) for i, d in enumerate(dates)]),
+        envelope([login_row(100 + i, d) for i, d in enumerate(dates)]),
+    ]
+    calls = 0
+
+    def in_turn(request: Any) -> tuple[int, dict[str, str], str]:
+        nonlocal calls
+        calls += 1
+        if calls > 30:
+            raise AssertionError("the read did not stop")
+        return 200, {}, json.dumps(pages[(calls - 1) % 2])
+
+    responses.add_callback(responses.GET, LOGIN, callback=in_turn)
+    with pytest.raises(MalformedResponse, match="ignores paging"):
+        list(make_client().login_events(FROM, TO))
+    assert calls == 2 + STALE_PAGES_IN_A_ROW
+
+
+@pytest.mark.parametrize("late", [1, 37, 100])
+@responses.activate
+def test_a_slice_ending_on_a_page_boundary_with_late_rows_is_read(late: int) -> None:
+    # 100 events in the slice; ``late`` delayed ones dated inside it are written before the
+    # second page is read, which then holds only rows already seen (short, or full and then
+    # an empty page). Before, that page was refused as a repeat.
+    dates = _dates(100 + late)
+    rows = [audit_row(1000 + i, d) for i, d in enumerate(dates[late:])]
+    shifted = [audit_row(900 + i, d) for i, d in enumerate(dates[:late])] + rows
+    responses.get(AUDIT, json=envelope(rows))
+    responses.get(AUDIT, json=envelope(shifted[100:200]))
+    responses.get(AUDIT, json=envelope(shifted[200:300]))
+    found = list(make_client().audit_events(FROM, TO))
+    assert [e.id for e in found] == [r["id"] for r in rows]
+
+
+@responses.activate
+def test_a_full_page_of_new_sign_ins_between_two_reads_is_read_on() -> None:
+    # Exactly one page of sign-ins lands between pages 1 and 2 of the unfiltered login feed:
+    # page 2 is page 1 again, page 3 goes on where page 1 ended.
+    dates = _dates(300)
+    rows = [login_row(10_000 + i, d) for i, d in enumerate(dates)]
+    shifted = [login_row(90_000 + i, dates[0]) for i in range(100)] + rows
+    responses.get(LOGIN, json=envelope(rows[:100]))
+    for start in (100, 200, 300, 400):
+        responses.get(LOGIN, json=envelope(shifted[start : start + 100]))
+    found = list(make_client().login_events(FROM, TO))
+    assert [e.id for e in found] == [r["id"] for r in rows]
+
+
+@responses.activate
+def test_a_short_page_of_seen_people_is_read_past_while_the_total_says_more() -> None:
+    # A user added (sorted early) while people are read: page 2 holds only the last row of
+    # page 1, and the total has grown; page 3 brings the row that was pushed back.
+    people = _people(102)
+    responses.get(f"{API}/people/filter", json=envelope(people[:100], total=101))
+    responses.get(f"{API}/people/filter", json=envelope(people[99:100], total=102))
+    responses.get(f"{API}/people/filter", json=envelope(people[100:102], total=102))
+    found = list(make_client().users())
+    assert [u.id for u in found] == [p["id"] for p in people]
 
 
 @responses.activate

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import logging
 import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -30,6 +34,7 @@ from docspace_sentinel.errors import (
 )
 from docspace_sentinel.secret import Secret
 from docspace_sentinel.settings import ClientSettings, RetryPolicy
+from docspace_sentinel.transport import MAX_RESPONSE_BYTES, ResponseTooLarge
 from tests.support import API, KEY, PORTAL, Sleeps, envelope, fixture, make_client
 
 ME = f"{API}/people/@self"
@@ -510,3 +515,75 @@ def test_a_failed_reread_reports_the_401() -> None:
     with pytest.raises(AuthError):
         DocSpaceClient(settings, sleep=Sleeps()).me()
     assert len(responses.calls) == 1
+
+
+def _gzip_envelope(inflated: int) -> bytes:
+    """A gzip body whose one string inflates to ``inflated`` bytes (a few KB on the wire)."""
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9) as packed:
+        packed.write(b'{"status":0,"response":{"id":"x","displayName":"')
+        for _ in range(inflated // 2**20):
+            packed.write(b"a" * 2**20)
+        packed.write(b'"},"count":1}')
+    return raw.getvalue()
+
+
+@responses.activate
+def test_a_body_that_inflates_past_the_cap_is_refused_and_not_retried() -> None:
+    # Before, requests inflated the whole body into memory (400 KB of gzip: 1.2 GB RSS).
+    body = _gzip_envelope(MAX_RESPONSE_BYTES + 2**20)
+    assert len(body) < 64 * 1024
+    responses.get(ME, body=body, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(ResponseTooLarge) as caught:
+        make_client().me()
+    assert isinstance(caught.value, MalformedResponse)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_plain_body_past_the_cap_is_refused() -> None:
+    responses.get(ME, body=b" " * (MAX_RESPONSE_BYTES + 1))
+    with pytest.raises(ResponseTooLarge):
+        make_client().me()
+
+
+@responses.activate
+def test_a_gzip_body_under_the_cap_is_read_whole() -> None:
+    responses.get(ME, body=_gzip_envelope(2 * 2**20), headers={"Content-Encoding": "gzip"})
+    envelope = make_client().transport.request("GET", "people/@self")
+    assert envelope.response["displayName"] == "a" * 2 * 2**20
+
+
+def test_after_a_refused_body_the_client_goes_on_over_real_http() -> None:
+    """The refused body is not read to its end: its connection is closed, not pooled."""
+    bomb = _gzip_envelope(MAX_RESPONSE_BYTES + 2**20)
+    small = json.dumps(envelope({"id": "x"})).encode()
+    answers = iter([bomb, small])
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = next(answers)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if body is bomb:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = make_client(url=f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(ResponseTooLarge):
+            client.transport.request("GET", "people/@self")
+        assert client.transport.request("GET", "people/@self").response == {"id": "x"}
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,7 +12,7 @@ from docspace_sentinel.errors import DocSpaceError
 from docspace_sentinel.invocation import InvalidInvocation
 from docspace_sentinel.state import StateStore, to_iso
 from local.aws import LocalAws
-from local.lambda_runtime import FakeContext
+from local.lambda_runtime import ROOT, FakeContext
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer
 from tests.e2e import iso, point_at, run, scheduled
@@ -168,6 +168,27 @@ def test_events_with_missing_fields_or_unknown_actions_are_counted_and_skipped(
     assert summary["findingsPublished"] == 1
 
 
+def test_an_audit_row_dated_outside_the_requested_window_is_skipped_and_the_cursor_passes(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    heavy = simulator.scenario.planted.vdr_heavy
+    assert heavy is not None
+    # The portal renders one row with a date no slice asked for (a misdated row): it used to
+    # fail every run that read its slice as "no Audit option", and the cursor never passed it.
+    late = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+    simulator.scenario.audit_overrides[heavy.event_ids[0]] = {"date": late}
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = run("vdr_activity", scheduled(iso(now)))
+    assert first["status"] == "completed" and first["eventsSkipped"] == 1
+    assert first["cursorAfter"] == iso(now)
+    later = run("vdr_activity", scheduled(iso(now + timedelta(minutes=1))))
+    assert later["status"] == "completed"
+    assert later["cursorAfter"] == iso(now + timedelta(minutes=1))
+
+
 # -- forged and hostile invocations -----------------------------------------------------------
 
 
@@ -215,6 +236,44 @@ def test_a_scheduled_time_in_the_future_is_refused_before_anything_is_written(
     # the scheduled runs after it still read from where the last one stopped
     summary = run("vdr_activity", scheduled(iso(datetime.now(UTC))))
     assert summary["status"] == "completed" and summary["findingsPublished"] == 1
+
+
+def test_an_old_scheduled_time_is_refused_and_cannot_pin_the_cursor_in_the_past(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+    # A test invoke of the example event (its time is fixed) after deploy, or a forged one:
+    # with no cursor yet it would have set the cursor there, and every later run crawled
+    # forward MAX_SCAN_HOURS at a time, each counted as a success, blind to live events.
+    example = json.loads((ROOT / "events" / "bulk_change_guard.json").read_text())
+    for old in (scheduled("2000-01-01T00:00:00Z"), example):
+        with pytest.raises(InvalidInvocation, match="too old"):
+            run("bulk_change_guard", old)
+    assert _nothing_written(aws)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # A delivery Lambda retried for hours is still a run, and the next run catches up at once.
+    retried = run("bulk_change_guard", scheduled(iso(now - timedelta(hours=6))))
+    assert retried["status"] == "completed" and retried["cursorAfter"] == iso(
+        now - timedelta(hours=6)
+    )
+    follow = run("bulk_change_guard", scheduled(iso(now)))
+    assert follow["status"] == "completed" and follow["cursorAfter"] == iso(now)
+    # A cursor far behind (an outage) is still caught up, MAX_SCAN_HOURS at a time.
+    store.put(
+        {
+            "pk": "cursor#vdr_activity",
+            "sk": "default",
+            "position": to_iso(now - timedelta(days=10)),
+            "runKey": "before-the-outage",
+            "updatedAt": to_iso(now - timedelta(days=10)),
+        }
+    )
+    behind = run("vdr_activity", scheduled(iso(now)))
+    assert datetime.fromisoformat(behind["window"]["from"]) <= now - timedelta(days=10)
+    assert datetime.fromisoformat(behind["cursorAfter"]) <= now - timedelta(days=3)
+    caught_up = run("vdr_activity", scheduled(iso(now + timedelta(seconds=1))))
+    assert caught_up["cursorAfter"] == iso(now + timedelta(seconds=1))
 
 
 def test_the_cursor_is_never_committed_past_the_real_now(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -10,6 +11,7 @@ import pytest
 from docspace_sentinel.errors import MalformedRecord
 from docspace_sentinel.findings import (
     CHATBOT_DESCRIPTION_LIMIT,
+    FIELD_MAX_CHARS,
     ActionTaken,
     Finding,
     RoomRef,
@@ -347,3 +349,38 @@ class TestTrimmed:
         cut = make_finding(evidence={"events": 1, "note": "y" * 500}).trimmed(0, max_chars=50)
         assert len(cut.evidence["note"]) == 50
         assert cut.evidence["events"] == 1
+
+
+def test_huge_portal_values_are_bounded_so_the_finding_is_published_trimmed() -> None:
+    # Before, a huge name, e-mail, room title or dedup part (portal text) was never cut, so
+    # the request stayed over the SNS limit and only the degraded message went out.
+    from docspace_sentinel.publisher import SNS_MAX_BYTES, FindingPublisher, request_size
+
+    huge = "x" * 300_000
+    finding = make_finding(
+        user=UserRef(USER_ID, "Mallory " + huge, huge + "@evil.example"),
+        room=RoomRef(4512, "Deal " + huge),
+        dedup=(USER_ID, "typed login " + huge),
+    )
+    assert len(finding.user.name) == len(finding.user.email) == FIELD_MAX_CHARS
+    assert finding.user.name.startswith("Mallory x") and finding.user.name.endswith("…")
+    assert len(finding.room.title) == FIELD_MAX_CHARS
+    assert all(len(p) <= FIELD_MAX_CHARS for p in finding.dedup)
+    assert Finding.from_json(finding.to_json()) == finding  # bounded once, stable after
+
+    publisher = FindingPublisher("arn:aws:sns:eu-west-1:123456789012:t", sns_client=object())
+    request = publisher.build_request(finding)
+    assert request_size(request) <= SNS_MAX_BYTES
+    assert "degraded" not in request["MessageAttributes"]
+
+
+def test_bounding_keeps_normal_fingerprints_and_tells_long_parts_apart() -> None:
+    normal = make_finding()
+    material = json.dumps(["vdr_activity", "vdr_high_activity", USER_ID, "4512", "2026-11-04"])
+    assert normal.fingerprint == hashlib.sha256(material.encode()).hexdigest()[:32]
+    at_limit = "y" * FIELD_MAX_CHARS
+    assert make_finding(dedup=(at_limit,)).dedup == (at_limit,)
+    # parts equal up to the cut but different after it stay different findings
+    first = make_finding(dedup=("z" * 1000 + "a",))
+    second = make_finding(dedup=("z" * 1000 + "b",))
+    assert first.fingerprint != second.fingerprint

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from docspace_sentinel.invocation import (
+    MAX_SCHEDULE_AGE,
     MAX_WINDOW,
     SCHEDULE_SKEW,
     InvalidInvocation,
@@ -61,6 +62,29 @@ def test_a_scheduled_time_up_to_the_skew_ahead_is_a_run() -> None:
 def test_a_scheduled_time_in_the_future_is_refused(event: dict[str, Any]) -> None:
     with pytest.raises(InvalidInvocation, match="in the future"):
         parse_invocation(event, NOW)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"scheduledTime": iso(NOW - MAX_SCHEDULE_AGE - timedelta(seconds=1)), "scheduleArn": ARN},
+        {"scheduledTime": "2000-01-01T00:00:00Z", "scheduleArn": ARN},
+        {"detail-type": "Scheduled Event", "time": iso(NOW - timedelta(days=2))},
+    ],
+)
+def test_a_scheduled_time_older_than_a_day_is_refused(event: dict[str, Any]) -> None:
+    # It would move a cursor that does not exist yet to that time, far behind the live events.
+    with pytest.raises(InvalidInvocation, match="too old"):
+        parse_invocation(event, NOW)
+
+
+def test_a_delivery_retried_for_hours_is_still_a_run() -> None:
+    # The Scheduler retries for up to an hour, Lambda's asynchronous queue for up to six.
+    for age in (timedelta(hours=7), MAX_SCHEDULE_AGE):
+        when = NOW.replace(microsecond=0) - age
+        invocation = parse_invocation({"scheduledTime": iso(when), "scheduleArn": ARN}, NOW)
+        assert invocation.source == "schedule" and invocation.scheduled_time == when
+    assert timedelta(hours=24) == MAX_SCHEDULE_AGE
 
 
 @pytest.mark.parametrize(

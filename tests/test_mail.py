@@ -66,6 +66,58 @@ def test_account_level_failures_fail(code: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "address",
+    [
+        "quota@evil.example",
+        "paused@evil.example",
+        "throttled.x@evil.example",
+        "x@sending-limit.example",
+        "xsentinel@example.com",
+        "sentinel@example.com.evil.example",
+    ],
+)
+@pytest.mark.parametrize(
+    ("code", "template"),
+    [
+        (
+            "MessageRejected",
+            "Email address is not verified. The following identities failed the check in "
+            "region EU-WEST-1: {}",
+        ),
+        ("MessageRejected", "Address blacklisted: {}"),
+        ("InvalidParameterValue", "Domain contains illegal character: {}"),
+    ],
+)
+def test_words_in_the_recipient_address_do_not_make_it_the_account(
+    address: str, code: str, template: str
+) -> None:
+    # Before: the whole message was searched, so an outsider's own address (quota@…, an
+    # address containing the sender's) failed every run.
+    mailer, stub = _mailer()
+    stub.add_client_error(
+        "send_email", service_error_code=code, service_message=template.format(address)
+    )
+    with stub, pytest.raises(RecipientRefused):
+        mailer.send(_email(address))
+
+
+@pytest.mark.parametrize(
+    "identities", [SENDER, f"member@example.com, {SENDER}", "example.com", SENDER.upper()]
+)
+def test_the_sender_among_the_failed_identities_fails_the_run(identities: str) -> None:
+    mailer, stub = _mailer()
+    stub.add_client_error(
+        "send_email",
+        service_error_code="MessageRejected",
+        service_message="Email address is not verified. The following identities failed the "
+        f"check in region EU-WEST-1: {identities}",
+    )
+    with stub, pytest.raises(MailError) as caught:
+        mailer.send(_email())
+    assert not isinstance(caught.value, RecipientRefused)
+
+
+@pytest.mark.parametrize(
     "address", ["", "no-at-sign", "a@b.example\r\nBcc: x@evil.example", "a@b.example, c@d.example"]
 )
 def test_an_unusable_address_is_refused_without_calling_ses(address: str) -> None:

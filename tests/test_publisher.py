@@ -23,6 +23,7 @@ from docspace_sentinel.publisher import (
     FindingPublisher,
     PublishError,
     email_subject,
+    message_attributes,
     request_size,
 )
 
@@ -382,6 +383,55 @@ class TestUnrenderable:
 
         [message] = aws.receive(url)
         assert json.loads(message["Body"])["degradedReason"] == "UnicodeEncodeError"
+
+    @pytest.mark.parametrize("user_id", [USER_ID + "\x00\uffff-evil", "a\r\nb\ufdd0c"])
+    def test_attribute_values_carry_no_control_or_noncharacter(self, user_id: str) -> None:
+        attributes = message_attributes(make_finding(user=UserRef(user_id, "n", None)))
+        value = attributes["userId"]["StringValue"]
+        assert not any(ord(c) < 0x20 or c in "\ufdd0\ufffe\uffff" for c in value)
+        assert value.replace(" ", "") == user_id.translate(
+            {0: None, 13: None, 10: None, 0xFFFF: None, 0xFDD0: None}
+        )
+
+    @pytest.mark.parametrize("user_id", [USER_ID + "\x00\uffff-evil", "x" * 300, "mallory"])
+    def test_the_degraded_message_carries_a_user_id_only_if_it_is_a_guid(
+        self, user_id: str
+    ) -> None:
+        publisher = FindingPublisher("arn:aws:sns:eu-west-1:123456789012:t", sns_client=object())
+        finding = make_finding(user=UserRef(user_id, "n", None))
+        degraded = publisher.degraded_request(finding, ValueError("x"))
+        assert "userId" not in degraded["MessageAttributes"]
+        good = make_finding(user=UserRef(USER_ID.upper(), "n", None))
+        attributes = publisher.degraded_request(good, ValueError("x"))["MessageAttributes"]
+        assert attributes["userId"]["StringValue"] == USER_ID.upper()
+
+    def test_an_attribute_sns_refuses_does_not_stop_the_degraded_retry(self) -> None:
+        from botocore.exceptions import ClientError
+
+        class PickySns:
+            """Refuses a userId SNS would not take, as SNS does (InvalidParameterValue)."""
+
+            def __init__(self) -> None:
+                self.requests: list[dict[str, Any]] = []
+
+            def publish(self, **request: Any) -> dict[str, Any]:
+                self.requests.append(request)
+                user_id = request["MessageAttributes"].get("userId", {}).get("StringValue", "")
+                if user_id.startswith("mallory") or any(
+                    ord(c) < 0x20 or c in "\ufffe\uffff" for c in user_id
+                ):
+                    raise ClientError(
+                        {"Error": {"Code": "InvalidParameterValue", "Message": "userId"}},
+                        "Publish",
+                    )
+                return {"MessageId": "m-1"}
+
+        for user_id in (USER_ID + "\x00\uffff-evil", "mallory-not-a-guid"):
+            sns = PickySns()
+            publisher = FindingPublisher("arn:aws:sns:eu-west-1:123456789012:t", sns_client=sns)
+            # before: the degraded retry carried the same userId and the run failed for good
+            assert publisher.publish(make_finding(user=UserRef(user_id, "n", None))) == "m-1"
+        assert "degraded" in sns.requests[-1]["MessageAttributes"]
 
     def test_an_unusable_topic_still_fails(self, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
         def broken(self: Finding) -> str:

@@ -175,7 +175,7 @@ def test_the_vdr_monitor_finds_the_same_whatever_the_sizing_or_concurrency(
         scan = SliceScan(client, plan, slice_events=slice_events, concurrency=concurrency)
         store: Any = _ActivityStore()
         context = RunContext("vdr_activity", invocation, plan, scan, client, store, settings, now)
-        findings = vdr_activity.run(context).findings
+        findings = vdr_activity.run(context, vdr_activity.Settings.from_env()).findings
         seen.append(([(f.dedup, f.evidence) for f in findings], store.hours))
     assert seen[0][0]  # the planted heavy user
     assert all(other == seen[0] for other in seen[1:])

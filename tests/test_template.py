@@ -5,10 +5,13 @@ exactly what its code reads: a variable the code reads but the template does not
 be set per stack (nor by ``sam local invoke --env-vars``), and one the template declares but
 the code never reads is a setting that silently does nothing.
 
-What the code reads is recorded, not guessed: each function's settings classes are built with
-``from_env(env)`` over a mapping that records every key asked for. The values are those of a
-deployed function (a secret name, not a plain key; ``AWS_LAMBDA_FUNCTION_NAME`` set), so the
-branch Lambda takes is the one recorded.
+What the code reads is recorded, not guessed: each handler names the settings classes it reads
+(``handler.settings_classes``, set by ``workflow_handler`` and the registration handler), and
+each is built with ``from_env(env)`` over a mapping that records every key asked for. The values
+are those of a deployed function (a secret name, not a plain key; ``AWS_LAMBDA_FUNCTION_NAME``
+set), so the branch Lambda takes is the one recorded. Every name read is one of the env-name
+constants of the classes read (their ``UPPER_CASE`` string attributes); a ``DEPRECATED_*`` one
+is an older name still accepted, read but not declared.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pkgutil
 import re
 import shlex
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,46 +31,20 @@ import pytest
 
 import docspace_sentinel
 from docspace_sentinel import settings as client_settings_module
-from docspace_sentinel.ipsync import SyncSettings
-from docspace_sentinel.runner import RunSettings
-from docspace_sentinel.settings import ClientSettings
-from docspace_sentinel.workflows.bulk_change_guard import GuardSettings
-from docspace_sentinel.workflows.inactive_members import InactiveSettings
-from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings
-from docspace_sentinel.workflows.login_audit import LoginAuditSettings
-from docspace_sentinel.workflows.vdr_activity import VdrSettings
 from local.invoke import FunctionSpec, load_template, template_functions
 from local.lambda_runtime import ROOT, load_handler
+from tests.support import env_constants, parts
 
 TEMPLATE = load_template()
 FUNCTIONS = template_functions(TEMPLATE)
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
-Reader = Callable[[Mapping[str, str]], object]
 
-# Every Lambda handler builds its DocSpace client and (for runs) its run settings.
-COMMON: tuple[Reader, ...] = (ClientSettings.from_env, RunSettings.from_env)
+def settings_classes(spec: FunctionSpec) -> tuple[type, ...]:
+    """The settings classes the function's handler reads (it says so itself)."""
+    classes: tuple[type, ...] = load_handler(spec.folder, spec.attribute).settings_classes
+    return classes
 
-#: The settings each handler builds, keyed by (functions/<folder>, handler attribute); read each
-#: workflow's ``run`` (and ``query``/``register_handler``) to see which. A new function, or a new
-#: settings class a workflow starts to build, must be added here:
-#: test_every_function_is_mapped and test_every_settings_class_is_mapped fail until it is.
-READERS: dict[tuple[str, str], tuple[Reader, ...]] = {
-    ("vdr_activity", "handler"): (*COMMON, VdrSettings.from_env),
-    ("login_audit", "handler"): (*COMMON, LoginAuditSettings.from_env),  # query: client only
-    ("bulk_change_guard", "handler"): (*COMMON, GuardSettings.from_env),
-    ("restriction_release", "handler"): COMMON,
-    ("inactive_members", "handler"): (*COMMON, InactiveSettings.from_env),
-    ("ip_allowlist", "handler"): (*COMMON, AllowlistSettings.from_env),
-    # register_handler builds RunSettings (table, topic), the sync settings only, and the client.
-    ("ip_allowlist", "register_handler"): (*COMMON, SyncSettings.from_env),
-}
-
-#: Settings classes that are only ever built inside another one's ``from_env``.
-COMPOSED = {
-    "SyncSettings": "AllowlistSettings, register_handler",
-    "ResponseSettings": "GuardSettings, AllowlistSettings",
-}
 
 #: Read by the Lambda runtime or Powertools, not by our settings: may be declared freely.
 RUNTIME_PREFIXES = ("POWERTOOLS_", "AWS_")
@@ -107,9 +84,10 @@ def variables_read(spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch) -> set[s
     # The secret is "fetched" without AWS: only which variables are read matters here.
     monkeypatch.setattr(client_settings_module, "_fetch_secret", lambda name, max_age: "sk-test")
     env = RecordingEnv(DEPLOYED_VALUES)
-    for reader in READERS[(spec.folder, spec.attribute)]:
-        reader(env)
-    return env.read
+    for cls in settings_classes(spec):
+        cls.from_env(env)  # type: ignore[attr-defined]
+    deprecated = set().union(*(env_constants(c, "DEPRECATED_") for c in settings_classes(spec)))
+    return env.read - deprecated
 
 
 def _ids(specs: Mapping[str, FunctionSpec]) -> list[str]:
@@ -132,12 +110,11 @@ def test_handler_module_and_attribute_exist(logical_id: str) -> None:
 
 
 @pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
-def test_every_function_is_mapped(logical_id: str) -> None:
+def test_every_handler_names_its_settings(logical_id: str) -> None:
     spec = FUNCTIONS[logical_id]
-    assert (spec.folder, spec.attribute) in READERS, (
-        f"{logical_id} (functions/{spec.folder}/app.py:{spec.attribute}) is not in READERS: "
-        "add the settings classes its code builds"
-    )
+    classes = settings_classes(spec)
+    assert classes, f"{logical_id}: its handler names no settings classes"
+    assert all(callable(getattr(c, "from_env", None)) for c in classes), classes
 
 
 @pytest.mark.parametrize("logical_id", _ids(FUNCTIONS))
@@ -154,6 +131,10 @@ def test_declared_environment_equals_what_the_code_reads(
         problems.append(f"read by the code but not declared: {', '.join(undeclared)}")
     if unread:
         problems.append(f"declared but never read by the code: {', '.join(unread)}")
+    # One place per name: every variable read is an env-name constant of a settings class.
+    unnamed = sorted(read - set().union(*(env_constants(c) for c in settings_classes(spec))))
+    if unnamed:
+        problems.append(f"read but no settings class's constant: {', '.join(unnamed)}")
     assert not problems, f"{logical_id}: " + "; ".join(problems)
 
 
@@ -161,28 +142,27 @@ def _settings_classes() -> dict[str, type]:
     found: dict[str, type] = {}
     for info in pkgutil.walk_packages(docspace_sentinel.__path__, "docspace_sentinel."):
         module = importlib.import_module(info.name)
-        for name, value in vars(module).items():
+        for value in vars(module).values():
             if (
                 inspect.isclass(value)
                 and value.__module__ == module.__name__
                 and "from_env" in vars(value)
-                and name != "DocSpaceClient"  # wraps ClientSettings.from_env
+                and value.__name__ != "DocSpaceClient"  # wraps ClientSettings.from_env
+                and not getattr(value, "_is_protocol", False)  # handler.SettingsClass
             ):
-                found[name] = value
+                found[value.__name__] = value
     return found
 
 
-def test_every_settings_class_is_mapped() -> None:
+def test_every_settings_class_is_read_by_a_handler() -> None:
     used = {
-        reader.__self__.__name__  # type: ignore[attr-defined]
-        for readers in READERS.values()
-        for reader in readers
+        part.__name__
+        for spec in FUNCTIONS.values()
+        for cls in settings_classes(spec)
+        for part in parts(cls)
     }
-    missing = sorted(set(_settings_classes()) - used - set(COMPOSED))
-    assert not missing, (
-        f"settings classes no function is mapped to: {', '.join(missing)} "
-        "(add them to READERS, or to COMPOSED if another class builds them)"
-    )
+    missing = sorted(set(_settings_classes()) - used)
+    assert not missing, f"settings classes no handler reads: {', '.join(missing)}"
 
 
 def _all_template_variables() -> set[str]:

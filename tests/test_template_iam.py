@@ -31,6 +31,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
+from docspace_sentinel import state_keys
 from docspace_sentinel.mail import MailError
 from docspace_sentinel.restrictions import RestrictionStore
 from docspace_sentinel.state import StateStore
@@ -51,7 +52,10 @@ FUNCTIONS = template_functions(TEMPLATE)
 Grants = tuple[tuple[tuple[str, ...], tuple[str | None, ...]], ...]
 RUN = ("GetItem", "PutItem", "DeleteItem")  # the runner's claims, lock, cursor, sent findings
 SYNC = ("lock#ip_allowlist_sync", "ipsync")  # one portal sync at a time; what it added
-SCAN = (("Scan",), (None,))  # the allowlist listing
+ALLOW = (("Query",), ("allow",))  # the allowlist listing
+#: Until the marker says the allowlists are in the version-2 layout, one Scan looks for old ones.
+LAYOUT = (("GetItem", "PutItem"), ("schema",))
+SCAN = (("Scan",), (None,))
 
 
 def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
@@ -78,9 +82,16 @@ STATE_ACCESS: dict[str, Grants] = {
         (RUN, SYNC),
         (("GetItem", "PutItem"), ("logout#*",)),  # ON_VIOLATION=logout: once per login
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),  # ON_VIOLATION=restrict
+        ALLOW,
+        LAYOUT,
         SCAN,
     ),
-    "IpAllowlistRegisterFunction": ((RUN, ("allow#*", *SYNC, "sent#ip_allowlist")), SCAN),
+    "IpAllowlistRegisterFunction": (
+        (RUN, ("allow", *SYNC, "sent#ip_allowlist")),
+        ALLOW,
+        LAYOUT,
+        SCAN,
+    ),
 }
 
 
@@ -98,7 +109,7 @@ def _matches(pattern: str | None, pk: str | None) -> bool:
 
 
 #: Partition keys of records that decide who is restricted or allowed in (tests below).
-GUARDED = ("restriction", "allow#0a1b2c3d", "ipsync", "lock#ip_allowlist_sync")
+GUARDED = ("restriction", "allow", "allow#0a1b2c3d", "ipsync", "lock#ip_allowlist_sync")
 ITEM_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
 
 
@@ -391,6 +402,9 @@ def _run_everything(
     window = {"from": iso(now - timedelta(hours=24)), "to": iso(now)}
     assert recorder.run("IpAllowlistFunction", window)["status"] == "completed"
     monkeypatch.setenv("ON_VIOLATION", "restrict")
+    # On a new stack the scheduled run may come before any registration: then it is the one
+    # that checks the allowlists' key layout (one Scan) and writes the marker.
+    StateStore(aws.table_name, client=aws.dynamodb).delete(*state_keys.ALLOWLIST_SCHEMA)
     recorder.run("IpAllowlistFunction", event)
 
     for name in FUNCTIONS:

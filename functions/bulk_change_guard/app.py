@@ -3,4 +3,6 @@
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import bulk_change_guard
 
-handler = workflow_handler(bulk_change_guard.WORKFLOW, bulk_change_guard.run)
+handler = workflow_handler(
+    bulk_change_guard.WORKFLOW, bulk_change_guard.run, bulk_change_guard.Settings
+)

@@ -3,4 +3,6 @@
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import inactive_members
 
-handler = workflow_handler(inactive_members.WORKFLOW, inactive_members.run)
+handler = workflow_handler(
+    inactive_members.WORKFLOW, inactive_members.run, inactive_members.Settings
+)

@@ -4,5 +4,5 @@ sync (``handler``)."""
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import ip_allowlist
 
-handler = workflow_handler(ip_allowlist.WORKFLOW, ip_allowlist.run)
+handler = workflow_handler(ip_allowlist.WORKFLOW, ip_allowlist.run, ip_allowlist.Settings)
 register_handler = ip_allowlist.registration_handler()

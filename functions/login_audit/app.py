@@ -3,4 +3,6 @@
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import login_audit
 
-handler = workflow_handler(login_audit.WORKFLOW, login_audit.run, query=login_audit.query)
+handler = workflow_handler(
+    login_audit.WORKFLOW, login_audit.run, login_audit.Settings, query=login_audit.query
+)

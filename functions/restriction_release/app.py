@@ -3,4 +3,6 @@
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import restriction_release
 
-handler = workflow_handler(restriction_release.WORKFLOW, restriction_release.run)
+handler = workflow_handler(
+    restriction_release.WORKFLOW, restriction_release.run, restriction_release.Settings
+)

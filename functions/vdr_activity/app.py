@@ -3,4 +3,4 @@
 from docspace_sentinel.handler import workflow_handler
 from docspace_sentinel.workflows import vdr_activity
 
-handler = workflow_handler(vdr_activity.WORKFLOW, vdr_activity.run)
+handler = workflow_handler(vdr_activity.WORKFLOW, vdr_activity.run, vdr_activity.Settings)

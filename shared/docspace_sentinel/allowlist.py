@@ -13,14 +13,17 @@ a list whose entries together cover more than sixteen of those. A ``/8`` is the 
 organisation holds in IPv4; single allocations in IPv6 are ``/19`` to ``/48``. Anything wider
 all but switches the check off for the user, which is what removing their allowlist is for.
 
-=================== =========== ===============================================================
-pk                  sk          attributes
-=================== =========== ===============================================================
-``allow#<userId>``  ``entries`` ``entries`` (normalised strings), ``email``, ``updatedBy``,
-                                ``updatedAt`` (ISO UTC), ``version`` (conditional writes)
-=================== =========== ===============================================================
+========= ============ ==========================================================================
+pk        sk           attributes
+========= ============ ==========================================================================
+``allow`` ``<userId>`` ``entries`` (normalised strings), ``email``, ``updatedBy``, ``updatedAt``
+                       (ISO UTC), ``version`` (``StateStore.put_versioned``)
+========= ============ ==========================================================================
 
-``<userId>`` is lower case. There is no TTL: an allowlist lives until it is removed.
+``<userId>`` is lower case; all allowlists share one partition, so listing them is one Query.
+There is no TTL: an allowlist lives until it is removed. Tables written before this layout are
+moved once by ``allowlist migrate-keys`` (allowlist_migration.py); until then every use of the
+store fails, naming that command.
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from . import state_keys
+from .allowlist_migration import check_layout
 from .errors import SentinelError
 from .state import ConditionFailed, StateStore, to_iso
 
-PK_PREFIX = "allow#"
-SK = "entries"
 #: More entries than this in one allowlist is almost certainly a mistake in the feeding system.
 MAX_ENTRIES = 1000
 MAX_ENTRY_CHARS = 100
@@ -353,26 +356,22 @@ class AllowlistStore:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
+        self._layout_checked = False
+
+    def _checked(self) -> StateStore:
+        """The store, once the table is known to hold no allowlist under the old keys."""
+        if not self._layout_checked:
+            check_layout(self.store)
+            self._layout_checked = True
+        return self.store
 
     def get(self, user_id: str) -> Allowlist | None:
-        item = self.store.get(PK_PREFIX + user_id.lower(), SK)
+        item = self._checked().get(*state_keys.allowlist(user_id))
         return _from_item(item) if item else None
 
     def all(self) -> list[Allowlist]:
-        """Every allowlist. A filtered scan: the table is keyed per user, so one query cannot
-        list them; the scan reads the whole (small-item) table, once per run."""
-        kwargs: dict[str, Any] = {
-            "FilterExpression": "begins_with(pk, :p) AND sk = :sk",
-            "ExpressionAttributeValues": self.store.encode({":p": PK_PREFIX, ":sk": SK}),
-            "ConsistentRead": True,
-        }
-        found: list[Allowlist] = []
-        while True:
-            answer = self.store.call("scan", **kwargs)
-            found.extend(_from_item(self.store.decode(item)) for item in answer.get("Items", []))
-            if "LastEvaluatedKey" not in answer:
-                return sorted(found, key=lambda a: a.user_id)
-            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        """Every allowlist, by user id: one Query of their partition."""
+        return [_from_item(item) for item in self._checked().query(state_keys.ALLOW)]
 
     def save(
         self,
@@ -384,60 +383,39 @@ class AllowlistStore:
         expected_version: int,
     ) -> Allowlist:
         """Write the allowlist if nobody changed it since ``expected_version`` (0: absent)."""
-        key = user_id.lower()
+        key = state_keys.allowlist(user_id)
         now = self.store.now()
-        version = expected_version + 1
-        condition = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if expected_version == 0
-            else {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": self.store.encode({":v": expected_version}),
-            }
-        )
+        item = {
+            **key.item(),
+            "entries": list(entries),
+            "email": email,
+            "updatedBy": updated_by,
+            "updatedAt": to_iso(now),
+        }
         try:
-            self.store.call(
-                "put_item",
-                Item=self.store.encode(
-                    {
-                        "pk": PK_PREFIX + key,
-                        "sk": SK,
-                        "entries": list(entries),
-                        "email": email,
-                        "updatedBy": updated_by,
-                        "updatedAt": to_iso(now),
-                        "version": version,
-                    }
-                ),
-                **condition,
-            )
+            version = self._checked().put_versioned(item, expected_version)
         except ConditionFailed:
-            raise AllowlistConflict(
-                f"the allowlist of {key} changed meanwhile; re-read it and try again"
-            ) from None
-        return Allowlist(key, tuple(entries), email, updated_by, now, version)
+            raise _conflict(key.sk) from None
+        return Allowlist(key.sk, tuple(entries), email, updated_by, now, version)
 
     def delete(self, user_id: str, *, expected_version: int) -> None:
-        key = user_id.lower()
+        key = state_keys.allowlist(user_id)
         try:
-            self.store.call(
-                "delete_item",
-                Key=self.store.encode({"pk": PK_PREFIX + key, "sk": SK}),
-                ConditionExpression="#v = :v",
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues=self.store.encode({":v": expected_version}),
-            )
+            self._checked().delete_versioned(key, expected_version)
         except ConditionFailed:
-            raise AllowlistConflict(
-                f"the allowlist of {key} changed meanwhile; re-read it and try again"
-            ) from None
+            raise _conflict(key.sk) from None
+
+
+def _conflict(user_id: str) -> AllowlistConflict:
+    return AllowlistConflict(
+        f"the allowlist of {user_id} changed meanwhile; re-read it and try again"
+    )
 
 
 def _from_item(item: Mapping[str, Any]) -> Allowlist:
     updated = item.get("updatedAt")
     return Allowlist(
-        user_id=str(item["pk"]).removeprefix(PK_PREFIX),
+        user_id=str(item["sk"]),
         entries=tuple(str(e) for e in item.get("entries") or ()),
         email=item.get("email"),
         updated_by=item.get("updatedBy"),

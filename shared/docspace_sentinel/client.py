@@ -41,6 +41,9 @@ LAST_EVENTS = 20
 #: ``MalformedResponse``: a backstop for a portal, or a cache in front of it, that never sends
 #: the short page that ends a read. Far beyond what a Lambda invocation can read anyway.
 MAX_PAGES_PER_READ = 10_000
+#: Pages in a row with no id unseen in the read that make ``_PageGuard`` refuse it. One or two
+#: are a newest-first feed shifting by exactly a page (or two) of new events while it is read.
+STALE_PAGES_IN_A_ROW = 3
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -151,14 +154,22 @@ class DocSpaceClient:
             return list(self._parse_rows(rows, parse, stats))
 
     def _pages_without_total(
-        self, path: str, params: dict[str, Any], stats: ScanStats
+        self,
+        path: str,
+        params: dict[str, Any],
+        stats: ScanStats,
+        suspect: _Suspect | None = None,
     ) -> Iterator[list[Any]]:
         """Audit and login endpoints send no ``total``: page until a short page.
 
         Also detects the "no Audit option" fallback, where the portal ignores ``startIndex``
-        and every filter and answers with its 20 newest events: a first page of exactly 20
-        rows is followed by one more request, and the same 20 ids again means the fallback.
-        Any other page that brings no new id ends the read (``_PageGuard``).
+        and every filter and answers with its 20 newest events (``events/last``): a first page
+        that could be that answer (exactly 20 rows, or up to 20 with rows the caller found
+        outside its filter, ``suspect``) is followed by one more request, and the same rows
+        again (most of its ids) means the fallback. A real filter answers that request with
+        the rows after the first page: none, or only the few that new events pushed back.
+        A short page that brings no id unseen in this read is the normal end of a newest-first
+        feed that shifted while it was read (``_PageGuard``).
         """
         start = 0
         first_ids: set[Any] | None = None
@@ -171,18 +182,27 @@ class DocSpaceClient:
             stats.pages += 1
             ids = _row_ids(page)
             if first_ids is not None:
-                if ids and ids == first_ids:
+                if ids and 2 * len(ids & first_ids) > len(first_ids):
+                    seen = (
+                        "returned audit events outside the requested filter, and the same rows "
+                        "again for the next page"
+                        if suspect is not None and suspect.outside
+                        else "ignores audit filters and paging (returns its 20 newest events for "
+                        "every request)"
+                    )
                     raise AuditUnavailable(
-                        "the portal ignores audit filters and paging (returns its 20 newest events "
-                        "for every request): the tariff lacks the Audit option or the Login History "
-                        "section is hidden",
+                        f"the portal {seen}: the tariff lacks the Audit option or the Login "
+                        "History section is hidden",
                         path=path,
                     )
                 first_ids = None
-            guard.check(ids, start)
-            yield page
+            if guard.check(ids, start):
+                yield page
             if len(page) < PAGE_SIZE:
-                if start == 0 and len(page) == LAST_EVENTS:
+                maybe_last = len(page) == LAST_EVENTS or (
+                    suspect is not None and suspect.outside and 0 < len(page) <= LAST_EVENTS
+                )
+                if start == 0 and maybe_last:
                     first_ids = ids
                     start += len(page)
                     continue
@@ -204,8 +224,8 @@ class DocSpaceClient:
             envelope = self._get(path, {**params, "count": PAGE_SIZE, "startIndex": start})
             page = self._list(envelope, path)
             stats.pages += 1
-            guard.check((row_ids or _row_ids)(page), start)
-            yield page
+            if guard.check((row_ids or _row_ids)(page), start):
+                yield page
             start += len(page)
             if not page or envelope.total is None or start >= envelope.total:
                 return
@@ -242,15 +262,16 @@ class DocSpaceClient:
         low = from_.replace(microsecond=0)
         high = to.replace(microsecond=0) + _ONE_SECOND
         previous: set[int] = set()
-        for page in self._pages_without_total(path, params, stats):
+        suspect = _Suspect()
+        for page in self._pages_without_total(path, params, stats, suspect):
             events = self._parse_page(page, AuditEvent.from_wire, stats)
             stats.rows += len(events)
-            _check_audit_page(events, low, high, user_id, action, path)
             current = {event.id for event in events}
             if not previous.isdisjoint(current):
                 # New events push older ones back by a few places between two pages.
                 stats.duplicates += len(previous & current)
                 events = [event for event in events if event.id not in previous]
+            events = _check_audit_page(events, low, high, user_id, action, stats, suspect)
             yield from events
             previous = current
 
@@ -438,8 +459,8 @@ class DocSpaceClient:
             if not isinstance(folders, list):
                 raise MalformedResponse("rooms list has no folders", path=path)
             stats.pages += 1
-            guard.check(_row_ids(folders), start)
-            yield from self._parse_rows(folders, Room.from_wire, stats)
+            if guard.check(_row_ids(folders), start):
+                yield from self._parse_rows(folders, Room.from_wire, stats)
             start += len(folders)
             total = content.get("total")
             if not folders or not isinstance(total, int) or start >= total:
@@ -484,20 +505,22 @@ class DocSpaceClient:
 
 class _PageGuard:
     """Ends a paged read that would never end: a portal, or a cache in front of it, that ignores
-    ``startIndex`` sends the same page forever.
+    ``startIndex`` sends the same page (or the same few pages in turn) forever.
 
-    A page that adds no id the previous page lacked is that repeat. A page that repeats only
-    *some* ids is normal: newest-first feeds shift by the events written while we page, and
-    the callers deduplicate those. Rows without a usable id cannot be judged and are let
-    through; ``limit`` pages per read still ends such a read."""
+    A page is *stale* when every id on it was seen earlier in this read. Newest-first feeds shift
+    by the events written while we page, so a stale page alone is normal (``check`` returns
+    False and the caller skips it; a short one ends a feed). ``STALE_PAGES_IN_A_ROW`` stale pages
+    in a row are the repeat. Rows without a usable id cannot be judged and are let through;
+    ``limit`` pages per read still ends such a read."""
 
-    __slots__ = ("limit", "pages", "path", "previous")
+    __slots__ = ("limit", "pages", "path", "seen", "stale")
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
         self.limit = limit
         self.pages = 0
-        self.previous: set[Any] = set()
+        self.seen: set[Any] = set()
+        self.stale = 0
 
     def before_page(self) -> None:
         if self.pages >= self.limit:
@@ -506,14 +529,21 @@ class _PageGuard:
             )
         self.pages += 1
 
-    def check(self, ids: set[Any], start: int) -> None:
-        if ids and ids <= self.previous:
+    def check(self, ids: set[Any], start: int) -> bool:
+        """Whether the page brings an id not seen before in this read (or cannot be judged)."""
+        if not ids or not ids <= self.seen:
+            self.seen |= ids
+            self.stale = 0
+            return True
+        self.stale += 1
+        if self.stale >= STALE_PAGES_IN_A_ROW:
             raise MalformedResponse(
-                f"the page at startIndex {start} repeats the previous page (no new id): the "
-                "portal or a cache in front of it ignores paging",
+                f"the page at startIndex {start} and the {self.stale - 1} before it bring no id "
+                "not seen earlier in this read: the portal or a cache in front of it ignores "
+                "paging",
                 path=self.path,
             )
-        self.previous = ids
+        return False
 
 
 def _row_ids(page: list[Any]) -> set[Any]:
@@ -530,28 +560,50 @@ def _share_ids(page: list[Any]) -> set[Any]:
     return _row_ids([row.get("sharedTo") for row in page if isinstance(row, dict)])
 
 
+class _Suspect:
+    """Set by ``audit_events`` when a page held rows outside its filter: ``_pages_without_total``
+    then checks whether the portal ignores paging too (the no-Audit-option fallback)."""
+
+    __slots__ = ("outside",)
+
+    def __init__(self) -> None:
+        self.outside = False
+
+
 def _check_audit_page(
     events: list[AuditEvent],
     low: datetime,
     high: datetime,
     user_id: str | None,
     action: int | None,
-    path: str,
-) -> None:
-    """A row outside the requested filter means the portal ignored the filter (no Audit option).
+    stats: ScanStats,
+    suspect: _Suspect,
+) -> list[AuditEvent]:
+    """The page's rows inside the requested filter; the others are counted and skipped.
+
+    A row outside it alone does not mean the portal ignored the filter: one misdated row (the
+    tenant-local date of the DST fall-back hour, or a hostile portal) would then fail every run
+    that reads its slice, and the cursor could never pass it. The fallback's own signature
+    (its 20 newest events again for the next page) is what ``_pages_without_total`` checks.
 
     ``high`` is the query's ``to`` in whole seconds plus one: the latest date it can return."""
     wanted = user_id.lower() if user_id is not None else None
-    for event in events:
-        outside = event.date < low or event.date > high
-        if wanted is not None and (event.user_id or "").lower() != wanted:
-            outside = True
-        if action is not None and event.action_id != action:
-            outside = True
-        if outside:
-            raise AuditUnavailable(
-                f"the portal returned audit event {event.id} outside the requested filter: it "
-                "ignores audit filters (the tariff lacks the Audit option or Login History is "
-                "hidden)",
-                path=path,
-            )
+    inside = [
+        event
+        for event in events
+        if low <= event.date <= high
+        and (wanted is None or (event.user_id or "").lower() == wanted)
+        and (action is None or event.action_id == action)
+    ]
+    if len(inside) < len(events):
+        suspect.outside = True
+        stats.malformed += len(events) - len(inside)
+        kept = {event.id for event in inside}
+        log.warning(
+            "skipping %d audit event(s) outside the requested filter (%s .. %s): ids %s",
+            len(events) - len(inside),
+            low.isoformat(),
+            high.isoformat(),
+            [event.id for event in events if event.id not in kept][:10],
+        )
+    return inside

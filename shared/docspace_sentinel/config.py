@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from .errors import ConfigError
+from .models import parse_int
 
 Env = Mapping[str, str]
 T = TypeVar("T")
@@ -22,6 +23,14 @@ def _raw(env: Env, name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+class NoSettings(NamedTuple):
+    """The settings of a workflow that reads none of its own."""
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> NoSettings:
+        return cls()
 
 
 def env_str(name: str, default: str | None = None, *, env: Env | None = None) -> str | None:
@@ -106,6 +115,31 @@ def env_list(name: str, *, env: Env | None = None) -> tuple[str, ...]:
     if value is None:
         return ()
     return tuple(part for part in value.replace(",", " ").split() if part)
+
+
+def env_ids(name: str, *, env: Env | None = None, alias: str | None = None) -> tuple[int, ...]:
+    """Positive whole numbers (room ids, room types), comma- or whitespace-separated; empty when
+    unset. ``alias`` is a deprecated older name still accepted: when only it is set, its value is
+    used; when both are set they must agree (the error names both)."""
+    ids = _ids(name, env)
+    if alias is None:
+        return ids
+    old = _ids(alias, env)
+    if not env_list(name, env=env):
+        return old
+    if env_list(alias, env=env) and old != ids:
+        raise ConfigError(
+            name, f"and {alias} (its deprecated older name) are both set, to different values"
+        )
+    return ids
+
+
+def _ids(name: str, env: Env | None) -> tuple[int, ...]:
+    values = env_list(name, env=env)
+    bad = [v for v in values if (parse_int(v) or 0) <= 0]
+    if bad:
+        raise ConfigError(name, f"must be positive whole numbers, got {', '.join(bad)}")
+    return tuple(int(v) for v in values)
 
 
 def _bounded(name: str, number: T, minimum: T | None, maximum: T | None) -> T:

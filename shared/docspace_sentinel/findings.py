@@ -44,6 +44,13 @@ CHATBOT_TITLE_LIMIT = 250
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
+#: The longest user id, name and e-mail, room title and dedup part a finding keeps. They are
+#: portal text and, unlike evidence, never trimmed later: one huge value would otherwise leave
+#: only the degraded message. A longer dedup part keeps a digest of the whole part, so parts
+#: that differ only past the cut stay different findings.
+FIELD_MAX_CHARS = 256
+_DIGEST_CHARS = 16
+
 # How many items of a sample list the text and chat renderings show before "… and N more".
 TEXT_LIST_ITEMS = 10
 CHAT_LIST_ITEMS = 5
@@ -196,6 +203,22 @@ def _trim_item(value: Any, max_items: int, max_chars: int | None) -> Any:
     return value
 
 
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > FIELD_MAX_CHARS:
+        return _shorten(value, FIELD_MAX_CHARS)
+    return value
+
+
+def _bounded_part(part: str) -> str:
+    """A dedup part of at most ``FIELD_MAX_CHARS``: parts that fit are kept exactly (their
+    fingerprint is unchanged), longer ones are cut and end with a digest of the whole."""
+    if len(part) <= FIELD_MAX_CHARS:
+        return part
+    digest = hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_CHARS]
+    suffix = f" sha256:{digest}"
+    return _shorten(part, FIELD_MAX_CHARS - len(suffix)) + suffix
+
+
 def _shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -234,7 +257,11 @@ class Finding:
         # Frozen: normalize through object.__setattr__, once, here.
         set_ = object.__setattr__
         set_(self, "severity", Severity(self.severity))
-        set_(self, "dedup", tuple(str(json_safe(p)) for p in self.dedup))
+        set_(self, "dedup", tuple(_bounded_part(str(json_safe(p))) for p in self.dedup))
+        if self.user is not None:
+            set_(self, "user", UserRef(*(_bounded(v) for v in self.user)))
+        if self.room is not None and self.room.title is not None:
+            set_(self, "room", self.room._replace(title=_bounded(self.room.title)))
         set_(self, "actions", tuple(self.actions))
         set_(self, "evidence", json_safe(self.evidence))
         set_(self, "context", json_safe(self.context))

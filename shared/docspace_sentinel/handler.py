@@ -4,10 +4,14 @@ A handler module is three lines::
 
     from docspace_sentinel.handler import workflow_handler
     from docspace_sentinel.workflows import vdr_activity
-    handler = workflow_handler("vdr_activity", vdr_activity.run)
+    handler = workflow_handler(vdr_activity.WORKFLOW, vdr_activity.run, vdr_activity.Settings)
 
-Settings are read on every invocation (environment reads are cheap) so a bad one fails the
-invocation with a ``ConfigError`` naming it; the AWS clients are created once per container.
+Settings are read on every invocation (environment reads are cheap), all of them at the entry
+(``read_settings``): the run settings, the client settings, the workflow's own and the rules
+across them (``Settings.validate(run_settings)``, e.g. the bulk guard's window against the scan
+lag). A bad one fails the invocation with a ``ConfigError`` naming it before the first AWS call:
+no run is claimed, nothing is written. The API key is read last (from Secrets Manager, itself
+an AWS call). The AWS clients are created once per container.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .client import DocSpaceClient
+from .config import Env
 from .invocation import (
     InvalidInvocation,
     check_shape,
@@ -29,7 +34,8 @@ from .invocation import (
     url_invocation,
 )
 from .publisher import FindingPublisher
-from .runner import Runner, RunSettings, Work
+from .runner import RunContext, Runner, RunOutcome, RunSettings, Work
+from .settings import ClientSettings
 from .state import StateStore
 
 # POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE override these defaults.
@@ -37,6 +43,37 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sent
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocSpaceSentinel"))
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
+
+
+class SettingsClass(Protocol[S_co]):
+    """A workflow's settings class: ``from_env(env)`` reads and checks its variables (their
+    names are constants of the class); an optional ``validate(run_settings)`` method on the
+    instance checks the rules across its settings and the run's."""
+
+    def from_env(self, env: Env | None = None) -> S_co: ...
+
+
+class EntrySettings(NamedTuple):
+    """Everything an invocation is configured with, read and validated at the handler's entry."""
+
+    run: RunSettings
+    #: Reads the API key (Secrets Manager in Lambda: an AWS call) and returns the client
+    #: settings; everything else in them is already validated.
+    client: Callable[[], ClientSettings]
+    workflow: Any
+
+
+def read_settings(workflow_settings: SettingsClass[Any]) -> EntrySettings:
+    """Read and validate every setting, without an AWS call (``ConfigError`` names a bad one)."""
+    run = RunSettings.from_env()
+    client = ClientSettings.prepare()
+    workflow = workflow_settings.from_env()
+    validate = getattr(workflow, "validate", None)
+    if validate is not None:
+        validate(run)
+    return EntrySettings(run, client, workflow)
 
 
 @cache
@@ -68,11 +105,16 @@ def remaining_time_of(context: Any) -> Callable[[], float] | None:
     return lambda: float(getter()) / 1000.0
 
 
-def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Build everything from the environment and run one invocation of ``workflow``."""
-    settings = RunSettings.from_env()
+def run_workflow(
+    workflow: str,
+    work: Work,
+    event: dict[str, Any],
+    context: Any,
+    settings: RunSettings,
+    client: DocSpaceClient,
+) -> dict[str, Any]:
+    """Run one invocation of ``workflow`` with settings already read and a client built."""
     remaining = remaining_time_of(context)
-    client = DocSpaceClient.from_env(remaining_time=remaining)
     runner = Runner(
         workflow,
         settings,
@@ -91,8 +133,6 @@ def run_workflow(workflow: str, work: Work, event: dict[str, Any], context: Any)
         metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
         logger.exception("%s run failed; its cursor did not move", workflow)
         raise
-    finally:
-        client.close()
     metrics.add_metric(
         name="EventsScanned", unit=MetricUnit.Count, value=summary.get("eventsScanned", 0)
     )
@@ -118,10 +158,17 @@ def outcome_metric(summary: dict[str, Any]) -> str:
 
 
 Query = Callable[[dict[str, Any], DocSpaceClient], dict[str, Any] | None]
+WorkflowRun = Callable[[RunContext, S], RunOutcome]
 
 
-def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> Handler:
-    """A Lambda handler for a scanning workflow.
+def workflow_handler(
+    workflow: str,
+    run: WorkflowRun[S],
+    settings: SettingsClass[S],
+    query: Query | None = None,
+) -> Handler:
+    """A Lambda handler for a scanning workflow: ``run(context, settings)`` with the workflow's
+    ``settings`` read from the environment (with every other setting) at the entry.
 
     ``query``, when given, answers read-only requests (it returns ``None`` for events that are
     runs): no state, no findings, no cursor.
@@ -147,15 +194,26 @@ def workflow_handler(workflow: str, work: Work, query: Query | None = None) -> H
             raise  # a direct invoke: the caller gets the error, errorType InvalidInvocation
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if query is not None:
-            with DocSpaceClient.from_env(remaining_time=remaining_time_of(context)) as client:
+        entry = read_settings(settings)
+        workflow_settings: S = entry.workflow
+        with DocSpaceClient(entry.client(), remaining_time=remaining_time_of(context)) as client:
+            if query is not None:
                 answer = query(event, client)
-            if answer is not None:
-                set_workflow_dimension(workflow)
-                metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
-                return answer
-        return run_workflow(workflow, work, event, context)
+                if answer is not None:
+                    set_workflow_dimension(workflow)
+                    metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
+                    return answer
+            return run_workflow(
+                workflow,
+                lambda run_context: run(run_context, workflow_settings),
+                event,
+                context,
+                entry.run,
+                client,
+            )
 
+    #: The settings classes this handler reads (tests derive the environment it needs from them).
+    handler.settings_classes = (RunSettings, ClientSettings, settings)
     return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
 

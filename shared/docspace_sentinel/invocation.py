@@ -6,8 +6,9 @@ delivery of the same scheduled time has the same key and publishes nothing twice
 
 Whoever may invoke a function may send anything, so an invocation is checked before anything is
 claimed or written: its shape (``check_shape``), its times (``dates.EARLIEST`` .. now
-+ ``SCHEDULE_SKEW``) and, for a Function URL, its form (an on-demand window only). A refused one
-raises ``InvalidInvocation`` (HTTP 400 through the Function URL).
++ ``SCHEDULE_SKEW``; a scheduled time no older than ``MAX_SCHEDULE_AGE``) and, for a Function
+URL, its form (an on-demand window only). A refused one raises ``InvalidInvocation`` (HTTP 400
+through the Function URL).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ Source = Literal["schedule", "eventbridge", "on-demand", "manual"]
 #: never fires early by more. A later one is refused; it would move the cursor past now and make
 #: every later run skip the gap.
 SCHEDULE_SKEW = timedelta(minutes=5)
+#: How old a scheduled (or EventBridge) time may be. A run reads up to its scheduled time and
+#: moves the cursor there, so an old one with no cursor yet (the example events carry a fixed
+#: time) would pin the cursor in the past: the real runs would then crawl forward
+#: ``MAX_SCAN_HOURS`` at a time, each a success, blind to live events. A real delivery is never
+#: this old: the Scheduler drops events older than its MaximumEventAgeInSeconds (1 hour in
+#: template.yaml) and Lambda keeps an asynchronous event for at most 6 hours of retries. An old
+#: window is re-read with an on-demand ``{"from", "to"}``, which moves no cursor.
+MAX_SCHEDULE_AGE = timedelta(hours=24)
 #: The longest on-demand window: the portal keeps the audit trail and the login history for at
 #: most 180 days, so a longer window cannot find more, only cost more.
 MAX_WINDOW = timedelta(days=180)
@@ -64,15 +73,15 @@ def parse_invocation(event: Any, now: datetime) -> Invocation:
     check_shape(event)
     latest = now + SCHEDULE_SKEW
     if "scheduledTime" in event:
-        when = _time(event, "scheduledTime", latest)
         arn = _name(event.get("scheduleArn") or "schedule", "scheduleArn")
+        when = _scheduled_time(event, "scheduledTime", now)
         return Invocation(f"{arn}@{format_query_date(when)}", when, "schedule", payload=event)
     if event.get("detail-type") == "Scheduled Event" and "time" in event:
-        when = _time(event, "time", latest)
         resources = event.get("resources") or ["rule"]
         if not isinstance(resources, list):
             raise InvalidInvocation("'resources' must be a list of ARNs")
         rule = _name(resources[0], "resources")
+        when = _scheduled_time(event, "time", now)
         return Invocation(f"{rule}@{format_query_date(when)}", when, "eventbridge", payload=event)
     if "from" in event or "to" in event:
         start, end = _time(event, "from", latest), _time(event, "to", latest)
@@ -182,6 +191,17 @@ def _time(event: Mapping[str, Any], key: str, latest: datetime) -> datetime:
         raise InvalidInvocation(
             f"'{key}' is in the future ({format_query_date(when)}; at most "
             f"{int(SCHEDULE_SKEW.total_seconds() // 60)} minutes ahead are accepted)"
+        )
+    return when
+
+
+def _scheduled_time(event: Mapping[str, Any], key: str, now: datetime) -> datetime:
+    when = _time(event, key, now + SCHEDULE_SKEW)
+    if when < now - MAX_SCHEDULE_AGE:
+        raise InvalidInvocation(
+            f"'{key}' is too old ({format_query_date(when)}; a scheduled run is accepted up to "
+            f"{int(MAX_SCHEDULE_AGE.total_seconds() // 3600)} hours after its time: read an "
+            'older window with {"from": ..., "to": ...})'
         )
     return when
 

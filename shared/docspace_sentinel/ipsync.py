@@ -30,7 +30,7 @@ pk               sk        attributes
                            ``alwaysAllowed`` (the addresses it keeps there as always allowed;
                            absent in records written before it was kept: then every address
                            it added counts as possibly always allowed), ``updatedAt``,
-                           ``version`` (conditional writes)
+                           ``version`` (``StateStore.put_versioned``)
 ================ ========= ===================================================================
 """
 
@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import state_keys
 from .allowlist import Allowlist, parse_entry, unmapped
 from .client import DocSpaceClient
 from .config import Env, env_bool, env_choice, env_int, env_list
@@ -55,8 +56,6 @@ from .state import ConditionFailed, StateStore, to_iso
 log = logging.getLogger(__name__)
 
 SYNC_MODES = ("off", "dry-run", "enforce")
-PK = "ipsync"
-SK = "added"
 SAMPLE = 50
 ACTION = "ip_sync"
 #: The longest list the sync writes. The record keeps at most what was on the list plus what a
@@ -67,7 +66,7 @@ MAX_PORTAL_ENTRIES = 2000
 MAX_ALLOWLIST_EXPANDED = 1024
 
 
-class SyncSettings(NamedTuple):
+class _SyncValues(NamedTuple):
     mode: str = "dry-run"
     enable: bool = False
     max_expanded: int = 256
@@ -75,14 +74,25 @@ class SyncSettings(NamedTuple):
     #: Always-allowed addresses the operator agrees to see dropped while restrictions apply.
     confirm_remove: tuple[str, ...] = ()
 
+
+class SyncSettings(_SyncValues):
+    """The portal sync's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    PORTAL_SYNC = "PORTAL_SYNC"
+    PORTAL_SYNC_ENABLE = "PORTAL_SYNC_ENABLE"
+    MAX_EXPANDED_RANGE = "MAX_EXPANDED_RANGE"
+    ALWAYS_ALLOWED_IPS = "ALWAYS_ALLOWED_IPS"
+    PORTAL_SYNC_CONFIRM_REMOVE = "PORTAL_SYNC_CONFIRM_REMOVE"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> SyncSettings:
         return cls(
-            mode=env_choice("PORTAL_SYNC", "dry-run", SYNC_MODES, env=env),
-            enable=env_bool("PORTAL_SYNC_ENABLE", False, env=env),
-            max_expanded=env_int("MAX_EXPANDED_RANGE", 256, minimum=1, maximum=65_536, env=env),
-            always_allowed=_addresses("ALWAYS_ALLOWED_IPS", env, routable=True),
-            confirm_remove=_addresses("PORTAL_SYNC_CONFIRM_REMOVE", env),
+            mode=env_choice(cls.PORTAL_SYNC, "dry-run", SYNC_MODES, env=env),
+            enable=env_bool(cls.PORTAL_SYNC_ENABLE, False, env=env),
+            max_expanded=env_int(cls.MAX_EXPANDED_RANGE, 256, minimum=1, maximum=65_536, env=env),
+            always_allowed=_addresses(cls.ALWAYS_ALLOWED_IPS, env, routable=True),
+            confirm_remove=_addresses(cls.PORTAL_SYNC_CONFIRM_REMOVE, env),
         )
 
 
@@ -426,7 +436,7 @@ class AddedStore:
         self.store = store
 
     def get(self) -> AddedRecord:
-        item = self.store.get(PK, SK)
+        item = self.store.get(*state_keys.IP_SYNC_ADDED)
         if not item:
             return AddedRecord()
         always = item.get("alwaysAllowed")
@@ -443,32 +453,21 @@ class AddedStore:
         expected: int,
         always_allowed: Iterable[str] | None = frozenset(),
     ) -> AddedRecord:
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if expected == 0
-            else {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": self.store.encode({":v": expected}),
-            }
-        )
         ordered = sorted(set(addresses), key=_ip_sort)
         item: dict[str, Any] = {
-            "pk": PK,
-            "sk": SK,
+            **state_keys.IP_SYNC_ADDED.item(),
             "addresses": ordered,
             "updatedAt": to_iso(self.store.now()),
-            "version": expected + 1,
         }
         always = None if always_allowed is None else sorted(set(always_allowed), key=_ip_sort)
         if always is not None:
             item["alwaysAllowed"] = always
         try:
-            self.store.call("put_item", Item=self.store.encode(item), **condition)
+            version = self.store.put_versioned(item, expected)
         except ConditionFailed:
             raise SyncConflict() from None
         return AddedRecord(
-            frozenset(ordered), expected + 1, None if always is None else frozenset(always)
+            frozenset(ordered), version, None if always is None else frozenset(always)
         )
 
 

@@ -73,19 +73,42 @@ def html_page(title: str, paragraphs: list[str], rows: list[list[str]] | None = 
     return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
-def _refuses_recipient(code: str, message: str, sender: str) -> bool:
-    """Whether an SES error is about this recipient alone (so the run may go on)."""
+# SES's sandbox refusal lists the identities it found unverified: "Email address is not
+# verified. The following identities failed the check in region EU-WEST-1: a@x, b@y".
+_FAILED_IDENTITIES = re.compile(r"identities failed the check in region [^:]*:(.*)$", re.I | re.S)
+
+
+def _refuses_recipient(code: str, message: str, sender: str, recipient: str = "") -> bool:
+    """Whether an SES error is about this recipient alone (so the run may go on).
+
+    SES quotes the recipient's address in its message, and an outsider chooses that address
+    (``quota@evil.example``, ``xsentinel@corp.example``): it is taken out of the message before
+    the message is searched for the sender or for words about the account."""
+    lowered = message.lower()
+    sender_address = _address(sender)
+    listed = _FAILED_IDENTITIES.search(message)
+    if code == "MessageRejected" and listed:
+        # The sender (or its domain) among the failed identities fails every send; otherwise
+        # only the recipient is unverified.
+        identities = {i.strip().lower() for i in listed.group(1).split(",")}
+        return not identities & {sender_address, sender_address.rpartition("@")[2]}
+    if recipient and recipient.lower() != sender_address:
+        lowered = lowered.replace(recipient.lower(), " ")
     if code in _RECIPIENT_CODES:
         # The sender is checked at configuration; a malformed-address error here is the
         # recipient's, unless SES names the sender.
-        return sender.lower() not in message.lower()
+        return sender_address not in lowered
     if code != "MessageRejected":
         return False
-    # Refused for the recipient (sandbox: recipient not verified; an address on a suppression
-    # or block list) unless SES names the sender or the account ("Email address not verified
-    # <sender>", "Daily message quota exceeded").
-    lowered = message.lower()
-    return sender.lower() not in lowered and not any(w in lowered for w in _ACCOUNT_WORDS)
+    # Refused for the recipient (suppression or block list) unless SES names the sender or the
+    # account ("Email address not verified <sender>", "Daily message quota exceeded").
+    return sender_address not in lowered and not any(w in lowered for w in _ACCOUNT_WORDS)
+
+
+def _address(sender: str) -> str:
+    """The bare address of ``Name <a@b>`` or ``a@b``, lower case."""
+    inside = sender.rpartition("<")[2].partition(">")[0] if "<" in sender else sender
+    return inside.strip().lower()
 
 
 class Mailer:
@@ -125,7 +148,7 @@ class Mailer:
             error = exc.response.get("Error", {})
             code = str(error.get("Code") or "?")
             message = str(error.get("Message") or "")
-            if _refuses_recipient(code, message, self.sender):
+            if _refuses_recipient(code, message, self.sender, to):
                 raise RecipientRefused(to, code, message) from exc
             raise MailError(f"SES could not send to {one_line(to)}: {code}") from exc
         except BotoCoreError as exc:

@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import ConfigError, SentinelError
 from .findings import Finding
-from .untrusted import scrub
+from .untrusted import one_line, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -112,20 +112,43 @@ def _ascii(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", plain)).strip()
 
 
-def message_attributes(finding: Finding) -> dict[str, dict[str, str]]:
-    """Attributes for subscription filter policies. SNS rejects empty String values."""
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _noncharacter(char: str) -> bool:
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
+def _attribute_value(value: str) -> str:
+    """``value`` as SNS takes it in a String attribute: one line (``one_line`` makes controls
+    and NUL spaces), no noncharacter (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF), at most 256 chars."""
+    text = one_line(value)
+    if not text.isascii():
+        text = "".join(c for c in text if not _noncharacter(c))
+    return text.strip()[:256]
+
+
+def message_attributes(finding: Finding, *, degraded: bool = False) -> dict[str, dict[str, str]]:
+    """Attributes for subscription filter policies. SNS rejects empty String values.
+
+    ``degraded``: ``userId`` only when it is a GUID, so nothing the portal chose can make SNS
+    refuse the degraded message as it refused the full one."""
+    user_id = finding.user.id if finding.user else ""
+    if degraded and not _GUID.fullmatch(user_id):
+        user_id = ""
     values = {
         "workflow": finding.workflow,
         "severity": finding.severity.value,
         "kind": finding.kind,
-        # scrub: a user id is portal text, and one lone surrogate would make it unencodable
-        "userId": scrub(finding.user.id)[:256] if finding.user else "",
+        "userId": user_id,
     }
-    return {
-        name: {"DataType": "String", "StringValue": value}
-        for name, value in values.items()
-        if value
-    }
+    attributes = {}
+    for name, value in values.items():
+        value = _attribute_value(value)
+        if value:
+            attributes[name] = {"DataType": "String", "StringValue": value}
+    return attributes
 
 
 def request_size(request: dict[str, Any]) -> int:
@@ -231,7 +254,8 @@ class FindingPublisher:
 
         Built only from fields the sentinel sets itself (workflow, kind, severity, id, portal
         URL and times), so it renders and encodes whatever the portal sent; it says that it is
-        degraded and why, and carries the usual message attributes plus ``degraded``.
+        degraded and why, and carries the usual message attributes (``userId`` only if it is a
+        GUID) plus ``degraded``.
         """
         logger.error(
             "finding %s (%s/%s) could not be published in full (%s: %s): publishing it degraded",
@@ -311,7 +335,7 @@ class FindingPublisher:
             "email-json": body,
             "https": json.dumps(note, ensure_ascii=False),
         }
-        attributes = message_attributes(finding)
+        attributes = message_attributes(finding, degraded=True)
         attributes["degraded"] = {"DataType": "String", "StringValue": "true"}
         return {
             "TopicArn": self.topic_arn,

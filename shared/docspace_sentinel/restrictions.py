@@ -1,7 +1,7 @@
 """Temporary restrictions (disabled users), recorded so they can be lifted automatically.
 
-A restriction record lives at ``pk = "restriction"``, ``sk = <userId>`` (one current record per
-user, so listing them all is one query). Its ``state`` moves:
+A restriction record lives at ``pk = "restriction"``, ``sk = <userId>`` (``state_keys``: one
+current record per user, so listing them all is one query). Its ``state`` moves:
 
     restricting → active → lifting → lifted       (the normal path)
     restricting → failed                          (the portal refused; nothing changed)
@@ -13,6 +13,8 @@ active restriction can never be swept away by DynamoDB.
 
 Every transition is a conditional write, so two runs can never both disable or both re-enable
 the same user, and a run that crashed mid-way is finished by the next one instead of repeated.
+The portal calls that drive the transitions, with the full table of moves, are ``disabling``;
+the checks before a disable are ``enforcement``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from . import state_keys
 from .state import ConditionFailed, StateStore, to_epoch, to_iso
 
-PK = "restriction"
 KEEP_FINISHED = timedelta(days=90)
 
 RESTRICTING = "restricting"
@@ -107,11 +109,11 @@ class RestrictionStore:
         self.store = store
 
     def get(self, user_id: str) -> Restriction | None:
-        item = self.store.get(PK, user_id.lower())
+        item = self.store.get(*state_keys.restriction(user_id))
         return _from_item(item) if item else None
 
     def all(self) -> Iterator[Restriction]:
-        for item in self.store.query(PK):
+        for item in self.store.query(state_keys.RESTRICTION):
             yield _from_item(item)
 
     def begin(
@@ -132,8 +134,7 @@ class RestrictionStore:
                 "put_item",
                 Item=self.store.encode(
                     {
-                        "pk": PK,
-                        "sk": user_id.lower(),
+                        **state_keys.restriction(user_id).item(),
                         "state": RESTRICTING,
                         "source": source,
                         "reason": reason,
@@ -168,7 +169,7 @@ class RestrictionStore:
         try:
             self.store.call(
                 "update_item",
-                Key=self.store.encode({"pk": PK, "sk": user_id.lower()}),
+                Key=self.store.encode(state_keys.restriction(user_id).item()),
                 UpdateExpression=f"SET {sets}",
                 ConditionExpression="#state = :expected",
                 ExpressionAttributeNames={**names, "#state": "state"},

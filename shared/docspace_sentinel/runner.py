@@ -18,26 +18,37 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+from . import state_keys
 from .client import DocSpaceClient
 from .config import Env, env_float, env_int, env_required
 from .findings import Finding
 from .invocation import Invocation, parse_invocation
 from .publisher import FindingPublisher
 from .scan import ScanPlan, SliceScan, plan_scan, trusted_cursor
-from .state import Cursor, StateError, StateStore
+from .state import Cursor, StateStore
 
 log = logging.getLogger(__name__)
 
-STATE_TABLE = "STATE_TABLE"
-FINDINGS_TOPIC_ARN = "FINDINGS_TOPIC_ARN"
 RUN_RECORD_DAYS = 14
 
 
 @dataclass(frozen=True)
 class RunSettings:
     """Settings every scanning workflow shares."""
+
+    # The environment variables ``from_env`` reads.
+    STATE_TABLE: ClassVar[str] = "STATE_TABLE"
+    FINDINGS_TOPIC_ARN: ClassVar[str] = "FINDINGS_TOPIC_ARN"
+    SCAN_LAG_MINUTES: ClassVar[str] = "SCAN_LAG_MINUTES"
+    INITIAL_LOOKBACK_HOURS: ClassVar[str] = "INITIAL_LOOKBACK_HOURS"
+    MAX_SCAN_HOURS: ClassVar[str] = "MAX_SCAN_HOURS"
+    SCAN_SLICE_MINUTES: ClassVar[str] = "SCAN_SLICE_MINUTES"
+    SCAN_SLICE_EVENTS: ClassVar[str] = "SCAN_SLICE_EVENTS"
+    SUPPRESSION_HOURS: ClassVar[str] = "SUPPRESSION_HOURS"
+    TIME_RESERVE_SECONDS: ClassVar[str] = "TIME_RESERVE_SECONDS"
+    SCAN_CONCURRENCY: ClassVar[str] = "SCAN_CONCURRENCY"
 
     state_table: str
     topic_arn: str
@@ -53,30 +64,34 @@ class RunSettings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
         return cls(
-            state_table=env_required(STATE_TABLE, env=env, hint="the DynamoDB state table name"),
-            topic_arn=env_required(FINDINGS_TOPIC_ARN, env=env, hint="the SNS topic for findings"),
+            state_table=env_required(
+                cls.STATE_TABLE, env=env, hint="the DynamoDB state table name"
+            ),
+            topic_arn=env_required(
+                cls.FINDINGS_TOPIC_ARN, env=env, hint="the SNS topic for findings"
+            ),
             lag=timedelta(
-                minutes=env_int("SCAN_LAG_MINUTES", 15, minimum=0, maximum=1440, env=env)
+                minutes=env_int(cls.SCAN_LAG_MINUTES, 15, minimum=0, maximum=1440, env=env)
             ),
             initial_lookback=timedelta(
-                hours=env_int("INITIAL_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 180, env=env)
+                hours=env_int(cls.INITIAL_LOOKBACK_HOURS, 24, minimum=1, maximum=24 * 180, env=env)
             ),
             max_span=timedelta(
-                hours=env_int("MAX_SCAN_HOURS", 168, minimum=1, maximum=24 * 180, env=env)
+                hours=env_int(cls.MAX_SCAN_HOURS, 168, minimum=1, maximum=24 * 180, env=env)
             ),
             slice_size=timedelta(
-                minutes=env_int("SCAN_SLICE_MINUTES", 60, minimum=1, maximum=1440, env=env)
+                minutes=env_int(cls.SCAN_SLICE_MINUTES, 60, minimum=1, maximum=1440, env=env)
             ),
             # SCAN_CONCURRENCY slices are held at once (about 1 KB an event) and each is read
             # whole within the time reserve: the cap keeps both modest.
-            slice_events=env_int("SCAN_SLICE_EVENTS", 2000, minimum=100, maximum=20_000, env=env),
+            slice_events=env_int(cls.SCAN_SLICE_EVENTS, 2000, minimum=100, maximum=20_000, env=env),
             suppression=timedelta(
-                hours=env_int("SUPPRESSION_HOURS", 24, minimum=0, maximum=24 * 90, env=env)
+                hours=env_int(cls.SUPPRESSION_HOURS, 24, minimum=0, maximum=24 * 90, env=env)
             ),
             reserve_seconds=env_float(
-                "TIME_RESERVE_SECONDS", 60.0, minimum=0, maximum=600, env=env
+                cls.TIME_RESERVE_SECONDS, 60.0, minimum=0, maximum=600, env=env
             ),
-            concurrency=env_int("SCAN_CONCURRENCY", 4, minimum=1, maximum=32, env=env),
+            concurrency=env_int(cls.SCAN_CONCURRENCY, 4, minimum=1, maximum=32, env=env),
         )
 
 
@@ -256,47 +271,27 @@ class Runner:
 
     def publish(self, findings: list[Finding], owner: str) -> tuple[int, int]:
         """Publish each finding once per suppression period. A failed publish raises (after
-        dropping its claim), so the run fails and its cursor stays."""
+        dropping its claim), so the run fails and its cursor stays. Once the message is out,
+        failing the run would make its retry send it again: the record is tried a few times,
+        then only logged."""
         published = suppressed = 0
         for finding in findings:
-            fingerprint = finding.fingerprint
             until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
-            if not self.store.claim_finding(
-                self.workflow, fingerprint, owner, suppress_until=until, lease=timedelta(minutes=15)
-            ):
+            done = self.store.once(
+                [state_keys.sent(self.workflow, finding.fingerprint)],
+                owner,
+                self._publisher_of(finding),
+                until=until,
+                confirm_attempts=3,
+            )
+            if done.claimed:
+                published += 1
+            else:
                 suppressed += 1
-                continue
-            try:
-                message_id = self.publisher.publish(finding)
-            except BaseException:
-                self.store.release_finding(self.workflow, fingerprint, owner)
-                raise
-            self._record_published(fingerprint, owner, message_id, until)
-            published += 1
         return published, suppressed
 
-    def _record_published(
-        self, fingerprint: str, owner: str, message_id: str, until: datetime
-    ) -> None:
-        """The message is out: failing the run now would make its retry send it again. Try the
-        bookkeeping a few times; if DynamoDB still refuses, say so and go on (the claim stays,
-        and only a retry of this very run could repeat the message)."""
-        for attempt in range(3):
-            try:
-                self.store.mark_published(
-                    self.workflow, fingerprint, owner, message_id=message_id, suppress_until=until
-                )
-                return
-            except StateError as exc:
-                log.warning(
-                    "recording published finding %s failed (%s), attempt %d",
-                    fingerprint,
-                    exc,
-                    attempt + 1,
-                )
-        log.error(
-            "finding %s was published (%s) but could not be recorded", fingerprint, message_id
-        )
+    def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
+        return lambda _claimed: {"messageId": self.publisher.publish(finding)}
 
 
 def _iso(value: datetime) -> str:

@@ -25,22 +25,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 from .config import Env, env_float, env_int, env_str
 from .errors import ConfigError
 from .secret import Secret, redact
-
-URL = "DOCSPACE_URL"
-API_KEY_SECRET = "DOCSPACE_API_KEY_SECRET"  # noqa: S105 - a variable name, not a secret
-API_KEY = "DOCSPACE_API_KEY"
-API_KEY_CACHE_SECONDS = "DOCSPACE_API_KEY_CACHE_SECONDS"
-TIMEOUT_SECONDS = "DOCSPACE_TIMEOUT_SECONDS"
-MAX_ATTEMPTS = "DOCSPACE_MAX_ATTEMPTS"
-RETRY_BUDGET_SECONDS = "DOCSPACE_RETRY_BUDGET_SECONDS"
-RETRY_BASE_SECONDS = "DOCSPACE_RETRY_BASE_SECONDS"
-REQUESTS_PER_SECOND = "DOCSPACE_REQUESTS_PER_SECOND"
 
 _LOCAL_HOSTS = {"localhost"}
 # botocore loggers that write request and response bodies (and signed headers) at DEBUG: a
@@ -64,6 +54,17 @@ class RetryPolicy(NamedTuple):
 
 @dataclass(frozen=True)
 class ClientSettings:
+    # The environment variables ``from_env`` reads.
+    URL: ClassVar[str] = "DOCSPACE_URL"
+    API_KEY_SECRET: ClassVar[str] = "DOCSPACE_API_KEY_SECRET"  # noqa: S105 - a name, not a secret
+    API_KEY: ClassVar[str] = "DOCSPACE_API_KEY"
+    API_KEY_CACHE_SECONDS: ClassVar[str] = "DOCSPACE_API_KEY_CACHE_SECONDS"
+    TIMEOUT_SECONDS: ClassVar[str] = "DOCSPACE_TIMEOUT_SECONDS"
+    MAX_ATTEMPTS: ClassVar[str] = "DOCSPACE_MAX_ATTEMPTS"
+    RETRY_BUDGET_SECONDS: ClassVar[str] = "DOCSPACE_RETRY_BUDGET_SECONDS"
+    RETRY_BASE_SECONDS: ClassVar[str] = "DOCSPACE_RETRY_BASE_SECONDS"
+    REQUESTS_PER_SECOND: ClassVar[str] = "DOCSPACE_REQUESTS_PER_SECOND"
+
     url: str
     api_key: Secret = field(repr=False)
     timeout: float = 15.0
@@ -77,37 +78,53 @@ class ClientSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", validate_portal_url(self.url))
         if not self.api_key:
-            raise ConfigError(API_KEY, "the API key is empty")
+            raise ConfigError(ClientSettings.API_KEY, "the API key is empty")
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ClientSettings:
-        url = env_str(URL, env=env)
+        return cls.prepare(env)()
+
+    @classmethod
+    def prepare(cls, env: Env | None = None) -> Callable[[], ClientSettings]:
+        """Validate every client setting without an AWS call; the function returned reads the
+        API key (from Secrets Manager in Lambda: an AWS call, so a handler calls it only once
+        all its settings are known to be good) and builds the settings."""
+        url = env_str(cls.URL, env=env)
         if url is None:
             raise ConfigError(
-                URL, "is required: the portal root, e.g. https://example.onlyoffice.com"
+                cls.URL, "is required: the portal root, e.g. https://example.onlyoffice.com"
             )
-        secret_name = env_str(API_KEY_SECRET, env=env)
+        url = validate_portal_url(url)
+        key_source = api_key_source(env)
+        secret_name = env_str(cls.API_KEY_SECRET, env=env)
         reload_api_key = None
         if secret_name is not None:
             reload_api_key = partial(
                 _key_from_secrets_manager, secret_name, _cache_seconds(env), force=True
             )
-        return cls(
-            url=url,
-            api_key=load_api_key(env),
-            reload_api_key=reload_api_key,
-            timeout=env_float(TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env),
-            requests_per_second=env_float(
-                REQUESTS_PER_SECOND, 20.0, minimum=0.0, maximum=1000.0, env=env
-            ),
-            retry=RetryPolicy(
-                max_attempts=env_int(MAX_ATTEMPTS, 5, minimum=1, maximum=20, env=env),
-                base_delay=env_float(RETRY_BASE_SECONDS, 0.5, minimum=0.0, maximum=60.0, env=env),
-                total_budget=env_float(
-                    RETRY_BUDGET_SECONDS, 60.0, minimum=0.0, maximum=900.0, env=env
-                ),
+        timeout = env_float(cls.TIMEOUT_SECONDS, 15.0, minimum=0.1, maximum=300.0, env=env)
+        requests_per_second = env_float(
+            cls.REQUESTS_PER_SECOND, 20.0, minimum=0.0, maximum=1000.0, env=env
+        )
+        retry = RetryPolicy(
+            max_attempts=env_int(cls.MAX_ATTEMPTS, 5, minimum=1, maximum=20, env=env),
+            base_delay=env_float(cls.RETRY_BASE_SECONDS, 0.5, minimum=0.0, maximum=60.0, env=env),
+            total_budget=env_float(
+                cls.RETRY_BUDGET_SECONDS, 60.0, minimum=0.0, maximum=900.0, env=env
             ),
         )
+
+        def build() -> ClientSettings:
+            return cls(
+                url=url,
+                api_key=key_source(),
+                reload_api_key=reload_api_key,
+                timeout=timeout,
+                requests_per_second=requests_per_second,
+                retry=retry,
+            )
+
+        return build
 
 
 def validate_portal_url(url: str) -> str:
@@ -117,16 +134,24 @@ def validate_portal_url(url: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ConfigError(URL, f"is not a valid URL: {redact(str(exc), 120)}") from None
+        raise ConfigError(
+            ClientSettings.URL, f"is not a valid URL: {redact(str(exc), 120)}"
+        ) from None
     if parts.scheme not in ("https", "http") or not host:
         shown = _without_credentials(url)
-        raise ConfigError(URL, f"must be an https:// URL with a host, got {shown!r}")
+        raise ConfigError(ClientSettings.URL, f"must be an https:// URL with a host, got {shown!r}")
     if parts.username or parts.password:
-        raise ConfigError(URL, "must not carry credentials; put the key in the secret")
+        raise ConfigError(
+            ClientSettings.URL, "must not carry credentials; put the key in the secret"
+        )
     if parts.query or parts.fragment:
-        raise ConfigError(URL, "must be the portal root, without a query or fragment")
+        raise ConfigError(
+            ClientSettings.URL, "must be the portal root, without a query or fragment"
+        )
     if parts.scheme == "http" and not _is_local(host):
-        raise ConfigError(URL, "must use https; plain http is only allowed for 127.0.0.1/localhost")
+        raise ConfigError(
+            ClientSettings.URL, "must use https; plain http is only allowed for 127.0.0.1/localhost"
+        )
     path = parts.path.rstrip("/")
     if path.endswith("/api/2.0"):
         path = path[: -len("/api/2.0")]
@@ -154,28 +179,35 @@ def _is_local(host: str) -> bool:
 
 def load_api_key(env: Env | None = None) -> Secret:
     """The API key: from Secrets Manager in Lambda, or ``DOCSPACE_API_KEY`` for local runs."""
+    return api_key_source(env)()
+
+
+def api_key_source(env: Env | None = None) -> Callable[[], Secret]:
+    """Check where the API key comes from (no AWS call); the function returned reads it."""
     import os
 
     source = os.environ if env is None else env
-    secret_name = env_str(API_KEY_SECRET, env=env)
+    secret_name = env_str(ClientSettings.API_KEY_SECRET, env=env)
     if secret_name is not None:
-        return _key_from_secrets_manager(secret_name, _cache_seconds(env))
-    plain = env_str(API_KEY, env=env)
+        return partial(_key_from_secrets_manager, secret_name, _cache_seconds(env))
+    plain = env_str(ClientSettings.API_KEY, env=env)
     if plain is None:
         raise ConfigError(
-            API_KEY_SECRET,
-            f"is required: the Secrets Manager name or ARN of the API key ({API_KEY} for local runs)",
+            ClientSettings.API_KEY_SECRET,
+            "is required: the Secrets Manager name or ARN of the API key "
+            f"({ClientSettings.API_KEY} for local runs)",
         )
     if source.get("AWS_LAMBDA_FUNCTION_NAME"):
         raise ConfigError(
-            API_KEY,
-            f"is for local runs only; in Lambda store the key in Secrets Manager ({API_KEY_SECRET})",
+            ClientSettings.API_KEY,
+            "is for local runs only; in Lambda store the key in Secrets Manager "
+            f"({ClientSettings.API_KEY_SECRET})",
         )
-    return Secret(plain)
+    return partial(Secret, plain)
 
 
 def _cache_seconds(env: Env | None) -> int:
-    return env_int(API_KEY_CACHE_SECONDS, 300, minimum=0, maximum=86400, env=env)
+    return env_int(ClientSettings.API_KEY_CACHE_SECONDS, 300, minimum=0, maximum=86400, env=env)
 
 
 def _key_from_secrets_manager(name: str, max_age: int, *, force: bool = False) -> Secret:
@@ -204,7 +236,9 @@ def _fetch_secret(name: str, max_age: int, *, force: bool = False) -> str:
         value = parameters.get_secret(name, max_age=max_age, force_fetch=force)
     except parameters.exceptions.GetParameterError as exc:
         # The message names the secret and the AWS error code, never the value.
-        raise ConfigError(API_KEY_SECRET, f"could not read secret {name!r}: {exc}") from None
+        raise ConfigError(
+            ClientSettings.API_KEY_SECRET, f"could not read secret {name!r}: {exc}"
+        ) from None
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     return str(value)
@@ -218,13 +252,13 @@ def _key_from_secret_string(text: str) -> str:
             data = json.loads(stripped)
         except ValueError:
             raise ConfigError(
-                API_KEY_SECRET, "the secret looks like JSON but does not parse"
+                ClientSettings.API_KEY_SECRET, "the secret looks like JSON but does not parse"
             ) from None
         for key in ("apiKey", "api_key", "DOCSPACE_API_KEY", "key"):
             value = data.get(key) if isinstance(data, dict) else None
             if isinstance(value, str) and value.strip():
                 return value.strip()
-        raise ConfigError(API_KEY_SECRET, 'the secret JSON has no "apiKey" string')
+        raise ConfigError(ClientSettings.API_KEY_SECRET, 'the secret JSON has no "apiKey" string')
     if not stripped:
-        raise ConfigError(API_KEY_SECRET, "the secret is empty")
+        raise ConfigError(ClientSettings.API_KEY_SECRET, "the secret is empty")
     return stripped

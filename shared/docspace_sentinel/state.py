@@ -1,38 +1,40 @@
 """All durable state in one DynamoDB table (``STATE_TABLE``): ``pk`` / ``sk`` and a TTL.
 
-Item layout (``expiresAt`` is the TTL attribute, epoch seconds; DynamoDB deletes lazily, so
-every read that cares also checks it):
+The keys are built in ``state_keys`` (its docstring has the table of every record); this module
+holds the store and the protocols on it. Attributes of the records written here
+(``expiresAt`` is the TTL attribute, epoch seconds):
 
-========================== ========================= ===========================================
-pk                         sk                        attributes
-========================== ========================= ===========================================
-``run#<workflow>``         ``<run key>``             ``state`` running|done|failed, ``leaseUntil``,
-                                                     ``summary`` (JSON), ``expiresAt``
-``lock#<workflow>``        ``lock``                  ``owner`` (run key), ``leaseUntil``
-``cursor#<workflow>``      ``<scope>``               ``position`` (ISO UTC: everything up to here
-                                                     is processed), ``runKey``, ``updatedAt``
-``sent#<workflow>``        ``<fingerprint>``         ``state`` claimed|done, ``owner``,
-                                                     ``leaseUntil``, ``messageId``, ``expiresAt``
-                                                     (= end of the suppression period)
-``reminder#<userId>``      ``<roomId>``              the same claim shape: last reminder, kept
-                                                     for the cooldown
-``activity#<userId>``      ``<roomId>#<YYYY-MM-DD>`` ``h00``..``h23``: distinct events per hour,
-                                                     ``expiresAt``
-========================== ========================= ===========================================
+=================== =========================================================================
+record              attributes
+=================== =========================================================================
+run                 ``state`` running|done|failed, ``leaseUntil``, ``summary`` (JSON),
+                    ``expiresAt``
+lock                ``owner`` (run key), ``leaseUntil``, ``expiresAt``
+cursor              ``position`` (ISO UTC: everything up to here is processed), ``runKey``,
+                    ``updatedAt``
+once-per-period     ``state`` claimed|done, ``owner``, ``leaseUntil``, ``doneAt``,
+(sent finding,      ``expiresAt`` (= end of the period), and what the effect returned
+reminder, report)   (``messageId``; ``outcome``/``sesError`` for a refused address)
+activity            ``h00``..``h23``: distinct events per hour, ``expiresAt``
+versioned records   ``version`` (``put_versioned``: allowlists, the IP-sync record)
+=================== =========================================================================
 
-Later workflows add allowlists (``allow#<userId>``) and restrictions (``restriction#<userId>``).
 Every write two runs could race on is conditional.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from . import dates
+from . import dates, state_keys
 from .errors import SentinelError
+from .state_keys import Key
+
+log = logging.getLogger(__name__)
 
 
 class StateError(SentinelError):
@@ -46,6 +48,14 @@ class CursorConflict(StateError):
 class RunClaim(NamedTuple):
     state: Literal["claimed", "done", "busy"]
     summary: dict[str, Any] | None = None
+
+
+class Once(NamedTuple):
+    """What ``StateStore.once`` did: the keys it claimed, acted on and confirmed (none: nothing
+    was due, the act did not run), and the fields the act returned."""
+
+    claimed: tuple[Key, ...]
+    fields: Mapping[str, Any]
 
 
 class Cursor(NamedTuple):
@@ -103,7 +113,8 @@ class StateStore:
             return getattr(self.client, operation)(TableName=self.table, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConditionFailed() from None
+                old: Any = exc.response.get("Item")
+                raise ConditionFailed(self.decode(old) if old else None) from None
             code = exc.response.get("Error", {}).get("Code", "?")
             raise StateError(f"DynamoDB {operation} on {self.table} failed: {code}") from exc
         except BotoCoreError as exc:
@@ -134,8 +145,12 @@ class StateStore:
             "ExpressionAttributeValues": self.encode(values),
             "ConsistentRead": True,
         }
+        return self.paged("query", **kwargs)
+
+    def paged(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """The items of a ``query`` or ``scan``, page after page."""
         while True:
-            answer = self.call("query", **kwargs)
+            answer = self.call(operation, **kwargs)
             for item in answer.get("Items", []):
                 yield self.decode(item)
             if "LastEvaluatedKey" not in answer:
@@ -144,6 +159,30 @@ class StateStore:
 
     def now(self) -> datetime:
         return self.clock()
+
+    # -- versioned records: optimistic writes ---------------------------------------------------
+
+    def put_versioned(self, item: Mapping[str, Any], expected: int) -> int:
+        """Write ``item`` (keys included) as version ``expected + 1``, only if the stored one is
+        still version ``expected`` (0: there is none). Returns the new version; a record someone
+        else changed meanwhile raises ``ConditionFailed``."""
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if expected:
+            condition = self._version_condition(expected)
+        version = expected + 1
+        self.call("put_item", Item=self.encode({**item, "version": version}), **condition)
+        return version
+
+    def delete_versioned(self, key: Key, expected: int) -> None:
+        """Delete a record only if it is still version ``expected`` (else ``ConditionFailed``)."""
+        self.call("delete_item", Key=self.encode(key.item()), **self._version_condition(expected))
+
+    def _version_condition(self, expected: int) -> dict[str, Any]:
+        return {
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": self.encode({":v": expected}),
+        }
 
     # -- runs: one effect per scheduled time ---------------------------------------------------
 
@@ -156,8 +195,7 @@ class StateStore:
                 "put_item",
                 Item=self.encode(
                     {
-                        "pk": f"run#{workflow}",
-                        "sk": run_key,
+                        **state_keys.run(workflow, run_key).item(),
                         "state": "running",
                         "leaseUntil": to_epoch(now + lease),
                         "expiresAt": to_epoch(now + keep),
@@ -170,9 +208,11 @@ class StateStore:
                 ExpressionAttributeValues=self.encode(
                     {":failed": "failed", ":running": "running", ":now": to_epoch(now)}
                 ),
+                # A lost condition answers with the item that won: no second read.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ConditionFailed:
-            item = self.get(f"run#{workflow}", run_key) or {}
+        except ConditionFailed as lost:
+            item = lost.item or {}
             if item.get("state") == "done":
                 return RunClaim("done", json.loads(item.get("summary") or "{}"))
             return RunClaim("busy")
@@ -183,8 +223,7 @@ class StateStore:
     ) -> None:
         self.put(
             {
-                "pk": f"run#{workflow}",
-                "sk": run_key,
+                **state_keys.run(workflow, run_key).item(),
                 "state": "done",
                 "summary": json.dumps(summary, default=str),
                 "expiresAt": to_epoch(self.now() + keep),
@@ -195,8 +234,7 @@ class StateStore:
         """A failed run may be retried at once (its lease is dropped)."""
         self.put(
             {
-                "pk": f"run#{workflow}",
-                "sk": run_key,
+                **state_keys.run(workflow, run_key).item(),
                 "state": "failed",
                 "leaseUntil": 0,
                 "expiresAt": to_epoch(self.now() + keep),
@@ -212,8 +250,7 @@ class StateStore:
                 "put_item",
                 Item=self.encode(
                     {
-                        "pk": f"lock#{workflow}",
-                        "sk": "lock",
+                        **state_keys.lock(workflow).item(),
                         "owner": owner,
                         "leaseUntil": to_epoch(now + lease),
                         "expiresAt": to_epoch(now + lease + timedelta(days=1)),
@@ -231,7 +268,7 @@ class StateStore:
         try:
             self.call(
                 "delete_item",
-                Key=self.encode({"pk": f"lock#{workflow}", "sk": "lock"}),
+                Key=self.encode(state_keys.lock(workflow).item()),
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
                 ExpressionAttributeValues=self.encode({":me": owner}),
@@ -242,7 +279,7 @@ class StateStore:
     # -- cursor -------------------------------------------------------------------------------
 
     def get_cursor(self, workflow: str, scope: str = "default") -> Cursor | None:
-        item = self.get(f"cursor#{workflow}", scope)
+        item = self.get(*state_keys.cursor(workflow, scope))
         if not item or "position" not in item:
             return None
         position = datetime.fromisoformat(str(item["position"]))
@@ -281,8 +318,7 @@ class StateStore:
                 "put_item",
                 Item=self.encode(
                     {
-                        "pk": f"cursor#{workflow}",
-                        "sk": scope,
+                        **state_keys.cursor(workflow, scope).item(),
                         "position": to_iso(position),
                         "runKey": run_key,
                         "updatedAt": to_iso(now),
@@ -360,32 +396,54 @@ class StateStore:
         except ConditionFailed:
             pass
 
-    def claim_finding(
+    def once(
         self,
-        workflow: str,
-        fingerprint: str,
+        keys: Iterable[Key],
         owner: str,
+        act: Callable[[tuple[Key, ...]], Mapping[str, Any] | None],
         *,
-        suppress_until: datetime,
-        lease: timedelta,
-    ) -> bool:
-        return self.claim(f"sent#{workflow}", fingerprint, owner, until=suppress_until, lease=lease)
+        until: datetime,
+        lease: timedelta = timedelta(minutes=15),
+        keep_until: datetime | None = None,
+        confirm_attempts: int = 1,
+    ) -> Once:
+        """Do an effect once per period: claim -> act -> confirm, release on error.
 
-    def mark_published(
-        self,
-        workflow: str,
-        fingerprint: str,
-        owner: str,
-        *,
-        message_id: str,
-        suppress_until: datetime,
+        Each key is claimed (``claim``; a key within its period, or held by another run, is
+        left out). When one was, ``act(claimed)`` runs once, and each claimed key is confirmed
+        until ``keep_until`` (default ``until``) with the fields ``act`` returned (e.g. a
+        message id, or ``outcome=refused``). If ``act`` raises, the claims are released so a
+        retry can do it, and the error goes on.
+
+        With ``confirm_attempts`` > 1 the effect cannot be taken back (a message is out):
+        failing now would make a retry repeat it, so the confirm is tried that often and then
+        only logged (the claim stays; only a retry of this very run could repeat the effect).
+        """
+        claimed = tuple(k for k in keys if self.claim(*k, owner, until=until, lease=lease))
+        if not claimed:
+            return Once((), {})
+        try:
+            fields = dict(act(claimed) or {})
+        except BaseException:
+            for key in claimed:
+                self.release(*key, owner)
+            raise
+        for key in claimed:
+            self._confirm(key, owner, keep_until or until, fields, confirm_attempts)
+        return Once(claimed, fields)
+
+    def _confirm(
+        self, key: Key, owner: str, until: datetime, fields: Mapping[str, Any], attempts: int
     ) -> None:
-        self.confirm(
-            f"sent#{workflow}", fingerprint, owner, until=suppress_until, messageId=message_id
-        )
-
-    def release_finding(self, workflow: str, fingerprint: str, owner: str) -> None:
-        self.release(f"sent#{workflow}", fingerprint, owner)
+        for attempt in range(1, attempts + 1):
+            try:
+                self.confirm(*key, owner, until=until, **fields)
+                return
+            except StateError as exc:
+                if attempts == 1:
+                    raise
+                log.warning("recording %s %s failed (%s), attempt %d", *key, exc, attempt)
+        log.error("%s %s was done (%s) but could not be recorded", *key, dict(fields))
 
     # -- activity counts (VDR baselines) ------------------------------------------------------
 
@@ -412,7 +470,7 @@ class StateStore:
         sets = ", ".join(f"#h{hour} = :h{hour}" for hour in hours)
         self.call(
             "update_item",
-            Key=self.encode({"pk": f"activity#{user_id}", "sk": f"{room_id}#{day}"}),
+            Key=self.encode(state_keys.activity(user_id, room_id, day).item()),
             UpdateExpression=f"SET {sets}, expiresAt = :ttl",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=self.encode(values),
@@ -422,10 +480,10 @@ class StateStore:
         """Distinct events per (room id, day) of one user: the whole (TTL-bounded) history,
         in one query."""
         totals: dict[tuple[int, str], int] = {}
-        for item in self.query(f"activity#{user_id}"):
-            room, _, day = str(item["sk"]).partition("#")
-            if room.isascii() and room.isdigit():
-                totals[(int(room), day)] = sum(
+        for item in self.query(state_keys.activity_partition(user_id)):
+            room_day = state_keys.activity_day(str(item["sk"]))
+            if room_day is not None:
+                totals[room_day] = sum(
                     int(v) for k, v in item.items() if k.startswith("h") and k[1:].isdigit()
                 )
         return totals
@@ -436,4 +494,11 @@ def _wall_clock() -> datetime:
 
 
 class ConditionFailed(StateError):
-    """A conditional write lost: another run got there first (callers decide what that means)."""
+    """A conditional write lost: another run got there first (callers decide what that means).
+
+    ``item``: the item that won, when the write asked for it
+    (``ReturnValuesOnConditionCheckFailure``)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__("the conditional write lost")
+        self.item = item

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 
 IP_BLOCKED_TEXT = "The access to the portal is restricted"
 USER_AGENT = "docspace-sentinel/0.1"
+#: The largest response body accepted, decoded. A page of 100 rows is well under 1 MiB; the
+#: JSON of a body this size may take some 200 MB in memory (a 256 MB function).
+MAX_RESPONSE_BYTES = 8 * 2**20
+_READ_CHUNK = 2**20
 # Methods safe to repeat after an unknown outcome (a timeout, a 5xx, a dropped connection).
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 
@@ -250,7 +254,13 @@ class Transport:
             # Redirects are not followed: the portal never redirects an API call, and another
             # origin's (unauthenticated) answer would be taken for the portal's.
             response = self.session.request(
-                method, url, params=params, json=body, timeout=self.timeout, allow_redirects=False
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
             )
         except requests.ConnectTimeout as exc:
             raise _NotSent(
@@ -270,7 +280,49 @@ class Transport:
             raise TransportError(
                 f"request failed: {type(exc).__name__}", method=method, path=path
             ) from None
-        return classify(response.status_code, response.content, response.headers, method, path)
+        content = _read_body(response, method, path)
+        return classify(response.status_code, content, response.headers, method, path)
+
+
+class ResponseTooLarge(MalformedResponse):
+    """The body passed ``MAX_RESPONSE_BYTES``; the same request would get the same answer."""
+
+    retryable = False
+
+
+def _read_body(response: requests.Response, method: str, path: str) -> bytes:
+    """The body, decoded (gzip, deflate), refused past ``MAX_RESPONSE_BYTES``: a few hundred KB
+    on the wire may inflate to gigabytes. Read in chunks, so at most one chunk past the cap is
+    held. The connection goes back to the pool when the body was read whole, else it is closed."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(_READ_CHUNK):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise ResponseTooLarge(
+                    f"the response is larger than {MAX_RESPONSE_BYTES} bytes; refused",
+                    status_code=response.status_code,
+                    method=method,
+                    path=path,
+                )
+            chunks.append(chunk)
+    except requests.exceptions.ContentDecodingError:
+        raise MalformedResponse(
+            "the response body could not be decoded (Content-Encoding)",
+            status_code=response.status_code,
+            method=method,
+            path=path,
+        ) from None
+    except requests.Timeout as exc:
+        raise TransportError(f"timed out: {type(exc).__name__}", method=method, path=path) from None
+    except requests.RequestException as exc:
+        raise TransportError(
+            f"reading the response failed: {type(exc).__name__}", method=method, path=path
+        ) from None
+    finally:
+        response.close()
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class _NotSent(TransportError):

@@ -11,47 +11,67 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ..actions import FILE_CHANGE, action_label
 from ..config import Env, env_int
+from ..enforcement import (
+    ACTED_STAGE,
+    DISABLE,
+    ActionRequest,
+    Gate,
+    ResponseSettings,
+    staged,
+)
 from ..errors import ConfigError
 from ..findings import ActionTaken, Finding, RoomRef, Severity, UserRef
 from ..logins import group_logins
 from ..models import AuditEvent
-from ..response import DISABLE, ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..rooms import RoomResolver, context_title
-from ..runner import RunContext, RunOutcome
+from ..runner import RunContext, RunOutcome, RunSettings
 
 WORKFLOW = "bulk_change_guard"
 SAMPLE = 25
-ACTED = frozenset({"done", "failed"})
 
 
-class GuardSettings(NamedTuple):
+class _GuardValues(NamedTuple):
     threshold: int = 20
     window: timedelta = timedelta(minutes=10)
     response: ResponseSettings = ResponseSettings()
 
+
+class GuardSettings(_GuardValues):
+    """The bulk guard's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    FILE_CHANGE_THRESHOLD = "FILE_CHANGE_THRESHOLD"
+    WINDOW_MINUTES = "WINDOW_MINUTES"
+
     @classmethod
-    def from_env(cls, env: Env | None = None, *, lag: timedelta | None = None) -> GuardSettings:
-        window = timedelta(
-            minutes=env_int("WINDOW_MINUTES", 10, minimum=1, maximum=24 * 60, env=env)
-        )
-        if lag is not None and lag < window:
-            raise ConfigError(
-                "SCAN_LAG_MINUTES",
-                f"must be at least WINDOW_MINUTES ({int(window.total_seconds() // 60)}) so a burst "
-                "split across two runs is seen whole",
-            )
+    def from_env(cls, env: Env | None = None) -> GuardSettings:
         return cls(
-            threshold=env_int("FILE_CHANGE_THRESHOLD", 20, minimum=1, maximum=100_000, env=env),
-            window=window,
+            threshold=env_int(cls.FILE_CHANGE_THRESHOLD, 20, minimum=1, maximum=100_000, env=env),
+            window=timedelta(
+                minutes=env_int(cls.WINDOW_MINUTES, 10, minimum=1, maximum=24 * 60, env=env)
+            ),
             response=ResponseSettings.from_env(env),
         )
+
+    def validate(self, run: RunSettings) -> None:
+        """The rule across settings: a run re-reads the lag behind its cursor, so the lag must
+        cover the window for a burst split across two runs to be seen whole."""
+        if run.lag < self.window:
+            raise ConfigError(
+                RunSettings.SCAN_LAG_MINUTES,
+                f"must be at least {self.WINDOW_MINUTES} ({_minutes(self)}) so a burst "
+                "split across two runs is seen whole",
+            )
+
+
+Settings = GuardSettings
 
 
 class Change(NamedTuple):
@@ -190,8 +210,7 @@ def _title(event: AuditEvent) -> str | None:
     return text[:120] if text else None
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = GuardSettings.from_env(lag=context.settings.lag)
+def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
     detector = BulkDetector(settings.threshold, settings.window)
     for _bounds, events in context.scan.audit_slices():
         detector.feed(events)
@@ -205,7 +224,7 @@ def run(context: RunContext) -> RunOutcome:
         logins = group_logins(
             context.client.login_events(since, context.plan.end), {b.user_id for b in bursts}
         )
-        restrictor = Restrictor(
+        gate = Gate(
             context.client,
             RestrictionStore(context.store),
             settings.response,
@@ -221,17 +240,16 @@ def run(context: RunContext) -> RunOutcome:
                     DISABLE, burst.user_id, "skipped", "reported by an earlier run"
                 )
             else:
-                action = restrictor.restrict(
-                    burst.user_id,
-                    reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
-                    finding_id=finding.fingerprint,
-                    evidence_at=burst.peak_end,
+                action = gate.act(
+                    ActionRequest(
+                        DISABLE,
+                        burst.user_id,
+                        evidence_at=burst.peak_end,
+                        finding_id=finding.fingerprint,
+                        reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+                    )
                 )
-            if action.status not in ACTED:
-                # Seeing a burst and acting on it are two reports: a dry run's finding does
-                # not suppress the later enforce run's one, and repeats of either stay quiet.
-                finding = replace(finding, dedup=(*finding.dedup[:-1], "observed"))
-            findings.append(finding.with_actions(action))
+            findings.append(staged(finding, action))
     return RunOutcome(
         findings=findings,
         events_scanned=scanned,
@@ -277,7 +295,9 @@ def _finding(
             f"more than {settings.threshold}; first crossed at {burst.end:%H:%M:%S} UTC, with "
             f"{burst.crossing_files} files) (mode: {settings.response.mode})."
         ),
-        dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), "acted"),
+        # The last part is set by ``enforcement.staged``; built as "acted", whose fingerprint is
+        # the finding id a restriction record keeps.
+        dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), ACTED_STAGE),
         portal_url=context.client.portal_url,
         user=UserRef(burst.user_id, name),
         room=RoomRef(only_room[0], only_room[1]) if only_room else None,

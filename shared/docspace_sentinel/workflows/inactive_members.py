@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
+from .. import state_keys
 from ..actions import FILE_CHANGE, MessageAction
-from ..config import Env, env_bool, env_int, env_list, env_str
+from ..config import Env, env_bool, env_ids, env_int, env_list, env_str
 from ..errors import ConfigError, NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
 from ..mail import Email, Mailer, RecipientRefused, html_page
-from ..models import STATUS_ACTIVE, Room, User, parse_int
+from ..models import STATUS_ACTIVE, Room, User
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 from ..scan import ScanPlan, SliceScan
+from ..state_keys import Key
 from ..untrusted import one_line, table_cell
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ DEFAULT_ACTIVITY: frozenset[int] = FILE_CHANGE | {
 }
 
 
-class InactiveSettings(NamedTuple):
+class _InactiveValues(NamedTuple):
     room_ids: tuple[int, ...] = ()
     room_types: tuple[int, ...] = (8, 2)
     period: timedelta = timedelta(days=30)
@@ -75,37 +77,48 @@ class InactiveSettings(NamedTuple):
     sender: str | None = None
     manager_email: str | None = None
 
+
+class InactiveSettings(_InactiveValues):
+    """Inactive members' settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    ROOM_IDS = "ROOM_IDS"
+    ROOM_TYPES = "ROOM_TYPES"
+    PERIOD_DAYS = "PERIOD_DAYS"
+    MIN_ACTIVITY = "MIN_ACTIVITY"
+    ACTIVITY_ACTIONS = "ACTIVITY_ACTIONS"
+    REMINDER_COOLDOWN_DAYS = "REMINDER_COOLDOWN_DAYS"
+    EXPAND_GROUPS = "EXPAND_GROUPS"
+    SKIP_OWNER = "SKIP_OWNER"
+    REMINDER_SENDER = "REMINDER_SENDER"
+    MANAGER_EMAIL = "MANAGER_EMAIL"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> InactiveSettings:
-        actions = env_list("ACTIVITY_ACTIONS", env=env)
+        actions = env_list(cls.ACTIVITY_ACTIONS, env=env)
         try:
             codes = (
                 frozenset(MessageAction.lookup(a) for a in actions) if actions else DEFAULT_ACTIVITY
             )
         except ValueError as exc:
-            raise ConfigError("ACTIVITY_ACTIONS", str(exc)) from None
+            raise ConfigError(cls.ACTIVITY_ACTIONS, str(exc)) from None
         return cls(
-            room_ids=_ints("ROOM_IDS", env),
-            room_types=_ints("ROOM_TYPES", env) or (8, 2),
-            period=timedelta(days=env_int("PERIOD_DAYS", 30, minimum=1, maximum=365, env=env)),
-            min_activity=env_int("MIN_ACTIVITY", 1, minimum=1, env=env),
+            room_ids=env_ids(cls.ROOM_IDS, env=env),
+            room_types=env_ids(cls.ROOM_TYPES, env=env) or (8, 2),
+            period=timedelta(days=env_int(cls.PERIOD_DAYS, 30, minimum=1, maximum=365, env=env)),
+            min_activity=env_int(cls.MIN_ACTIVITY, 1, minimum=1, env=env),
             activity_actions=codes,
             cooldown=timedelta(
-                days=env_int("REMINDER_COOLDOWN_DAYS", 30, minimum=0, maximum=365, env=env)
+                days=env_int(cls.REMINDER_COOLDOWN_DAYS, 30, minimum=0, maximum=365, env=env)
             ),
-            expand_groups=env_bool("EXPAND_GROUPS", False, env=env),
-            skip_owner=env_bool("SKIP_OWNER", True, env=env),
-            sender=_email("REMINDER_SENDER", env),
-            manager_email=_email("MANAGER_EMAIL", env),
+            expand_groups=env_bool(cls.EXPAND_GROUPS, False, env=env),
+            skip_owner=env_bool(cls.SKIP_OWNER, True, env=env),
+            sender=_email(cls.REMINDER_SENDER, env),
+            manager_email=_email(cls.MANAGER_EMAIL, env),
         )
 
 
-def _ints(name: str, env: Env | None) -> tuple[int, ...]:
-    values = env_list(name, env=env)
-    bad = [v for v in values if (parse_int(v) or 0) <= 0]
-    if bad:
-        raise ConfigError(name, f"must be positive whole numbers, got {', '.join(bad)}")
-    return tuple(int(v) for v in values)
+Settings = InactiveSettings
 
 
 def _email(name: str, env: Env | None) -> str | None:
@@ -165,8 +178,7 @@ def rosters(context: RunContext, settings: InactiveSettings) -> tuple[list[RoomR
     return result, missing
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = InactiveSettings.from_env()
+def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
     rooms, missing = rosters(context, settings)
     end = (
         context.invocation.window[1]
@@ -215,36 +227,26 @@ def run(context: RunContext) -> RunOutcome:
     reminded: dict[int, list[str]] = defaultdict(list)
     refused: dict[int, list[str]] = defaultdict(list)
     for user_id, entries in sorted(quiet.items()):
-        due = [(r, c) for r, c in entries if _claim(context, settings, user_id, r.room.id)]
-        if not due:
-            continue
-        user = due[0][0].members[user_id]
-        refusal: RecipientRefused | None = None
-        try:
-            try:
-                _remind(context, settings, mailer, user, due, start, end)
-            except RecipientRefused as exc:
-                # This address only: report it (before confirming, so a failed publish
-                # leaves the claim to a retry) and go on with the others.
-                refusal = exc
-                context.publish(_refused(context, exc, [r.room for r, _ in due], user, start, end))
-        except BaseException:
-            for roster, _ in due:
-                context.store.release(
-                    f"reminder#{user_id}", str(roster.room.id), context.invocation.run_key
-                )
-            raise
-        for roster, _ in due:
-            # A refused address is settled like a sent reminder: not retried by a retry of
-            # this run, nor before the cooldown ends.
-            context.store.confirm(
-                f"reminder#{user_id}",
-                str(roster.room.id),
-                context.invocation.run_key,
-                until=context.now + settings.cooldown,
-                **({"outcome": "refused", "sesError": refusal.code} if refusal else {}),
+        by_key = {state_keys.reminder(user_id, r.room.id): (r, c) for r, c in entries}
+
+        def remind(
+            claimed: tuple[Key, ...], user_id: str = user_id, due_of: Mapping[Key, Any] = by_key
+        ) -> dict[str, Any] | None:
+            due = [due_of[key] for key in claimed]
+            return _remind_once(context, settings, mailer, user_id, due, start, end)
+
+        done = context.store.once(
+            by_key,
+            context.invocation.run_key,
+            remind,
+            until=context.now + max(settings.cooldown, timedelta(minutes=1)),
+            keep_until=context.now + settings.cooldown,
+        )
+        for key in done.claimed:
+            room_id = by_key[key][0].room.id
+            (refused if done.fields.get("outcome") == "refused" else reminded)[room_id].append(
+                user_id
             )
-            (refused if refusal else reminded)[roster.room.id].append(user_id)
 
     findings = [_missing_room(context, room_id) for room_id in missing]
     for roster in rooms:
@@ -268,14 +270,26 @@ def run(context: RunContext) -> RunOutcome:
     )
 
 
-def _claim(context: RunContext, settings: InactiveSettings, user_id: str, room_id: int) -> bool:
-    return context.store.claim(
-        f"reminder#{user_id}",
-        str(room_id),
-        context.invocation.run_key,
-        until=context.now + max(settings.cooldown, timedelta(minutes=1)),
-        lease=timedelta(minutes=15),
-    )
+def _remind_once(
+    context: RunContext,
+    settings: InactiveSettings,
+    mailer: Mailer | None,
+    user_id: str,
+    due: list[tuple[RoomRoster, int]],
+    start: Any,
+    end: Any,
+) -> dict[str, Any] | None:
+    """The act of a reminder's claims: remind the member of the rooms claimed."""
+    user = due[0][0].members[user_id]
+    try:
+        _remind(context, settings, mailer, user, due, start, end)
+    except RecipientRefused as exc:
+        # This address only: report it (before confirming, so a failed publish leaves the
+        # claim to a retry) and go on with the others. A refused address is settled like a
+        # sent reminder: not retried by a retry of this run, nor before the cooldown ends.
+        context.publish(_refused(context, exc, [r.room for r, _ in due], user, start, end))
+        return _refusal(exc)
+    return None
 
 
 def _remind(
@@ -399,8 +413,7 @@ def _report(
             _mail_once(
                 context,
                 mailer,
-                f"report#{room.id}",
-                f"{end:%Y-%m-%d}#{to}",
+                state_keys.report_mail(room.id, f"{end:%Y-%m-%d}", to),
                 Email(to, f"DocSpace room activity: {room.title}", text, page),
                 lambda exc: context.publish(_refused(context, exc, [room], None, start, end)),
             )
@@ -438,8 +451,7 @@ def _report(
 def _mail_once(
     context: RunContext,
     mailer: Mailer,
-    pk: str,
-    sk: str,
+    key: Key,
     email: Email,
     on_refused: Callable[[RecipientRefused], object],
 ) -> None:
@@ -448,22 +460,23 @@ def _mail_once(
     A refused address is handed to ``on_refused`` (which reports it) and then settled like a
     sent mail, so a retry does not try it again.
     """
-    owner = context.invocation.run_key
-    until = context.now + timedelta(days=2)
-    if not context.store.claim(pk, sk, owner, until=until, lease=timedelta(minutes=15)):
-        return
-    refusal: RecipientRefused | None = None
-    try:
+
+    def send(_claimed: tuple[Key, ...]) -> dict[str, Any] | None:
         try:
             mailer.send(email)
         except RecipientRefused as exc:
-            refusal = exc
             on_refused(exc)
-    except BaseException:
-        context.store.release(pk, sk, owner)
-        raise
-    extra = {"outcome": "refused", "sesError": refusal.code} if refusal else {}
-    context.store.confirm(pk, sk, owner, until=until, **extra)
+            return _refusal(exc)
+        return None
+
+    context.store.once(
+        [key], context.invocation.run_key, send, until=context.now + timedelta(days=2)
+    )
+
+
+def _refusal(exc: RecipientRefused) -> dict[str, Any]:
+    """What a claim is confirmed with when the address was refused."""
+    return {"outcome": "refused", "sesError": exc.code}
 
 
 def _refused(

@@ -9,29 +9,23 @@
   suppression period; an address the server truncated (IPv6) is ``ip_unverifiable``, never a
   violation; the portal's own blocks (1009) are ``login_blocked_by_ip``. ``ON_VIOLATION``
   ``logout`` or ``restrict`` acts on logins newer than the cursor (older ones were already
-  acted on), through the bulk guard's ``Restrictor`` rules (``MODE``, protections, cap), on
-  each user's newest offending login. A logout is claimed first (below), so a retried run or
-  a later run over the same login never logs the user out twice.
+  acted on), through the enforcement gate (``MODE``, protections, cap, recency), on each
+  user's newest offending login, whose id the gate keeps a log-out's once-record under, so a
+  retried run or a later run over the same login never logs the user out twice.
 * A stored allowlist too wide to restrict anything (stored before such entries were refused,
   e.g. ``0.0.0.0/0``) is still honoured as it is, and reported (``allowlist_too_wide``).
 * Portal sync (``ipsync``) after the login check and after every registration change.
-
-=================== ============ ==============================================================
-pk                  sk           attributes
-=================== ============ ==============================================================
-``logout#<userId>`` ``<loginId>`` the logout for that offending login (``StateStore.claim``):
-                                 ``state``, ``owner`` (the run key), ``outcome``, ``expiresAt``
-=================== ============ ==============================================================
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, NamedTuple
 
+from .. import state_keys
 from ..actions import LOGIN_SUCCESS, MessageAction
 from ..allowlist import (
     OPERATIONS,
@@ -50,7 +44,17 @@ from ..allowlist import (
 from ..client import DocSpaceClient, guid
 from ..config import Env, env_choice
 from ..dates import utcnow
-from ..errors import DocSpaceError, NotFound
+from ..enforcement import (
+    DISABLE,
+    LOGOUT,
+    OBSERVED,
+    ActionRequest,
+    Gate,
+    ResponseSettings,
+    staged,
+    stale,
+)
+from ..errors import NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef
 from ..ipsync import (
     MAX_ALLOWLIST_EXPANDED,
@@ -62,7 +66,6 @@ from ..ipsync import (
 )
 from ..logins import login_record
 from ..models import LoginEvent
-from ..response import ResponseSettings, Restrictor
 from ..restrictions import RestrictionStore
 from ..runner import RunContext, RunOutcome
 from ..state import StateStore
@@ -70,28 +73,34 @@ from ..state import StateStore
 log = logging.getLogger(__name__)
 
 WORKFLOW = "ip_allowlist"
-SYNC_LOCK = "ip_allowlist_sync"  # one sync at a time, whether a run or a registration starts it
+SYNC_LOCK = state_keys.IP_SYNC_LOCK  # one sync at a time, a run's or a registration's
 SYNC_LEASE = timedelta(minutes=5)
 VIOLATION_MODES = ("alert", "logout", "restrict")
-LOGOUT = "logout_user"
-LOGOUT_PK = "logout#"
-LOGOUT_LEASE = timedelta(minutes=15)
-ACTED = frozenset({"done", "failed"})
 SAMPLE = 20
 
 
-class AllowlistSettings(NamedTuple):
+class _AllowlistValues(NamedTuple):
     sync: SyncSettings = SyncSettings()
     on_violation: str = "alert"
     response: ResponseSettings = ResponseSettings()
+
+
+class AllowlistSettings(_AllowlistValues):
+    """The IP allowlist's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    ON_VIOLATION = "ON_VIOLATION"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> AllowlistSettings:
         return cls(
             sync=SyncSettings.from_env(env),
-            on_violation=env_choice("ON_VIOLATION", "alert", VIOLATION_MODES, env=env),
+            on_violation=env_choice(cls.ON_VIOLATION, "alert", VIOLATION_MODES, env=env),
             response=ResponseSettings.from_env(env),
         )
+
+
+Settings = AllowlistSettings
 
 
 # -- login check (pure) -------------------------------------------------------------------------
@@ -181,7 +190,7 @@ def sighting_finding(
             f"{latest.country or '?'} ({latest.browser or '?'}, {latest.platform or '?'}). "
             f"{sighting.reason}."
         ),
-        dedup=(sighting.user_id, sighting.ip, "observed"),
+        dedup=(sighting.user_id, sighting.ip, OBSERVED),  # see enforcement.staged
         portal_url=portal_url,
         user=UserRef(sighting.user_id, name, allowlist.email if allowlist else latest.login)
         if sighting.user_id
@@ -197,104 +206,51 @@ def sighting_finding(
 
 class ViolationResponse:
     """``ON_VIOLATION``: nothing (alert), log the user out, or restrict them, once per user per
-    run, under the bulk guard's rules (``MODE`` dry-run/enforce, protections, cap)."""
+    run, through the enforcement gate (``MODE`` dry-run/enforce, protections, cap, recency)."""
 
     def __init__(self, context: RunContext, settings: AllowlistSettings) -> None:
         self.mode = settings.on_violation
-        self.client = context.client
-        self.settings = settings.response
-        self.restrictor = Restrictor(
+        self.gate = Gate(
             context.client,
             RestrictionStore(context.store),
             settings.response,
             source=WORKFLOW,
             owner=context.invocation.run_key,
         )
-        self.store = context.store
-        self.owner = context.invocation.run_key
-        self.logouts = 0
+        self.clock = context.store.now
+        self.settings = settings.response
         self.taken: dict[str, ActionTaken] = {}
 
-    def respond(
-        self,
-        user_id: str,
-        *,
-        reason: str,
-        finding_id: str,
-        evidence_at: datetime,
-        login_id: str = "",
-    ) -> ActionTaken | None:
-        """Act on a user's offending login; the caller passes each user's newest one first."""
+    def respond(self, offence: Sighting, finding_id: str) -> ActionTaken | None:
+        """Act on a user's newest offending login (``offence``, see ``newest_offences``); the
+        login's id is the evidence the gate keeps a log-out's once-record under."""
         if self.mode == "alert":
             return None
+        user_id, evidence_at = offence.user_id, offence.latest.date
         if user_id not in self.taken:
-            if self.mode == "restrict":
-                action = self.restrictor.restrict(
-                    user_id, reason=reason, finding_id=finding_id, evidence_at=evidence_at
-                )
-            else:
-                action = self._logout(user_id, evidence_at, login_id)
-            if action.status == "skipped" and self.restrictor.stale(evidence_at):
+            request = ActionRequest(
+                DISABLE if self.mode == "restrict" else LOGOUT,
+                user_id,
+                evidence_at,
+                finding_id,
+                f"signed in from {offence.ip}, outside their IP allowlist",
+                evidence_id=str(offence.latest.id),
+            )
+            action = self.gate.act(request)
+            if action.status == "skipped" and stale(evidence_at, self.clock(), self.settings):
                 return action  # not kept: it says nothing about a newer login of the same user
             self.taken[user_id] = action
         return self.taken[user_id]
 
-    def _logout(self, user_id: str, evidence_at: datetime, login_id: str) -> ActionTaken:
-        too_old = self.restrictor.stale(evidence_at)  # the enforcement gate's recency rule
-        if too_old:
-            return ActionTaken(LOGOUT, user_id, "skipped", too_old)
-        pk, sk = LOGOUT_PK + user_id, login_id or evidence_at.isoformat()
-        done = self.store.get(pk, sk) if self.settings.enforce else None
-        if done and done.get("state") == "done":
-            outcome = str(done.get("outcome") or "done")
-            if done.get("owner") == self.owner:
-                # This very run did it before failing (its publish, say): the retry says so.
-                if outcome == "done":
-                    return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
-                return ActionTaken(
-                    LOGOUT, user_id, "failed", f"{done.get('detail') or outcome}; not repeated"
-                )
-            return ActionTaken(
-                LOGOUT, user_id, "skipped", f"already acted on this login ({outcome})"
-            )
-        if done and done.get("owner") == self.owner:
-            # This run claimed it and stopped before recording the outcome: the sessions may
-            # have been ended already, and a retry must not act twice.
-            return ActionTaken(
-                LOGOUT, user_id, "failed", "an earlier attempt of this run may have done it"
-            )
-        try:
-            user = self.client.user(user_id)
-        except NotFound:
-            return ActionTaken(LOGOUT, user_id, "skipped", "the user no longer exists")
-        protected = self.restrictor.protection(user)
-        if protected:
-            return ActionTaken(LOGOUT, user_id, "skipped", f"protected: {protected}")
-        if self.logouts >= self.settings.max_per_run:
-            return ActionTaken(
-                LOGOUT,
-                user_id,
-                "skipped",
-                f"the cap of {self.settings.max_per_run} actions per run was reached",
-            )
-        self.logouts += 1
-        if not self.settings.enforce:
-            return ActionTaken(LOGOUT, user_id, "proposed", "dry run: would end every session")
-        # Kept while the login could still be acted on (after that it is too old anyway).
-        until = max(evidence_at, self.store.now()) + self.settings.act_within + timedelta(hours=1)
-        if not self.store.claim(pk, sk, self.owner, until=until, lease=LOGOUT_LEASE):
-            return ActionTaken(LOGOUT, user_id, "skipped", "another run is acting on this login")
-        try:
-            self.client.logout_all(user_id)
-        except DocSpaceError as exc:
-            # Refused or unknown, it is not tried again for this login: a timeout may have
-            # ended the sessions, and a retried run must never act twice.
-            detail = f"{type(exc).__name__}: {exc.message}"
-            self.store.confirm(pk, sk, self.owner, until=until, outcome="failed", detail=detail)
-            return ActionTaken(LOGOUT, user_id, "failed", detail)
-        self.store.confirm(pk, sk, self.owner, until=until, outcome="done")
-        log.warning("logged out %s everywhere (login from outside the allowlist)", user_id)
-        return ActionTaken(LOGOUT, user_id, "done", "every session was ended")
+
+def newest_offences(sightings: Iterable[Sighting]) -> dict[str, Sighting]:
+    """Each user's newest ``ip_not_allowed`` sighting: it decides what is done about the user,
+    so an older one (from another address, too old to act on, say) does not decide for it."""
+    newest: dict[str, Sighting] = {}
+    for sighting in sorted(sightings, key=lambda s: (s.latest.date, s.latest.id)):
+        if sighting.kind == "ip_not_allowed":
+            newest[sighting.user_id] = sighting
+    return newest
 
 
 # -- the scheduled run --------------------------------------------------------------------------
@@ -354,39 +310,21 @@ def _too_wide(allowlists: Iterable[Allowlist], portal_url: str) -> list[Finding]
     return found
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = AllowlistSettings.from_env()
+def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
     allowlists = {a.user_id: a for a in AllowlistStore(context.store).all()}
     sightings, scanned = check_logins(context.scan.login_events(), matchers(allowlists.values()))
     responder = ViolationResponse(context, settings)
     since = context.plan.cursor_before
-    findings: list[Finding] = [*_too_wide(allowlists.values(), context.client.portal_url)]
-    # Each user is answered on their newest offending login: an older sighting (from another
-    # address, too old to act on, say) must not decide for a fresh one.
-    order = sorted(sightings, key=lambda s: (s.latest.date, s.latest.id), reverse=True)
+    portal_url = context.client.portal_url
+    findings: list[Finding] = [*_too_wide(allowlists.values(), portal_url)]
+    newest = newest_offences(sightings)
     for sighting in sorted(sightings, key=lambda s: (s.kind, s.user_id, s.ip)):
-        finding = sighting_finding(
-            sighting, context.client.portal_url, allowlists.get(sighting.user_id)
-        )
+        finding = sighting_finding(sighting, portal_url, allowlists.get(sighting.user_id))
         fresh = since is None or sighting.latest.date > since  # older ones were acted on
         if sighting.kind == "ip_not_allowed" and fresh:
-            newest = next(
-                s for s in order if s.kind == sighting.kind and s.user_id == sighting.user_id
-            )
-            action = responder.respond(
-                newest.user_id,
-                reason=f"signed in from {newest.ip}, outside their IP allowlist",
-                finding_id=sighting_finding(
-                    newest, context.client.portal_url, allowlists.get(newest.user_id)
-                ).fingerprint,
-                evidence_at=newest.latest.date,
-                login_id=str(newest.latest.id),
-            )
-            if action is not None:
-                if action.status in ACTED:
-                    # Seeing and acting are two reports (as in the bulk guard).
-                    finding = replace(finding, dedup=(*finding.dedup[:-1], "acted"))
-                finding = finding.with_actions(action)
+            offence = newest[sighting.user_id]
+            offending = sighting_finding(offence, portal_url, allowlists.get(offence.user_id))
+            finding = staged(finding, responder.respond(offence, offending.fingerprint))
         findings.append(finding)
     sync = sync_locked(context.client, context.store, settings.sync, context.invocation.run_key)
     findings.extend(sync.findings)
@@ -623,17 +561,21 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
     from .. import handler as shared
     from ..runner import Runner, RunSettings
+    from ..settings import ClientSettings
 
     @shared.logger.inject_lambda_context(clear_state=True)
     @shared.metrics.log_metrics(capture_cold_start_metric=True)
     def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         shared.logger.append_keys(workflow=WORKFLOW)
         shared.set_workflow_dimension(WORKFLOW)
-        run_settings = RunSettings.from_env()
-        sync_settings = SyncSettings.from_env()
+        # Registration needs only the sync settings of its own (see ``register``); all are
+        # checked before the first AWS call, the API key's read last.
+        entry = shared.read_settings(SyncSettings)
+        run_settings, sync_settings = entry.run, entry.workflow
         store = shared.state_store(run_settings.state_table)
         owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
-        with DocSpaceClient.from_env(remaining_time=shared.remaining_time_of(context)) as client:
+        remaining = shared.remaining_time_of(context)
+        with DocSpaceClient(entry.client(), remaining_time=remaining) as client:
             runner = Runner(
                 WORKFLOW,
                 run_settings,
@@ -660,4 +602,10 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         shared.logger.info("registration stored", extra={"registration": answer})
         return answer
 
+    # The settings classes it reads (tests derive the environment it needs from them).
+    register_handler.settings_classes = (
+        RunSettings,
+        ClientSettings,
+        SyncSettings,
+    )
     return register_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -40,22 +40,35 @@ class InvalidQuery(SentinelError, ValueError):
     """A login query asked for something that cannot be answered; the message says what."""
 
 
-class LoginAuditSettings(NamedTuple):
+class _LoginAuditValues(NamedTuple):
     failures: int = 10
     window: timedelta = timedelta(minutes=5)
     digest: bool = True
     digest_top: int = 25
 
+
+class LoginAuditSettings(_LoginAuditValues):
+    """The login audit's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    BRUTE_FORCE_FAILURES = "BRUTE_FORCE_FAILURES"
+    BRUTE_FORCE_WINDOW_MINUTES = "BRUTE_FORCE_WINDOW_MINUTES"
+    DIGEST_ENABLED = "DIGEST_ENABLED"
+    DIGEST_TOP_USERS = "DIGEST_TOP_USERS"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> LoginAuditSettings:
         return cls(
-            failures=env_int("BRUTE_FORCE_FAILURES", 10, minimum=2, maximum=10_000, env=env),
+            failures=env_int(cls.BRUTE_FORCE_FAILURES, 10, minimum=2, maximum=10_000, env=env),
             window=timedelta(
-                minutes=env_int("BRUTE_FORCE_WINDOW_MINUTES", 5, minimum=1, maximum=1440, env=env)
+                minutes=env_int(cls.BRUTE_FORCE_WINDOW_MINUTES, 5, minimum=1, maximum=1440, env=env)
             ),
-            digest=env_bool("DIGEST_ENABLED", True, env=env),
-            digest_top=env_int("DIGEST_TOP_USERS", 25, minimum=1, maximum=1000, env=env),
+            digest=env_bool(cls.DIGEST_ENABLED, True, env=env),
+            digest_top=env_int(cls.DIGEST_TOP_USERS, 25, minimum=1, maximum=1000, env=env),
         )
+
+
+Settings = LoginAuditSettings
 
 
 # -- query ------------------------------------------------------------------------------------
@@ -316,8 +329,7 @@ def _burst_finding(burst: Burst, portal_url: str) -> Finding:
     )
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = LoginAuditSettings.from_env()
+def run(context: RunContext, settings: LoginAuditSettings) -> RunOutcome:
     events = list(context.scan.login_events())
     # The digest counts only what is new since the cursor; detection also sees the overlap.
     cursor = context.plan.cursor_before if context.plan.moves_cursor else None

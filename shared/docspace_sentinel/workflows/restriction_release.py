@@ -9,6 +9,9 @@ on the next run; a lift that succeeded is never repeated (the record's state say
 A record left ``restricting`` (the disable call's outcome was unknown: a 5xx or a timeout) is
 reconciled against the user's real status: disabled means the restriction holds; not disabled
 means it never happened, and the record is marked failed (reported, not retried blindly).
+
+The transitions themselves are ``disabling.lift`` and ``disabling.reconcile``; this module
+schedules them and publishes their notices.
 """
 
 from __future__ import annotations
@@ -16,20 +19,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from .. import disabling
 from ..client import DocSpaceClient
-from ..errors import DocSpaceError, NotFound
+from ..config import NoSettings
+from ..disabling import Settled, reconcile
 from ..findings import ActionTaken, Finding, Severity, UserRef
-from ..models import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED
-from ..restrictions import (
-    ACTIVE,
-    CLOSED,
-    FAILED,
-    LIFTED,
-    LIFTING,
-    RESTRICTING,
-    Restriction,
-    RestrictionStore,
-)
+from ..restrictions import RESTRICTING, Restriction, RestrictionStore
 from ..runner import RunContext, RunOutcome
 
 log = logging.getLogger(__name__)
@@ -39,6 +34,8 @@ LIFT = "enable_user"
 #: How long a "restricting" record may sit before it is reconciled (the disabling run may still
 #: be in flight before that).
 SETTLE = timedelta(minutes=2)
+#: Nothing of its own: the run and client settings say all it needs.
+Settings = NoSettings
 
 
 def settle_time(client: DocSpaceClient) -> timedelta:
@@ -48,7 +45,7 @@ def settle_time(client: DocSpaceClient) -> timedelta:
     return max(SETTLE, timedelta(seconds=settings.retry.total_budget + settings.timeout + 60))
 
 
-def run(context: RunContext) -> RunOutcome:
+def run(context: RunContext, settings: NoSettings) -> RunOutcome:
     records = RestrictionStore(context.store)
     now = context.store.now()
     findings: list[Finding] = []
@@ -61,7 +58,9 @@ def run(context: RunContext) -> RunOutcome:
             and now - record.restricted_at > settle
         ):
             counts["reconciled"] += 1
-            notice = _reconcile(context, records, record)
+            _, notice = _with_notice(
+                context.client, record, reconcile(context.client, records, record)
+            )
             if notice is not None:
                 findings.append(notice)
             continue
@@ -83,80 +82,15 @@ def lift(
     Returns the outcome (``lifted``, ``closed``, ``failed`` or ``skipped``) and the notice to
     publish, if any.
     """
-    user_id = record.user_id
-    if record.state == ACTIVE and not records.transition(user_id, ACTIVE, LIFTING):
-        return "skipped", None  # another run took it
-    if record.state not in (ACTIVE, LIFTING):
-        return "skipped", None
-    try:
-        user = client.user(user_id)
-    except NotFound:
-        records.transition(user_id, LIFTING, CLOSED, closedReason="the user was deleted")
-        return "closed", _notice(
-            client, record, "restriction_closed", "the user was deleted meanwhile", "skipped"
-        )
-    if user.status != STATUS_TERMINATED:
-        records.transition(user_id, LIFTING, CLOSED, closedReason="re-enabled by an administrator")
-        return "closed", _notice(
-            client,
-            record,
-            "restriction_closed",
-            "an administrator re-enabled the user meanwhile",
-            "skipped",
-        )
-    if record.terminated_at and user.terminated and user.terminated != record.terminated_at:
-        # Re-enabled and disabled again by someone else meanwhile: that disable is not ours.
-        records.transition(
-            user_id, LIFTING, CLOSED, closedReason="disabled again by an administrator"
-        )
-        return "closed", _notice(
-            client,
-            record,
-            "restriction_closed",
-            "an administrator disabled the user again meanwhile; left disabled",
-            "skipped",
-        )
-    try:
-        updated = client.set_user_status([user_id], STATUS_ACTIVE)
-    except DocSpaceError as exc:
-        records.note_failure(user_id, LIFTING, str(exc))
-        log.warning("could not lift the restriction of %s: %s (retried next run)", user_id, exc)
-        return "failed", None
-    status = next((u.status for u in updated if u.id.lower() == user_id), None)
-    if status not in (STATUS_ACTIVE, STATUS_PENDING):
-        records.note_failure(user_id, LIFTING, f"status after the call: {status}")
-        return "failed", None
-    lifted_at = records.store.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    records.transition(user_id, LIFTING, LIFTED, liftedAt=lifted_at)
-    return "lifted", _notice(
-        client, record, "restriction_lifted", "the restriction was lifted", "done"
-    )
+    return _with_notice(client, record, disabling.lift(client, records, record))
 
 
-def _reconcile(
-    context: RunContext, records: RestrictionStore, record: Restriction
-) -> Finding | None:
-    try:
-        user = context.client.user(record.user_id)
-    except NotFound:
-        records.transition(record.user_id, RESTRICTING, CLOSED, closedReason="the user was deleted")
-        return None
-    if user.status == STATUS_TERMINATED:
-        records.transition(record.user_id, RESTRICTING, ACTIVE)
-        return None
-    records.transition(
-        record.user_id,
-        RESTRICTING,
-        FAILED,
-        lastError=record.last_error or "the disable did not happen",
-    )
-    return _notice(
-        context.client,
-        record,
-        "restriction_failed",
-        "the disable call did not take effect; the user stays enabled",
-        "failed",
-    )
+def _with_notice(
+    client: DocSpaceClient, record: Restriction, settled: Settled
+) -> tuple[str, Finding | None]:
+    if settled.notice is None:
+        return settled.outcome, None
+    return settled.outcome, _notice(client, record, settled.notice, settled.what, settled.status)
 
 
 def _notice(

@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from ..actions import MessageAction
-from ..config import Env, env_float, env_int, env_list
-from ..errors import ConfigError, NotFound
+from ..config import Env, env_float, env_ids, env_int
+from ..errors import NotFound
 from ..findings import Finding, RoomRef, Severity, UserRef
 from ..logins import group_logins
-from ..models import Room, parse_int
+from ..models import Room
 from ..rooms import RoomResolver
 from ..runner import RunContext, RunOutcome
 
@@ -33,7 +33,7 @@ KNOWN_ACTIONS = frozenset(int(a) for a in MessageAction)
 SAMPLE = 20
 
 
-class VdrSettings(NamedTuple):
+class _VdrValues(NamedTuple):
     room_ids: tuple[int, ...] = ()
     max_events: int = 100
     baseline_days: int = 30
@@ -41,22 +41,33 @@ class VdrSettings(NamedTuple):
     baseline_z: float = 3.0
     baseline_min_events: int = 20
 
+
+class VdrSettings(_VdrValues):
+    """The VDR monitor's settings (a NamedTuple; the environment variable names live here)."""
+
+    __slots__ = ()
+    ROOM_IDS = "ROOM_IDS"
+    #: The older name of ``ROOM_IDS``, still accepted (stacks deployed before the rename set it).
+    DEPRECATED_ROOM_IDS = "MONITORED_ROOM_IDS"
+    MAX_EVENTS_PER_USER = "MAX_EVENTS_PER_USER"
+    BASELINE_DAYS = "BASELINE_DAYS"
+    BASELINE_MIN_DAYS = "BASELINE_MIN_DAYS"
+    BASELINE_Z = "BASELINE_Z"
+    BASELINE_MIN_EVENTS = "BASELINE_MIN_EVENTS"
+
     @classmethod
     def from_env(cls, env: Env | None = None) -> VdrSettings:
-        raw_ids = env_list("MONITORED_ROOM_IDS", env=env)
-        bad = [r for r in raw_ids if (parse_int(r) or 0) <= 0]
-        if bad:
-            raise ConfigError(
-                "MONITORED_ROOM_IDS", f"must be positive room ids, got {', '.join(bad)}"
-            )
         return cls(
-            room_ids=tuple(int(r) for r in raw_ids),  # validated above
-            max_events=env_int("MAX_EVENTS_PER_USER", 100, minimum=1, env=env),
-            baseline_days=env_int("BASELINE_DAYS", 30, minimum=1, maximum=180, env=env),
-            baseline_min_days=env_int("BASELINE_MIN_DAYS", 7, minimum=1, maximum=180, env=env),
-            baseline_z=env_float("BASELINE_Z", 3.0, minimum=0.5, maximum=50, env=env),
-            baseline_min_events=env_int("BASELINE_MIN_EVENTS", 20, minimum=1, env=env),
+            room_ids=env_ids(cls.ROOM_IDS, alias=cls.DEPRECATED_ROOM_IDS, env=env),
+            max_events=env_int(cls.MAX_EVENTS_PER_USER, 100, minimum=1, env=env),
+            baseline_days=env_int(cls.BASELINE_DAYS, 30, minimum=1, maximum=180, env=env),
+            baseline_min_days=env_int(cls.BASELINE_MIN_DAYS, 7, minimum=1, maximum=180, env=env),
+            baseline_z=env_float(cls.BASELINE_Z, 3.0, minimum=0.5, maximum=50, env=env),
+            baseline_min_events=env_int(cls.BASELINE_MIN_EVENTS, 20, minimum=1, env=env),
         )
+
+
+Settings = VdrSettings
 
 
 class Judgement(NamedTuple):
@@ -112,8 +123,7 @@ def monitored_rooms(
     return all_rooms, monitored, missing
 
 
-def run(context: RunContext) -> RunOutcome:
-    settings = VdrSettings.from_env()
+def run(context: RunContext, settings: VdrSettings) -> RunOutcome:
     all_rooms, monitored, missing = monitored_rooms(context, settings)
     resolver = RoomResolver(context.client, all_rooms)
     keep_until = context.now + timedelta(days=settings.baseline_days + 5)

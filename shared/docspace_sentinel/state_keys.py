@@ -1,0 +1,118 @@
+"""Every key of the state table (``STATE_TABLE``): one ``pk`` / ``sk`` layout, built only here.
+
+``expiresAt`` is the table's TTL attribute (epoch seconds); DynamoDB deletes lazily, so every
+read that cares also checks it. ``<userId>`` is always lower case.
+
+=========================== ============================ =========================================
+pk                          sk                           what (attributes: see the owning module)
+=========================== ============================ =========================================
+``run#<workflow>``          ``<run key>``                one run per scheduled time (``state``)
+``lock#<workflow>``         ``lock``                     one run of a workflow at a time
+``lock#ip_allowlist_sync``  ``lock``                     one portal IP sync at a time (a run or a
+                                                         registration)
+``cursor#<workflow>``       ``<scope>`` (``default``)    the audit-trail position read up to
+``sent#<workflow>``         ``<fingerprint>``            a published finding (suppression)
+``reminder#<userId>``       ``<roomId>``                 an inactive member's last reminder
+``report#<roomId>``         ``<YYYY-MM-DD>#<address>``   a room report mailed to one address
+``activity#<userId>``       ``<roomId>#<YYYY-MM-DD>``    distinct events per hour (VDR baseline)
+``allow``                   ``<userId>``                 a user's IP allowlist (allowlist.py)
+``restriction``             ``<userId>``                 a temporary restriction (restrictions.py)
+``ipsync``                  ``added``                    what the portal sync added (ipsync.py)
+``schema``                  ``allowlist-v2``             allowlists are in the layout above
+``logout#<userId>``         ``<loginId>``                a log-out done on that offending login
+                                                         (enforcement.py)
+=========================== ============================ =========================================
+
+Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one partition per
+user, so listing them took a Scan of the whole table); ``LEGACY_ALLOW_PREFIX`` and
+``LEGACY_ALLOW_SK`` name that layout for the one-off migration (``allowlist migrate-keys``).
+
+The partition keys are also what template.yaml's policies grant (``dynamodb:LeadingKeys``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Key(NamedTuple):
+    pk: str
+    sk: str
+
+    def item(self) -> dict[str, str]:
+        """The key attributes, to merge into an item."""
+        return {"pk": self.pk, "sk": self.sk}
+
+
+def run(workflow: str, run_key: str) -> Key:
+    return Key(f"run#{workflow}", run_key)
+
+
+def lock(workflow: str) -> Key:
+    return Key(f"lock#{workflow}", "lock")
+
+
+#: The lock name of the portal IP sync (its pk is ``lock#ip_allowlist_sync``).
+IP_SYNC_LOCK = "ip_allowlist_sync"
+
+
+def cursor(workflow: str, scope: str = "default") -> Key:
+    return Key(f"cursor#{workflow}", scope)
+
+
+def sent(workflow: str, fingerprint: str) -> Key:
+    return Key(f"sent#{workflow}", fingerprint)
+
+
+def reminder(user_id: str, room_id: int | str) -> Key:
+    return Key(f"reminder#{user_id}", str(room_id))
+
+
+def report_mail(room_id: int | str, day: str, address: str) -> Key:
+    return Key(f"report#{room_id}", f"{day}#{address}")
+
+
+def activity_partition(user_id: str) -> str:
+    return f"activity#{user_id}"
+
+
+def activity(user_id: str, room_id: int, day: str) -> Key:
+    return Key(activity_partition(user_id), f"{room_id}#{day}")
+
+
+def activity_day(sk: str) -> tuple[int, str] | None:
+    """``(room id, day)`` of an activity sort key, ``None`` when it is not one."""
+    room, _, day = sk.partition("#")
+    return (int(room), day) if room.isascii() and room.isdigit() else None
+
+
+ALLOW = "allow"
+
+
+def allowlist(user_id: str) -> Key:
+    return Key(ALLOW, user_id.lower())
+
+
+LEGACY_ALLOW_PREFIX = "allow#"
+LEGACY_ALLOW_SK = "entries"
+
+
+def legacy_allowlist(user_id: str) -> Key:
+    return Key(LEGACY_ALLOW_PREFIX + user_id.lower(), LEGACY_ALLOW_SK)
+
+
+#: Written once no allowlist is left in the legacy layout (see allowlist.py).
+ALLOWLIST_SCHEMA = Key("schema", "allowlist-v2")
+
+RESTRICTION = "restriction"
+
+
+def restriction(user_id: str) -> Key:
+    return Key(RESTRICTION, user_id.lower())
+
+
+IP_SYNC_ADDED = Key("ipsync", "added")
+
+
+def logout(user_id: str, evidence_id: str) -> Key:
+    return Key(f"logout#{user_id}", evidence_id)

@@ -277,6 +277,7 @@ def allowlist_import(args: argparse.Namespace) -> int:
     from docspace_sentinel.allowlist import InvalidAllowlist
     from docspace_sentinel.workflows.ip_allowlist import (
         AllowlistSettings,
+        expansion_problems,
         parse_registration,
         resolve_user,
         store_registration,
@@ -291,10 +292,16 @@ def allowlist_import(args: argparse.Namespace) -> int:
             parsed.append(parse_registration({**record, "operation": "replace"}, default_by=_by()))
         except InvalidAllowlist as exc:
             problems += [f"record {number}: {p}" for p in exc.problems]
+    settings = AllowlistSettings.from_env()
+    for number, registration in enumerate(parsed, 1):
+        # Checked before anything is stored: the import is refused whole, not half done.
+        texts = [e.text for e in registration.entries]
+        problems += [
+            f"record {number}: {p}" for p in expansion_problems(texts, settings.sync.max_expanded)
+        ]
     if problems:
         raise InvalidAllowlist(problems, subject=f"import of {args.file}")
     store = _state()
-    settings = AllowlistSettings.from_env()
     owner = _owner()
     with DocSpaceClient.from_env() as client:
         resolved = []
@@ -318,7 +325,10 @@ def allowlist_import(args: argparse.Namespace) -> int:
             first.setdefault(user_id, number)
         if problems:
             raise InvalidAllowlist(problems, subject=f"import of {args.file}")
-        changes = [store_registration(store, *item) for item in resolved]
+        changes = [
+            store_registration(store, *item, max_expanded=settings.sync.max_expanded)
+            for item in resolved
+        ]
         sync = sync_locked(client, store, settings.sync, owner)
         _publisher(client, store, owner)(sync.findings)
     _print(

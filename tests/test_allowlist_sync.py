@@ -163,9 +163,13 @@ def test_an_always_allowed_address_is_dropped_only_when_confirmed() -> None:
     lists = _lists("203.0.113.10")
     moved = SyncSettings(always_allowed=(NEW_ADMIN,))
     plan = plan_sync(state, lists, ours, moved, {ADMIN})
-    assert plan.add == (NEW_ADMIN,) and plan.remove == (ADMIN,) and plan.dropping == (ADMIN,)
-    assert plan.refused and ADMIN in plan.refused
-    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN}" in plan.refused
+    # the new address is written, the old one held back (not refused whole: issue 12)
+    assert plan.refused is None and plan.dropping == (ADMIN,) and plan.held_back == (ADMIN,)
+    assert plan.add == (NEW_ADMIN,) and plan.remove == ()
+    assert _ips(plan.entries) == [(ADMIN, False), ("203.0.113.10", False), (NEW_ADMIN, False)]
+    assert ADMIN in plan.held_reason
+    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN}" in plan.held_reason
+    assert plan.evidence("enforce")["removalHeldBack"] == [ADMIN]
     confirmed = plan_sync(state, lists, ours, moved._replace(confirm_remove=(ADMIN,)), {ADMIN})
     assert confirmed.refused is None and confirmed.remove == (ADMIN,)
     assert _ips(confirmed.entries) == [("203.0.113.10", False), (NEW_ADMIN, False)]
@@ -181,8 +185,9 @@ def test_a_record_from_before_the_tracking_guards_every_address_it_added() -> No
     state = _state((ADMIN, False), ("203.0.113.10", False), enable=True)
     ours = {ADMIN, "203.0.113.10"}
     plan = plan_sync(state, _lists(), ours, SyncSettings(always_allowed=(NEW_ADMIN,)), None)
-    assert plan.dropping == (ADMIN, "203.0.113.10")
-    assert plan.refused and "predates" in plan.refused
+    assert plan.dropping == plan.held_back == (ADMIN, "203.0.113.10")
+    assert plan.refused is None and "predates" in plan.held_reason
+    assert plan.add == (NEW_ADMIN,) and plan.remove == ()
 
 
 def test_an_ipv4_mapped_entry_the_sync_wrote_is_replaced_by_its_ipv4_address() -> None:
@@ -241,3 +246,75 @@ def test_a_bad_setting_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as raised:
         AllowlistSettings.from_env({name: value})
     assert raised.value.setting == name
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0.0.0.0",  # noqa: S104 - a setting value, nothing binds to it
+        "::",
+        "127.0.0.1",
+        "::1",
+        "255.255.255.255",
+        "224.0.0.1",
+        "ff02::1",
+        "169.254.1.1",
+        "fe80::1",
+        "fe80::1%eth0",
+        "192.0.2.1, 127.0.0.1",
+    ],
+)
+def test_always_allowed_ips_refuses_addresses_nobody_signs_in_from(value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        SyncSettings.from_env({"ALWAYS_ALLOWED_IPS": value})
+    assert raised.value.setting == "ALWAYS_ALLOWED_IPS"
+
+
+def test_always_allowed_ips_accepts_private_networks() -> None:
+    settings = SyncSettings.from_env({"ALWAYS_ALLOWED_IPS": "10.0.0.1, 192.168.1.5, fd00::1"})
+    assert settings.always_allowed == ("10.0.0.1", "192.168.1.5", "fd00::1")
+
+
+# -- issue 12 review: sizes and held-back removals ----------------------------------------------
+
+
+def test_a_list_past_the_cap_is_refused_without_expanding_it_all() -> None:
+    from docspace_sentinel.ipsync import MAX_PORTAL_ENTRIES
+
+    # a thousand /24s per user, a hundred users: 25.6 million addresses if expanded
+    lists = [
+        Allowlist(f"user{u}", tuple(f"{10 + u}.{i // 256}.{i % 256}.0/24" for i in range(1000)))
+        for u in range(100)
+    ]
+    state = _state((ADMIN, False), enable=True)
+    plan = plan_sync(state, lists, set(), SyncSettings(always_allowed=(ADMIN,)))
+    assert plan.refused and f"more than {MAX_PORTAL_ENTRIES:,} entries" in plan.refused
+    assert plan.entries == state.entries and plan.add == () and plan.remove == ()
+    # foreign entries count too: the list written is what the portal must hold
+    crowded = _state(*((f"198.51.{i // 256}.{i % 256}", False) for i in range(1999)), enable=True)
+    plan = plan_sync(crowded, _lists("203.0.113.10"), set(), SyncSettings(always_allowed=(ADMIN,)))
+    assert plan.refused and "more than 2,000 entries" in plan.refused
+
+
+def test_a_held_back_removal_does_not_withhold_a_new_users_address() -> None:
+    # an old record guards every address it added; one user's address is no longer needed
+    state = _state((ADMIN, False), ("203.0.113.10", False), enable=True)
+    lists = [Allowlist("newuser", ("198.51.100.7",))]
+    settings = SyncSettings(always_allowed=(ADMIN,))
+    plan = plan_sync(state, lists, {ADMIN, "203.0.113.10"}, settings, None)
+    assert plan.refused is None and plan.add == ("198.51.100.7",) and plan.remove == ()
+    assert plan.held_back == ("203.0.113.10",)
+    assert ("198.51.100.7", False) in _ips(plan.entries)
+    assert ("203.0.113.10", False) in _ips(plan.entries)
+
+
+def test_kept_portal_rows_are_written_in_normal_form() -> None:
+    state = _state((" 192.0.2.50", False), ("2001:DB8::1 ", True), enable=True)
+    plan = plan_sync(state, _lists("203.0.113.10"), set(), SyncSettings(always_allowed=(ADMIN,)))
+    assert plan.refused is None
+    assert _ips(plan.entries) == [
+        ("192.0.2.50", False),
+        ("2001:db8::1", True),
+        (ADMIN, False),
+        ("203.0.113.10", False),
+    ]

@@ -212,10 +212,16 @@ def test_sync_confirm_remove_lets_an_always_allowed_address_go(
     assert main(["allowlist", "replace", user_id, "203.0.113.10"]) == 0
     capsys.readouterr()
     monkeypatch.setenv("ALWAYS_ALLOWED_IPS", "192.0.2.2")
-    assert main(["allowlist", "sync"]) == 1
+    assert main(["allowlist", "sync"]) == 0  # the new address is written, the old one held
     answer = _out(capsys)
-    assert isinstance(answer, dict) and answer["status"] == "refused"
-    assert answer["diff"]["alwaysAllowedDropped"] == ["192.0.2.1"]
+    assert isinstance(answer, dict) and answer["status"] == "applied"
+    assert answer["diff"]["removalHeldBack"] == ["192.0.2.1"]
+    assert {e.ip for e in restrictions.entries} == {
+        "192.0.2.50",
+        "203.0.113.10",
+        "192.0.2.1",
+        "192.0.2.2",
+    }
     assert main(["allowlist", "sync", "--confirm-remove", "::ffff:192.0.2.1"]) == 0
     assert _out(capsys)["status"] == "applied"  # type: ignore[index]
     assert {e.ip for e in restrictions.entries} == {"192.0.2.50", "203.0.113.10", "192.0.2.2"}

@@ -535,10 +535,14 @@ def test_dropping_an_always_allowed_address_needs_the_operators_confirmation(
 
     monkeypatch.setenv("ALWAYS_ALLOWED_IPS", NEW_ADMIN_IP)
     summary = run("ip_allowlist", scheduled(iso(utc_now())))
-    assert summary["portalSync"]["status"] == "refused"
-    assert simulator.stats.requests[PUT] == puts and (ADMIN_IP, False) in _portal(simulator)
-    (refused,) = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
-    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN_IP}" in refused["summary"]
+    # the new address is written (the admins' new office must not stay locked out); the old
+    # one is kept on the list until the operator confirms its removal
+    assert summary["portalSync"]["status"] == "applied"
+    assert simulator.stats.requests[PUT] == puts + 1
+    assert {(ADMIN_IP, False), (NEW_ADMIN_IP, False)} <= set(_portal(simulator))
+    (held,) = [f for f in aws.findings() if f["kind"] == "ip_sync_removal_held"]
+    assert f"PORTAL_SYNC_CONFIRM_REMOVE={ADMIN_IP}" in held["summary"]
+    assert held["evidence"]["heldBack"] == [ADMIN_IP]
 
     monkeypatch.setenv("PORTAL_SYNC_CONFIRM_REMOVE", ADMIN_IP)
     summary = run("ip_allowlist", scheduled(iso(utc_now() + timedelta(minutes=5))))
@@ -569,9 +573,9 @@ def test_a_record_from_before_the_tracking_guards_what_it_added(
     )
     assert AddedStore(store).get().always_allowed is None
     run("ip_allowlist", scheduled(iso(utc_now())))
-    assert (ADMIN_IP, False) in _portal(simulator) and simulator.stats.requests[PUT] == 0
-    (refused,) = [f for f in aws.findings() if f["kind"] == "ip_sync_refused"]
-    assert ADMIN_IP in refused["summary"] and "predates" in refused["summary"]
+    assert {(ADMIN_IP, False), (NEW_ADMIN_IP, False)} <= set(_portal(simulator))
+    (held,) = [f for f in aws.findings() if f["kind"] == "ip_sync_removal_held"]
+    assert ADMIN_IP in held["summary"] and "predates" in held["summary"]
 
 
 def test_an_ipv4_mapped_entry_is_the_ipv4_address_at_login_and_on_the_portal(

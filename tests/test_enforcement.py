@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from docspace_sentinel import state_keys
 from docspace_sentinel.disabling import lift, reconcile
 from docspace_sentinel.enforcement import (
     DISABLE,
@@ -283,9 +284,68 @@ def test_a_logout(records: RestrictionStore) -> None:
     done = _gate(portal, records).act(_request(LOGOUT))
     assert done == ActionTaken(LOGOUT, USER, "done", "every session was ended")
     portal.fail = ServerError("boom", status_code=500)
-    failed = _gate(portal, records).act(_request(LOGOUT))
+    # another login (the first one's log-out is once-only: see below)
+    failed = _gate(portal, records).act(_request(LOGOUT)._replace(evidence_id="login-2"))
     assert failed.status == "failed" and "ServerError" in failed.detail
     assert records.get(USER) is None
+
+
+def _logout_on(login: str) -> ActionRequest:
+    return _request(LOGOUT)._replace(evidence_id=login)
+
+
+def test_a_logout_is_taken_once_per_login(records: RestrictionStore) -> None:
+    portal: Any = FakePortal(_user())
+    assert _gate(portal, records).act(_logout_on("7")).status == "done"
+    record = records.store.get(*state_keys.logout(USER, "7"))
+    assert record is not None and record["state"] == "done" and record["outcome"] == "done"
+    # a retry of the same run says what it did; a later run skips the login; a new login acts
+    again = _gate(portal, records)
+    assert again.act(_logout_on("7")) == ActionTaken(
+        LOGOUT, USER, "done", "every session was ended"
+    )
+    assert again.counts[LOGOUT] == 1  # what this run did counts toward the cap
+    later = Gate(portal, records, ENFORCE, source="test", owner="later")
+    skipped = later.act(_logout_on("7"))
+    assert skipped.status == "skipped" and skipped.detail == "already acted on this login (done)"
+    assert later.counts == {}
+    assert later.act(_logout_on("8")).status == "done"
+    assert portal.calls.count(f"logout {USER}") == 2
+    # no once-record in a dry run, nor before the other checks let the log-out through
+    dry = Gate(portal, records, ENFORCE._replace(mode="dry-run"), source="test", owner="dry")
+    assert dry.act(_logout_on("9")).status == "proposed"
+    stale_one = later.act(_request(LOGOUT, age=timedelta(days=3))._replace(evidence_id="9"))
+    assert (
+        stale_one.status == "skipped" and records.store.get(*state_keys.logout(USER, "9")) is None
+    )
+
+
+def test_a_failed_logout_is_recorded_failed_never_released(records: RestrictionStore) -> None:
+    portal: Any = FakePortal(_user())
+    portal.fail = ServerError("boom", status_code=504)
+    assert _gate(portal, records).act(_logout_on("7")).status == "failed"
+    record = records.store.get(*state_keys.logout(USER, "7"))
+    assert record is not None and record["state"] == "done" and record["outcome"] == "failed"
+    portal.fail = None
+    retried = _gate(portal, records).act(_logout_on("7"))
+    assert retried.status == "failed" and retried.detail.endswith("; not repeated")
+    later = Gate(portal, records, ENFORCE, source="test", owner="later").act(_logout_on("7"))
+    assert later.detail == "already acted on this login (failed)"
+    assert portal.calls.count(f"logout {USER}") == 1
+
+
+def test_a_logout_claimed_by_a_crashed_attempt_is_not_repeated(records: RestrictionStore) -> None:
+    portal: Any = FakePortal(_user())
+    key = state_keys.logout(USER, "7")
+    assert records.store.claim(*key, "run", until=NOW + timedelta(days=1), lease=timedelta(1))
+    action = _gate(portal, records).act(_logout_on("7"))
+    assert action.status == "failed" and "earlier attempt of this run" in action.detail
+    # another run's live claim: that run is acting
+    other = state_keys.logout(USER, "8")
+    assert records.store.claim(*other, "racer", until=NOW + timedelta(days=1), lease=timedelta(1))
+    busy = _gate(portal, records).act(_logout_on("8"))
+    assert busy.detail == "another run is acting on this login"
+    assert f"logout {USER}" not in portal.calls
 
 
 def test_a_refused_disable_is_recorded_failed(records: RestrictionStore) -> None:

@@ -9,12 +9,14 @@ from docspace_sentinel.logins import GUEST, LOGIN_SHOWN, login_key, login_label
 from docspace_sentinel.models import LoginEvent
 from docspace_sentinel.workflows.login_audit import (
     LoginAuditSettings,
-    _burst_finding,
+    burst_finding,
     digest_evidence,
+    digest_finding,
     event_to_dict,
     find_bursts,
     tally_logins,
 )
+from tests.support import PORTAL, fixture
 
 T0 = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
 ANNA = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
@@ -135,7 +137,7 @@ def test_login_variants_of_one_login_make_one_burst() -> None:
         ("login", "anna@example.com", False),
         ("login", "anna@example.com", True),
     ]
-    after = _burst_finding(bursts[1], "https://portal.example.com")
+    after = burst_finding(bursts[1], "https://portal.example.com")
     assert after.user is not None and after.user.id == ANNA
     assert after.summary.startswith("Anna Jensen signed in")
 
@@ -146,7 +148,7 @@ def test_a_huge_login_does_not_make_a_huge_finding() -> None:
     failures = [_event(n, FAIL, login, ip="203.0.113.9", minutes=n * 0.01) for n in range(200)]
     bursts = find_bursts(failures, settings)
     assert bursts and {b.key_type for b in bursts} == {"login"}
-    finding = _burst_finding(bursts[0], "https://portal.example.com")
+    finding = burst_finding(bursts[0], "https://portal.example.com")
     assert len(finding.title) < 200 and len(finding.summary) < 300
     assert "\x1b" not in finding.title and "\x07" not in finding.summary
     assert len(finding.evidence["sampleEventIds"]) <= 25
@@ -167,6 +169,69 @@ def test_an_ip_burst_with_a_forged_address_is_shown_bounded() -> None:
     failures = [_event(n, FAIL, f"guess-{n}", ip=forged, minutes=n * 0.1) for n in range(12)]
     [burst] = find_bursts(failures, settings)
     assert burst.key_type == "ip"
-    finding = _burst_finding(burst, "https://portal.example.com")
+    finding = burst_finding(burst, "https://portal.example.com")
     assert len(finding.title) < 200 and "\r" not in finding.title
     assert finding.evidence["loginCount"] == 10
+
+
+# -- over a wire page: the rules as the scheduled run applies them ------------------------------
+
+
+def _page() -> list[LoginEvent]:
+    """A login-history page as the server sends it (newest first, +03:00 dates): ten Guest
+    failures for variants of Anna's login from one IP, then her success from that IP; a stray
+    ``root`` failure; Bob's password sign-in and logout."""
+    return [LoginEvent.from_wire(row) for row in fixture("login/login_audit/001.json")["response"]]
+
+
+def test_a_page_with_a_burst_and_a_success_after_it_makes_two_findings() -> None:
+    settings = LoginAuditSettings(failures=10, window=timedelta(minutes=5))
+    bursts = find_bursts(_page(), settings)
+    # The IP burst holds the same failures and success as the login burst: merged away.
+    assert [(b.key_type, b.key, b.success and b.success.id) for b in bursts] == [
+        ("login", "anna@example.com", None),
+        ("login", "anna@example.com", 7311),
+    ]
+    burst, after = (burst_finding(b, PORTAL) for b in bursts)
+    assert (burst.kind, burst.title) == (
+        "brute_force",
+        "10 failed logins for login anna@example.com",
+    )
+    assert burst.summary.endswith("between 2026-11-04 09:03:00 and 09:05:15 UTC.")
+    assert burst.dedup == ("burst", "login", "anna@example.com", "2026-11-04")
+    assert burst.evidence["distinctIps"] == ["203.0.113.77"] and burst.user is None
+    assert (after.kind, after.title) == (
+        "login_after_failures",
+        "Successful login after 10 failures (login anna@example.com)",
+    )
+    assert after.user is not None and (after.user.id, after.user.name) == (ANNA, "Anna Jensen")
+    assert after.evidence["successEventId"] == 7311
+    assert after.dedup == ("success", "login", "anna@example.com", "7311")
+
+
+def test_the_digest_of_a_page_since_the_cursor() -> None:
+    events = _page()
+    cursor = datetime(2026, 11, 4, 6, 0, tzinfo=UTC)
+    end = datetime(2026, 11, 4, 9, 20, tzinfo=UTC)
+    digest = tally_logins(events, since=cursor)
+    assert digest.skipped == 0  # the logout is neither counted nor skipped
+    finding = digest_finding(digest, (cursor, end), PORTAL, top=25)
+    assert finding.kind == "login_digest"
+    assert finding.title == (
+        "Login digest: 2 sign-ins, 11 failures "
+        "(11 of them by unknown callers, on 2 logins), 2 users"
+    )
+    assert finding.summary.startswith("Between 2026-11-04 06:00 and 2026-11-04 09:20 UTC: ")
+    assert finding.dedup == ("digest", "2026-11-04T06:00:00Z", "2026-11-04T09:20:00Z")
+    assert (finding.period_start, finding.period_end) == (cursor, end)
+    assert [(r["login"], r["failures"]) for r in finding.evidence["perGuestLogin"]] == [
+        ("anna@example.com", 10),
+        ("root", 1),
+    ]
+    assert [(r["user"], r["successes"], r["countries"]) for r in finding.evidence["perUser"]] == [
+        ("Bob Smith", 1, ["Germany"]),
+        ("Anna Jensen", 1, ["Netherlands"]),
+    ]
+    # A cursor past Bob's sign-in leaves him out of the digest, not out of detection.
+    later = tally_logins(events, since=datetime(2026, 11, 4, 7, 0, tzinfo=UTC))
+    assert set(later.users) == {ANNA}

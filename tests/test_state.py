@@ -289,6 +289,7 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.Key(state_keys.RESTRICTION, "<userId>"),
         state_keys.IP_SYNC_ADDED,
         state_keys.ALLOWLIST_SCHEMA,
+        state_keys.logout("<userId>", "<loginId>"),
     ]
     assert documented == [tuple(key) for key in built]
     assert state_keys.cursor("wf") == ("cursor#wf", "default")

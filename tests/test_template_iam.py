@@ -80,6 +80,7 @@ STATE_ACCESS: dict[str, Grants] = {
     "IpAllowlistFunction": (
         _runner("ip_allowlist"),
         (RUN, SYNC),
+        (("GetItem", "PutItem"), ("logout#*",)),  # ON_VIOLATION=logout: once per login
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),  # ON_VIOLATION=restrict
         ALLOW,
         LAYOUT,
@@ -395,6 +396,12 @@ def _run_everything(
         register, {"userId": user_id, "operation": "remove", "allowedIps": [*entries, "192.0.2.9"]}
     )
     recorder.run(register, {"userId": user_id, "allowedIps": list(entries)})
+    # ON_VIOLATION=logout, on demand (before the first scheduled run, whose cursor would make
+    # the same logins old news): its once-records
+    monkeypatch.setenv("ON_VIOLATION", "logout")
+    window = {"from": iso(now - timedelta(hours=24)), "to": iso(now)}
+    assert recorder.run("IpAllowlistFunction", window)["status"] == "completed"
+    monkeypatch.setenv("ON_VIOLATION", "restrict")
     # On a new stack the scheduled run may come before any registration: then it is the one
     # that checks the allowlists' key layout (one Scan) and writes the marker.
     StateStore(aws.table_name, client=aws.dynamodb).delete(*state_keys.ALLOWLIST_SCHEMA)

@@ -14,6 +14,11 @@ asks one pure function, ``refusal``, for the reason not to act (``None``: go). T
   run shows what enforce would do); past the cap the finding says so.
 * One user per ``PUT /people/status/2`` call (the call is all-or-nothing), recorded before the
   call and confirmed after it, so a crash is finished by the next run and never repeated.
+* A log-out is taken once per piece of evidence (the offending login): its once-record
+  (``state_keys.logout``) is claimed right before the call and confirmed ``done`` or ``failed``
+  after it, never released, since a timeout may have ended the sessions. A retry of the same
+  run reports what it did (a claim it left unconfirmed: ``failed``, not repeated); a later run
+  reports it skipped. The record is read only once every check above let the log-out through.
 * A user already restricted by us is not restricted twice, and a finding already acted on is not
   acted on again (a lifted or refused restriction is not imposed a second time); a user an
   administrator disabled is never touched, nor one who has not activated the account.
@@ -32,20 +37,21 @@ that says which (``acted`` when the action was done or failed, else ``observed``
 run's report does not suppress the later enforce run's one, and repeats of either stay quiet.
 
 Beside it, ``disabling`` moves a restriction record through its states with the portal calls
-that go with them: the gate's disable, the release's lift and reconcile. (Some 380 lines: the
+that go with them: the gate's disable, the release's lift and reconcile. (Some 460 lines: the
 rules, their settings, the pure check and the gate that feeds it are read together.)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from . import disabling
+from . import disabling, state_keys
 from .client import DocSpaceClient, guid
 from .config import Env, env_bool, env_choice, env_int, env_list
 from .errors import ConfigError, DocSpaceError, NotFound
@@ -65,6 +71,10 @@ ACT_WITHIN_FLOOR = timedelta(hours=1)
 ACTED = frozenset({"done", "failed"})
 OBSERVED = "observed"
 ACTED_STAGE = "acted"
+#: How long a claimed log-out is another run's before anyone may take it over.
+LOGOUT_LEASE = timedelta(minutes=15)
+#: A log-out's once-record outlives the time its evidence may be acted on by this much.
+LOGOUT_KEEP_MARGIN = timedelta(hours=1)
 
 
 class _ResponseValues(NamedTuple):
@@ -133,6 +143,8 @@ class Why(Enum):
     PROTECTED = "protected"
     HELD = "held"
     DONE = "done_by_this_run"
+    TRIED = "tried_by_this_run"  # a log-out this run attempted: failed, or its outcome unknown
+    ACTED_ON = "acted_on_evidence"  # a log-out another run took on the same evidence
     SAME_FINDING = "same_finding"
     STALE = "stale"
     ADMIN_DISABLED = "admin_disabled"
@@ -148,12 +160,14 @@ class Refusal(NamedTuple):
     @property
     def status(self) -> str:
         """The ``ActionTaken`` status that reports it."""
-        return {Why.DRY_RUN: "proposed", Why.DONE: "done"}.get(self.why, "skipped")
+        return {Why.DRY_RUN: "proposed", Why.DONE: "done", Why.TRIED: "failed"}.get(
+            self.why, "skipped"
+        )
 
     @property
     def counts(self) -> bool:
         """Whether it counts toward the cap like an action would."""
-        return self.why in (Why.DRY_RUN, Why.DONE)
+        return self.why in (Why.DRY_RUN, Why.DONE, Why.TRIED)
 
 
 class ActionRequest(NamedTuple):
@@ -164,6 +178,14 @@ class ActionRequest(NamedTuple):
     evidence_at: datetime  # when the behaviour acted on was last seen
     finding_id: str  # the finding's fingerprint
     reason: str = ""  # recorded with a restriction
+    #: What identifies the evidence (a log-out's offending login id): one log-out per id.
+    evidence_id: str = ""
+
+    @property
+    def once_key(self) -> state_keys.Key:
+        """The key of a log-out's once-record (evidence without an id: its time)."""
+        evidence = self.evidence_id or self.evidence_at.isoformat()
+        return state_keys.logout(self.user_id.lower(), evidence)
 
 
 class Target(Protocol):
@@ -297,6 +319,26 @@ def refusal(request: ActionRequest, target: Target, settings: ResponseSettings) 
     return None
 
 
+def logged_out(record: Mapping[str, Any] | None, owner: str) -> Refusal | None:
+    """Why a log-out is not taken on evidence its once-``record`` says was acted on (``owner``:
+    this run's key), or ``None``: go (no record, or another run's claim, which ``claim`` rules)."""
+    if not record:
+        return None
+    mine = record.get("owner") == owner
+    if record.get("state") == "done":
+        outcome = str(record.get("outcome") or "done")
+        if not mine:
+            return Refusal(Why.ACTED_ON, f"already acted on this login ({outcome})")
+        if outcome == "done":  # this very run did it before failing (its publish, say)
+            return Refusal(Why.DONE, "every session was ended")
+        return Refusal(Why.TRIED, f"{record.get('detail') or outcome}; not repeated")
+    if mine:
+        # This run claimed it and stopped before recording the outcome: the sessions may have
+        # ended already, and a retry must not act twice.
+        return Refusal(Why.TRIED, "an earlier attempt of this run may have done it")
+    return None
+
+
 def staged(finding: Finding, action: ActionTaken | None) -> Finding:
     """``finding`` with ``action`` attached and the last dedup part saying whether this report
     acted on it or only saw it: the one place "seen" and "acted" are told apart."""
@@ -364,22 +406,36 @@ class Gate:
         target = request.user_id.lower()
         facts = _Reads(self, request)
         refused = refusal(request, facts, self.settings)
+        if refused is None and request.kind == LOGOUT:
+            refused = logged_out(self.records.store.get(*request.once_key), self.owner)
         if refused is None or refused.counts:
             self.counts[request.kind] = facts.acted + 1
         if refused is not None:
-            if refused.why in (Why.HELD, Why.DONE) and facts.record and facts.user:
+            held = request.kind == DISABLE and refused.why in (Why.HELD, Why.DONE)
+            if held and facts.record and facts.user:
                 disabling.finish_crashed(self.records, facts.record, facts.user)
             return ActionTaken(request.kind, target, refused.status, refused.detail)
         assert facts.user is not None  # GONE is checked before go
         if request.kind == DISABLE:
             return self._disable(request, facts.user, facts.now + self.settings.duration)
-        return self._logout(target)
+        return self._logout(request, facts.now)
 
-    def _logout(self, target: str) -> ActionTaken:
+    def _logout(self, request: ActionRequest, now: datetime) -> ActionTaken:
+        target = request.user_id.lower()
+        store, key = self.records.store, request.once_key
+        # Kept while the evidence could still be acted on (after that it is too old anyway).
+        until = max(request.evidence_at, now) + self.settings.act_within + LOGOUT_KEEP_MARGIN
+        if not store.claim(*key, self.owner, until=until, lease=LOGOUT_LEASE):
+            return ActionTaken(LOGOUT, target, "skipped", "another run is acting on this login")
         try:
             self.client.logout_all(target)
         except DocSpaceError as exc:
-            return ActionTaken(LOGOUT, target, "failed", f"{type(exc).__name__}: {exc.message}")
+            # Refused or unknown, it is not tried again on this evidence: a timeout may have
+            # ended the sessions, and a retried run must never act twice.
+            detail = f"{type(exc).__name__}: {exc.message}"
+            store.confirm(*key, self.owner, until=until, outcome="failed", detail=detail)
+            return ActionTaken(LOGOUT, target, "failed", detail)
+        store.confirm(*key, self.owner, until=until, outcome="done")
         log.warning("logged out %s everywhere (login from outside the allowlist)", target)
         return ActionTaken(LOGOUT, target, "done", "every session was ended")
 

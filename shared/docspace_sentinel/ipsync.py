@@ -18,7 +18,10 @@ every PUT and applies it to *everyone*. So the sync:
   with another ``ALWAYS_ALLOWED_IPS`` must not lock out the administrators (or, with a key that
   is not the owner's, Sentinel itself);
 * re-reads the list right before the PUT and aborts if it changed since the plan (the PUT has no
-  precondition, so a plan made on a stale list would drop someone else's edit).
+  precondition, so a plan made on a stale list would drop someone else's edit);
+* writes at most ``MAX_PORTAL_ENTRIES`` entries: beyond that the sync is refused (the portal
+  matches every request against the whole list, and the record below must stay one DynamoDB
+  item); one allowlist may put at most ``MAX_ALLOWLIST_EXPANDED`` addresses there.
 
 ================ ========= ===================================================================
 pk               sk        attributes
@@ -55,6 +58,12 @@ log = logging.getLogger(__name__)
 SYNC_MODES = ("off", "dry-run", "enforce")
 SAMPLE = 50
 ACTION = "ip_sync"
+#: The longest list the sync writes. The record keeps at most what was on the list plus what a
+#: sync adds, each address at most 39 characters: 2 x 2,000 x ~43 bytes is well under the 400 KB
+#: item limit, and the portal checks every request against the whole list.
+MAX_PORTAL_ENTRIES = 2000
+#: What one allowlist may put on the portal's list (four /24s), checked at registration.
+MAX_ALLOWLIST_EXPANDED = 1024
 
 
 class _SyncValues(NamedTuple):
@@ -82,24 +91,49 @@ class SyncSettings(_SyncValues):
             mode=env_choice(cls.PORTAL_SYNC, "dry-run", SYNC_MODES, env=env),
             enable=env_bool(cls.PORTAL_SYNC_ENABLE, False, env=env),
             max_expanded=env_int(cls.MAX_EXPANDED_RANGE, 256, minimum=1, maximum=65_536, env=env),
-            always_allowed=_addresses(cls.ALWAYS_ALLOWED_IPS, env),
+            always_allowed=_addresses(cls.ALWAYS_ALLOWED_IPS, env, routable=True),
             confirm_remove=_addresses(cls.PORTAL_SYNC_CONFIRM_REMOVE, env),
         )
 
 
-def _addresses(name: str, env: Env | None) -> tuple[str, ...]:
-    """Single addresses, normal form (IPv4-mapped ones as IPv4), duplicates dropped."""
+def _addresses(name: str, env: Env | None, *, routable: bool = False) -> tuple[str, ...]:
+    """Single addresses, normal form (IPv4-mapped ones as IPv4), duplicates dropped.
+
+    ``routable``: refuse addresses no administrator can sign in from (unspecified, loopback,
+    multicast, broadcast, link-local, zone-indexed): set only to those, the "always-allowed is
+    set" safety gate would pass with no real address on the list. Private ranges are fine.
+    """
     found: list[str] = []
     bad: list[str] = []
+    meaningless: list[str] = []
     for value in env_list(name, env=env):
         try:
-            found.append(str(unmapped(ipaddress.ip_address(value))))
+            address = unmapped(ipaddress.ip_address(value))
         except ValueError:
             bad.append(value)
+            continue
+        if routable and (
+            "%" in value
+            or address.is_unspecified
+            or address.is_loopback
+            or address.is_multicast
+            or address.is_link_local
+            or address == ipaddress.IPv4Address("255.255.255.255")
+        ):
+            meaningless.append(value)
+            continue
+        found.append(str(address))
     if bad:
         raise ConfigError(
             name,
             f"must be single IP addresses (the portal stores no ranges), got {', '.join(bad)}",
+        )
+    if meaningless:
+        raise ConfigError(
+            name,
+            "must be addresses the administrators sign in from; unspecified, loopback, "
+            "multicast, broadcast, link-local and zone-indexed addresses admit nobody, got "
+            + ", ".join(meaningless),
         )
     return tuple(dict.fromkeys(found))
 
@@ -157,10 +191,29 @@ class MonitoredOnly(NamedTuple):
         return {"userId": self.user_id, "entry": self.entry, "addresses": self.addresses}
 
 
+class ListTooLong(Exception):
+    """Internal: the allowlists would put more than the limit on the portal's list."""
+
+
+def expanded_size(entries: Iterable[str], max_expanded: int) -> int:
+    """How many addresses ``entries`` would put on the portal's list (overlaps counted twice:
+    an upper bound, computed without expanding anything)."""
+    total = 0
+    for text in entries:
+        try:
+            size = parse_entry(text).size
+        except ValueError:
+            continue
+        if size <= max_expanded:
+            total += size
+    return total
+
+
 def desired_addresses(
-    allowlists: Iterable[Allowlist], max_expanded: int
+    allowlists: Iterable[Allowlist], max_expanded: int, *, limit: int | None = None
 ) -> tuple[dict[str, set[str]], list[MonitoredOnly]]:
-    """Address → the users needing it; and the ranges too large to expand."""
+    """Address → the users needing it; and the ranges too large to expand. Past ``limit``
+    addresses it stops (``ListTooLong``), so the expansion's memory stays bounded."""
     wanted: dict[str, set[str]] = {}
     monitored: list[MonitoredOnly] = []
     for allowlist in allowlists:
@@ -174,6 +227,8 @@ def desired_addresses(
                 continue
             for address in entry.addresses():
                 wanted.setdefault(address, set()).add(allowlist.user_id)
+                if limit is not None and len(wanted) > limit:
+                    raise ListTooLong()
     return wanted, monitored
 
 
@@ -187,6 +242,10 @@ class SyncPlan(NamedTuple):
     refused: str | None = None
     #: The always-allowed addresses the change would drop (named when it is refused for them).
     dropping: tuple[str, ...] = ()
+    #: Always-allowed addresses kept on the list although no allowlist needs them any more
+    #: (dropping them could lock the administrators out); ``held_reason`` says why.
+    held_back: tuple[str, ...] = ()
+    held_reason: str = ""
 
     @property
     def changes(self) -> bool:
@@ -216,6 +275,7 @@ class SyncPlan(NamedTuple):
             "monitoredOnly": [m.to_dict() for m in self.monitored_only],
             "refused": self.refused,
             "alwaysAllowedDropped": list(self.dropping[:SAMPLE]),
+            "removalHeldBack": list(self.held_back[:SAMPLE]),
             "portalLastModified": self.before.last_modified,
         }
 
@@ -232,7 +292,13 @@ def plan_sync(
     ``added``: what this project put on the list; ``always``: which of those it put there as
     always allowed, ``None`` when its record does not say (then all of them count).
     """
-    wanted, monitored = desired_addresses(allowlists, settings.max_expanded)
+    allowlists = list(allowlists)
+    try:
+        wanted, monitored = desired_addresses(
+            allowlists, settings.max_expanded, limit=MAX_PORTAL_ENTRIES
+        )
+    except ListTooLong:
+        return _too_long(state, allowlists, settings)
     desired = set(wanted) | set(settings.always_allowed)
     ours = set(added)
     for_everyone = {normal_ip(e.ip) for e in state.entries if not e.for_admin}
@@ -241,17 +307,18 @@ def plan_sync(
         {a for a in ours if a in for_everyone and a not in desired},
         key=_ip_sort,
     )
-    gone = set(remove)
-    kept = [e for e in state.entries if e.for_admin or normal_ip(e.ip) not in gone]
-    entries = (*kept, *(IpRestriction(a, False) for a in add))
     enable = state.enable or settings.enable
-    plan = SyncPlan(state, entries, enable, tuple(add), tuple(remove), tuple(monitored))
+    plan = _with_removed(
+        SyncPlan(state, (), enable, tuple(add), (), tuple(monitored)), tuple(remove)
+    )
     if not plan.changes:
         return plan
+    if len(plan.entries) > MAX_PORTAL_ENTRIES:
+        return _too_long(state, allowlists, settings)
     dropping = _dropping(plan, ours if always is None else set(always), settings)
     named = f" ({_listed(dropping)} would be dropped)" if dropping else ""
     refused: str | None = None
-    if not entries:
+    if not plan.entries:
         refused = "the change would leave the portal's list empty"
     elif enable and not settings.always_allowed:
         # forAdmin:false entries admit everyone, and nothing else does: an admin whose address
@@ -275,6 +342,8 @@ def plan_sync(
                 "would start blocking everyone else, admins included: set ALWAYS_ALLOWED_IPS"
             )
     elif enable and dropping:
+        # Keep them on the list and write the rest: refusing everything would also withhold
+        # the additions (a new ALWAYS_ALLOWED_IPS among them), locking out whom it should admit.
         why = (
             "Sentinel put them there as always allowed (ALWAYS_ALLOWED_IPS of an earlier deploy)"
             if always is not None
@@ -282,12 +351,15 @@ def plan_sync(
             "cannot tell the administrators' addresses from the users'"
         )
         value = ",".join(dropping) if len(dropping) <= 10 else "<those addresses>"
-        refused = (
-            f"the change would drop {_listed(dropping)} from the portal's list while IP "
-            f"restrictions apply, and {why}: whoever signs in from there would be locked out. "
-            f"If that is intended, confirm with PORTAL_SYNC_CONFIRM_REMOVE={value} "
+        reason = (
+            f"{_listed(dropping)} stay on the portal's list although no allowlist needs them: "
+            f"IP restrictions apply and {why}, so whoever signs in from there would be locked "
+            f"out. If the removal is intended, confirm it with PORTAL_SYNC_CONFIRM_REMOVE={value} "
             "(or local.cli allowlist sync --confirm-remove ADDRESS)"
         )
+        held = set(dropping)
+        plan = _with_removed(plan, tuple(a for a in plan.remove if a not in held))
+        plan = plan._replace(held_back=dropping, held_reason=reason)
     legacy = [e.ip for e in state.entries if normal_ip(e.ip) is None]
     if refused is None and legacy:
         refused = (
@@ -295,6 +367,35 @@ def plan_sync(
             f"({', '.join(legacy[:5])}); rewriting the list would drop them: fix them by hand"
         )
     return plan._replace(refused=refused, dropping=dropping)
+
+
+def _with_removed(plan: SyncPlan, remove: tuple[str, ...]) -> SyncPlan:
+    """The plan writing the portal's list less ``remove``, plus its additions. Kept entries are
+    written in normal form: the client refuses a row the portal holds with blanks around it."""
+    gone = set(remove)
+    kept = [
+        e._replace(ip=normal_ip(e.ip) or e.ip)
+        for e in plan.before.entries
+        if e.for_admin or normal_ip(e.ip) not in gone
+    ]
+    entries = (*kept, *(IpRestriction(a, False) for a in plan.add))
+    return plan._replace(entries=entries, remove=remove)
+
+
+def _too_long(state: PortalState, allowlists: list[Allowlist], settings: SyncSettings) -> SyncPlan:
+    """A refusal writing nothing: the list would be longer than ``MAX_PORTAL_ENTRIES``."""
+    sizes = sorted(
+        ((expanded_size(a.entries, settings.max_expanded), a.user_id) for a in allowlists),
+        reverse=True,
+    )
+    largest = ", ".join(f"{user} ({size:,})" for size, user in sizes[:5] if size)
+    refused = (
+        f"the allowlists would put more than {MAX_PORTAL_ENTRIES:,} entries on the portal's "
+        f"list (the most addresses: {largest or 'none'}); nothing was written. Narrow those "
+        f"allowlists, or list networks larger than MAX_EXPANDED_RANGE={settings.max_expanded} "
+        "(checked at login only). The login check is not affected"
+    )
+    return SyncPlan(state, state.entries, state.enable, (), (), refused=refused)
 
 
 def _dropping(plan: SyncPlan, guarded: set[str], settings: SyncSettings) -> tuple[str, ...]:
@@ -421,7 +522,22 @@ def sync_portal(
     added = records.get()
     before = read_portal(client)
     plan = plan_sync(before, list(allowlists), added.addresses, settings, added.always_allowed)
-    if not plan.changes:
+    result = _sync(client, records, added, before, plan, settings, workflow)
+    if plan.held_back and result.status in ("unchanged", "planned", "applied", "aborted"):
+        result.findings.append(_held_finding(plan, client, settings, workflow))
+    return result
+
+
+def _sync(
+    client: DocSpaceClient,
+    records: AddedStore,
+    added: AddedRecord,
+    before: PortalState,
+    plan: SyncPlan,
+    settings: SyncSettings,
+    workflow: str,
+) -> SyncResult:
+    if not plan.changes and plan.refused is None:
         if settings.mode == "enforce":
             _note_always_allowed(records, added, before, settings)
         return SyncResult("unchanged", plan)
@@ -451,7 +567,10 @@ def sync_portal(
             "the next run plans again",
             extra=(now.last_modified or "?",),
         )
-    previous, previous_always = added.addresses, added.always_allowed
+    # What the record lists but the portal's list no longer holds needs no tracking: left out,
+    # the record stays within what the list holds plus what this sync adds (bounded, one item).
+    listed = {normal_ip(e.ip) for e in now.entries}
+    previous, previous_always = added.addresses & listed, added.always_allowed
     # From now on the record says which addresses are always allowed (an old record did not).
     always = (previous_always or frozenset()) | set(settings.always_allowed)
     try:
@@ -469,15 +588,17 @@ def sync_portal(
         )
     try:
         client.put_ip_restrictions(plan.entries, enable=plan.enable)
+    except ValueError as exc:
+        # The client refused the list before sending anything (an entry it cannot parse).
+        log.warning("the IP restriction PUT was not sent: %s", exc)
+        _roll_back(records, previous, added.version, previous_always)
+        return _result("failed", plan, client, settings, workflow, f"nothing was sent: {exc}")
     except DocSpaceError as exc:
         log.warning("the IP restriction PUT failed: %s", exc)
         if not exc.retryable:
             # A definite refusal wrote nothing: forget the addresses recorded for it, or a later
             # sync could remove the same address added by hand as if it were ours.
-            try:
-                records.put(previous, expected=added.version, always_allowed=previous_always)
-            except SyncConflict:
-                log.warning("the ipsync record changed meanwhile; left as it is")
+            _roll_back(records, previous, added.version, previous_always)
         return _result("failed", plan, client, settings, workflow, f"the portal refused: {exc}")
     try:
         records.put(
@@ -488,6 +609,39 @@ def sync_portal(
     except SyncConflict:
         log.warning("the ipsync record changed during the write; it keeps removed addresses")
     return _result("applied", plan, client, settings, workflow, "the portal list was updated")
+
+
+def _roll_back(
+    records: AddedStore, previous: frozenset[str], version: int, always: frozenset[str] | None
+) -> None:
+    """Forget the addresses recorded for a PUT that wrote nothing."""
+    try:
+        records.put(previous, expected=version, always_allowed=always)
+    except SyncConflict:
+        log.warning("the ipsync record changed meanwhile; left as it is")
+
+
+def _held_finding(
+    plan: SyncPlan, client: DocSpaceClient, settings: SyncSettings, workflow: str
+) -> Finding:
+    """The always-allowed addresses kept on the list instead of removed, and how to confirm."""
+    held = plan.held_back
+    return Finding(
+        workflow=workflow,
+        kind="ip_sync_removal_held",
+        severity=Severity.MEDIUM,
+        title=f"IP restriction sync kept {len(held)} always-allowed address(es) on the list",
+        summary=f"Portal IP restrictions: {plan.held_reason}.",
+        dedup=("held", hashlib.sha256(json.dumps(sorted(held)).encode()).hexdigest()[:16]),
+        portal_url=client.portal_url,
+        evidence={
+            "mode": settings.mode,
+            "heldBack": list(held[:SAMPLE]),
+            "heldBackCount": len(held),
+            "detail": plan.held_reason,
+        },
+        actions=(ActionTaken(ACTION, "portal", "skipped", plan.held_reason[:500]),),
+    )
 
 
 def _note_always_allowed(
@@ -546,8 +700,23 @@ def _result(
     return SyncResult(status, plan, [finding], detail)
 
 
-def sync_failure(exc: DocSpaceError, client: DocSpaceClient, workflow: str) -> Finding:
-    """A sync that could not even read the portal's list."""
+def sync_failure(exc: Exception, client: DocSpaceClient, workflow: str) -> Finding:
+    """A sync that could not even read the portal's list, or that failed unexpectedly."""
+    if not isinstance(exc, DocSpaceError):
+        return Finding(
+            workflow=workflow,
+            kind="ip_sync_failed",
+            severity=Severity.HIGH,
+            title=f"IP restriction sync failed ({type(exc).__name__})",
+            summary=(
+                f"The portal sync failed: {type(exc).__name__}: {str(exc)[:300]}. The login "
+                "check ran; the next run syncs again."
+            ),
+            dedup=("error", type(exc).__name__),
+            portal_url=client.portal_url,
+            evidence={"error": f"{type(exc).__name__}: {str(exc)[:500]}"},
+            actions=(ActionTaken(ACTION, "portal", "failed", type(exc).__name__),),
+        )
     return Finding(
         workflow=workflow,
         kind="ip_sync_failed",

@@ -19,6 +19,8 @@ pk                          sk                           what (attributes: see t
 ``restriction``             ``<userId>``                 a temporary restriction (restrictions.py)
 ``ipsync``                  ``added``                    what the portal sync added (ipsync.py)
 ``schema``                  ``allowlist-v2``             allowlists are in the layout above
+``logout#<userId>``         ``<loginId>``                a log-out done on that offending login
+                                                         (enforcement.py)
 =========================== ============================ =========================================
 
 Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one partition per
@@ -110,3 +112,7 @@ def restriction(user_id: str) -> Key:
 
 
 IP_SYNC_ADDED = Key("ipsync", "added")
+
+
+def logout(user_id: str, evidence_id: str) -> Key:
+    return Key(f"logout#{user_id}", evidence_id)

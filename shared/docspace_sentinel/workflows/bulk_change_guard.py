@@ -210,20 +210,51 @@ def _title(event: AuditEvent) -> str | None:
     return text[:120] if text else None
 
 
-def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
+class Surroundings(NamedTuple):
+    """What the portal tells about a burst, looked up before its finding is built."""
+
+    rooms: dict[int, str | None]  # the peak window's rooms: id -> title (None: not listed)
+    logins: dict[str, Any]  # the user's login history (``LoginHistory.to_dict``)
+
+
+def detect(
+    slices: Iterable[tuple[object, Iterable[AuditEvent]]], settings: GuardSettings
+) -> tuple[list[BulkChange], int]:
+    """Pure rule over the scan's slices (oldest first): the bursts, busiest first, and how many
+    file-change events were unusable."""
     detector = BulkDetector(settings.threshold, settings.window)
-    for _bounds, events in context.scan.audit_slices():
+    for _bounds, events in slices:
         detector.feed(events)
-    skipped = detector.skipped
+    return detector.bursts(), detector.skipped
+
+
+def surroundings(context: RunContext, bursts: list[BulkChange]) -> list[Surroundings]:
+    """The enrichment, one per burst: room look-ups for the peak window's files and one login
+    scan for every flagged user (from a day before the first burst)."""
+    resolver = RoomResolver(context.client, context.client.rooms())
+    since = min(b.start for b in bursts) - timedelta(days=1)
+    logins = group_logins(
+        context.client.login_events(since, context.plan.end), {b.user_id for b in bursts}
+    )
+    return [Surroundings(_rooms(resolver, b), logins[b.user_id].to_dict()) for b in bursts]
+
+
+def _rooms(resolver: RoomResolver, burst: BulkChange) -> dict[int, str | None]:
+    rooms: dict[int, str | None] = {}
+    for change in burst.peak_changes:
+        room_id = resolver.room_id(change.event)
+        if room_id is not None:
+            room = resolver.rooms.get(room_id)
+            rooms[room_id] = room.title if room else None
+    return rooms
+
+
+def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
+    bursts, skipped = detect(context.scan.audit_slices(), settings)
     scanned = context.scan.stats.rows
-    bursts = detector.bursts()
     findings: list[Finding] = []
     if bursts:
-        resolver = RoomResolver(context.client, context.client.rooms())
-        since = min(b.start for b in bursts) - timedelta(days=1)
-        logins = group_logins(
-            context.client.login_events(since, context.plan.end), {b.user_id for b in bursts}
-        )
+        found = surroundings(context, bursts)
         gate = Gate(
             context.client,
             RestrictionStore(context.store),
@@ -232,24 +263,9 @@ def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
             owner=context.invocation.run_key,
         )
         cursor = context.plan.cursor_before if context.plan.moves_cursor else None
-        for burst in bursts:
-            finding = _finding(context, burst, settings, resolver, logins[burst.user_id].to_dict())
-            if cursor is not None and burst.end <= cursor:
-                # Seen whole by an earlier run (this one re-reads the lag): never act twice.
-                action = ActionTaken(
-                    DISABLE, burst.user_id, "skipped", "reported by an earlier run"
-                )
-            else:
-                action = gate.act(
-                    ActionRequest(
-                        DISABLE,
-                        burst.user_id,
-                        evidence_at=burst.peak_end,
-                        finding_id=finding.fingerprint,
-                        reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
-                    )
-                )
-            findings.append(staged(finding, action))
+        for burst, around in zip(bursts, found, strict=True):
+            finding = bulk_finding(burst, around, settings, context.client.portal_url)
+            findings.append(staged(finding, _respond(gate, burst, finding, settings, cursor)))
     return RunOutcome(
         findings=findings,
         events_scanned=scanned,
@@ -258,26 +274,42 @@ def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
     )
 
 
-def _finding(
-    context: RunContext,
+def _respond(
+    gate: Gate,
     burst: BulkChange,
+    finding: Finding,
     settings: GuardSettings,
-    resolver: RoomResolver,
-    logins: dict[str, Any],
+    cursor: datetime | None,
+) -> ActionTaken:
+    """The disable, through the gate; a burst an earlier run saw whole is never acted on twice
+    (this run re-reads the lag behind its cursor)."""
+    if cursor is not None and burst.end <= cursor:
+        return ActionTaken(DISABLE, burst.user_id, "skipped", "reported by an earlier run")
+    return gate.act(
+        ActionRequest(
+            DISABLE,
+            burst.user_id,
+            evidence_at=burst.peak_end,
+            finding_id=finding.fingerprint,
+            reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+        )
+    )
+
+
+def bulk_finding(
+    burst: BulkChange, around: Surroundings, settings: GuardSettings, portal_url: str
 ) -> Finding:
-    rooms: dict[int, str | None] = {}
+    """Pure: a burst's finding (built as "acted"; ``enforcement.staged`` sets the last part of
+    its dedup key once the action is known)."""
     titles: dict[str, str] = {}
     # Everything the finding shows about "the" burst is the peak window's, so the number in
     # the title is the number of files listed; the crossing is labelled as such.
     changes = burst.peak_changes
     for change in changes:
-        room_id = resolver.room_id(change.event)
-        if room_id is not None:
-            room = resolver.rooms.get(room_id)
-            rooms[room_id] = room.title if room else None
         title = _title(change.event)
         if title:
             titles.setdefault(change.file_id, title)
+    rooms = around.rooms
     first = changes[0].event
     name = next((c.event.user for c in changes if c.event.user), None)
     files = burst.files
@@ -298,7 +330,7 @@ def _finding(
         # The last part is set by ``enforcement.staged``; built as "acted", whose fingerprint is
         # the finding id a restriction record keeps.
         dedup=(burst.user_id, burst.start.strftime("%Y-%m-%dT%H:%M"), ACTED_STAGE),
-        portal_url=context.client.portal_url,
+        portal_url=portal_url,
         user=UserRef(burst.user_id, name),
         room=RoomRef(only_room[0], only_room[1]) if only_room else None,
         period_start=burst.start,
@@ -318,5 +350,5 @@ def _finding(
             "sampleEventIds": [c.event.id for c in changes[:SAMPLE]],
             "firstEventIp": first.ip,
         },
-        context={"logins": logins},
+        context={"logins": around.logins},
     )

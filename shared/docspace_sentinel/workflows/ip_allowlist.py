@@ -9,7 +9,11 @@
   suppression period; an address the server truncated (IPv6) is ``ip_unverifiable``, never a
   violation; the portal's own blocks (1009) are ``login_blocked_by_ip``. ``ON_VIOLATION``
   ``logout`` or ``restrict`` acts on logins newer than the cursor (older ones were already
-  acted on), through the enforcement gate (``MODE``, protections, cap, recency).
+  acted on), through the enforcement gate (``MODE``, protections, cap, recency), on each
+  user's newest offending login, whose id the gate keeps a log-out's once-record under, so a
+  retried run or a later run over the same login never logs the user out twice.
+* A stored allowlist too wide to restrict anything (stored before such entries were refused,
+  e.g. ``0.0.0.0/0``) is still honoured as it is, and reported (``allowlist_too_wide``).
 * Portal sync (``ipsync``) after the login check and after every registration change.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 from .. import state_keys
@@ -48,10 +52,18 @@ from ..enforcement import (
     Gate,
     ResponseSettings,
     staged,
+    stale,
 )
-from ..errors import DocSpaceError, NotFound
+from ..errors import NotFound
 from ..findings import ActionTaken, Finding, Severity, UserRef
-from ..ipsync import SyncResult, SyncSettings, sync_failure, sync_portal
+from ..ipsync import (
+    MAX_ALLOWLIST_EXPANDED,
+    SyncResult,
+    SyncSettings,
+    expanded_size,
+    sync_failure,
+    sync_portal,
+)
 from ..logins import login_record
 from ..models import LoginEvent
 from ..restrictions import RestrictionStore
@@ -205,18 +217,40 @@ class ViolationResponse:
             source=WORKFLOW,
             owner=context.invocation.run_key,
         )
+        self.clock = context.store.now
+        self.settings = settings.response
         self.taken: dict[str, ActionTaken] = {}
 
-    def respond(
-        self, user_id: str, *, reason: str, finding_id: str, evidence_at: datetime
-    ) -> ActionTaken | None:
+    def respond(self, offence: Sighting, finding_id: str) -> ActionTaken | None:
+        """Act on a user's newest offending login (``offence``, see ``newest_offences``); the
+        login's id is the evidence the gate keeps a log-out's once-record under."""
         if self.mode == "alert":
             return None
+        user_id, evidence_at = offence.user_id, offence.latest.date
         if user_id not in self.taken:
-            kind = DISABLE if self.mode == "restrict" else LOGOUT
-            request = ActionRequest(kind, user_id, evidence_at, finding_id, reason)
-            self.taken[user_id] = self.gate.act(request)
+            request = ActionRequest(
+                DISABLE if self.mode == "restrict" else LOGOUT,
+                user_id,
+                evidence_at,
+                finding_id,
+                f"signed in from {offence.ip}, outside their IP allowlist",
+                evidence_id=str(offence.latest.id),
+            )
+            action = self.gate.act(request)
+            if action.status == "skipped" and stale(evidence_at, self.clock(), self.settings):
+                return action  # not kept: it says nothing about a newer login of the same user
+            self.taken[user_id] = action
         return self.taken[user_id]
+
+
+def newest_offences(sightings: Iterable[Sighting]) -> dict[str, Sighting]:
+    """Each user's newest ``ip_not_allowed`` sighting: it decides what is done about the user,
+    so an older one (from another address, too old to act on, say) does not decide for it."""
+    newest: dict[str, Sighting] = {}
+    for sighting in sorted(sightings, key=lambda s: (s.latest.date, s.latest.id)):
+        if sighting.kind == "ip_not_allowed":
+            newest[sighting.user_id] = sighting
+    return newest
 
 
 # -- the scheduled run --------------------------------------------------------------------------
@@ -233,13 +267,47 @@ def sync_locked(
     try:
         allowlists = AllowlistStore(store).all()
         return sync_portal(client, store, allowlists, settings, workflow=WORKFLOW)
-    except DocSpaceError as exc:
-        # Reading the list failed (e.g. the key's user is not an admin): the login check and a
-        # registration must not fail with it, so this is a finding, not an exception.
-        log.warning("the portal sync could not read the IP restrictions: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - nothing from the sync may fail the run for good
+        # Reading the list failed (e.g. the key's user is not an admin), or anything else: the
+        # login check and a registration must not fail with it, so this is a finding, not an
+        # exception. (A record written before a PUT that raised keeps its addresses: the PUT
+        # may have happened, and the next applied sync prunes what the list does not hold.)
+        log.warning("the portal sync failed: %s: %s", type(exc).__name__, exc)
         return SyncResult("failed", findings=[sync_failure(exc, client, WORKFLOW)], detail=str(exc))
     finally:
         store.release_lock(SYNC_LOCK, owner)
+
+
+def _too_wide(allowlists: Iterable[Allowlist], portal_url: str) -> list[Finding]:
+    """Stored allowlists that all but switch the check off (stored before such entries were
+    refused). They are still honoured as they are: treating them otherwise could start logging
+    out or restricting users the day this version is deployed. Reported once per suppression
+    period, so an operator replaces or removes them."""
+    found: list[Finding] = []
+    for allowlist in allowlists:
+        problems = breadth_problems(allowlist.entries)
+        if not problems:
+            continue
+        who = allowlist.email or allowlist.user_id
+        found.append(
+            Finding(
+                workflow=WORKFLOW,
+                kind="allowlist_too_wide",
+                severity=Severity.MEDIUM,
+                title=f"The IP allowlist of {who} allows (almost) every address",
+                summary=(
+                    f"The stored IP allowlist of {who} is too wide to restrict anything, so "
+                    f"their logins are not really checked: {'; '.join(problems)[:600]}. It was "
+                    "stored before such entries were refused; replace it with the networks the "
+                    "user comes from, or remove it."
+                ),
+                dedup=(allowlist.user_id, "too_wide"),
+                portal_url=portal_url,
+                user=UserRef(allowlist.user_id, None, allowlist.email),
+                evidence={"entries": list(allowlist.entries[:SAMPLE]), "problems": problems},
+            )
+        )
+    return found
 
 
 def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
@@ -247,20 +315,16 @@ def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
     sightings, scanned = check_logins(context.scan.login_events(), matchers(allowlists.values()))
     responder = ViolationResponse(context, settings)
     since = context.plan.cursor_before
-    findings: list[Finding] = []
+    portal_url = context.client.portal_url
+    findings: list[Finding] = [*_too_wide(allowlists.values(), portal_url)]
+    newest = newest_offences(sightings)
     for sighting in sorted(sightings, key=lambda s: (s.kind, s.user_id, s.ip)):
-        finding = sighting_finding(
-            sighting, context.client.portal_url, allowlists.get(sighting.user_id)
-        )
+        finding = sighting_finding(sighting, portal_url, allowlists.get(sighting.user_id))
         fresh = since is None or sighting.latest.date > since  # older ones were acted on
         if sighting.kind == "ip_not_allowed" and fresh:
-            action = responder.respond(
-                sighting.user_id,
-                reason=f"signed in from {sighting.ip}, outside their IP allowlist",
-                finding_id=finding.fingerprint,
-                evidence_at=sighting.latest.date,
-            )
-            finding = staged(finding, action)
+            offence = newest[sighting.user_id]
+            offending = sighting_finding(offence, portal_url, allowlists.get(offence.user_id))
+            finding = staged(finding, responder.respond(offence, offending.fingerprint))
         findings.append(finding)
     sync = sync_locked(context.client, context.store, settings.sync, context.invocation.run_key)
     findings.extend(sync.findings)
@@ -401,8 +465,26 @@ class Change(NamedTuple):
         }
 
 
+def expansion_problems(entries: Iterable[str], max_expanded: int) -> list[str]:
+    """Why a list would put too many addresses on the portal's list, if it would."""
+    size = expanded_size(entries, max_expanded)
+    if size <= MAX_ALLOWLIST_EXPANDED:
+        return []
+    return [
+        f"the entries of at most {max_expanded} addresses (MAX_EXPANDED_RANGE) add up to "
+        f"{size:,} addresses, and one allowlist may put at most {MAX_ALLOWLIST_EXPANDED:,} on "
+        "the portal's list (it holds single addresses); list fewer networks, or larger ones "
+        "(those are checked at login only)"
+    ]
+
+
 def store_registration(
-    store: StateStore, user_id: str, email: str | None, registration: Registration
+    store: StateStore,
+    user_id: str,
+    email: str | None,
+    registration: Registration,
+    *,
+    max_expanded: int = SyncSettings().max_expanded,
 ) -> Change:
     """Apply the operation to the stored list (conditional writes, re-read on a race)."""
     records = AllowlistStore(store)
@@ -415,7 +497,11 @@ def store_registration(
         )
         if not change.changed:
             return change
-        wide = breadth_problems(after) if registration.operation != "remove" else []
+        wide = (
+            breadth_problems(after) or expansion_problems(after, max_expanded)
+            if registration.operation != "remove"
+            else []
+        )
         if wide:
             # The record's own entries passed; together with the stored ones they do not.
             raise InvalidAllowlist(wide, subject=f"registration for {user_id}")
@@ -456,7 +542,9 @@ def register(
     """
     registration = parse_registration(event, default_by=default_by)
     user_id, email = resolve_user(client, registration)
-    change = store_registration(store, user_id, email, registration)
+    change = store_registration(
+        store, user_id, email, registration, max_expanded=sync_settings.max_expanded
+    )
     answer = change.to_dict(sync_settings.max_expanded)
     sync = SyncResult("unchanged")
     if change.changed:

@@ -271,7 +271,8 @@ def _sample(values: Iterable[str]) -> tuple[list[str], int]:
     return distinct[:SAMPLE], len(distinct)
 
 
-def _burst_finding(burst: Burst, portal_url: str) -> Finding:
+def burst_finding(burst: Burst, portal_url: str) -> Finding:
+    """Pure: a burst's finding, ``login_after_failures`` when a success followed it."""
     first, last = burst.failures[0], burst.failures[-1]
     ips, ip_count = _sample(f.ip for f in burst.failures if f.ip)
     logins, login_count = _sample(login_label(login_key(f.login)) for f in burst.failures)
@@ -329,22 +330,6 @@ def _burst_finding(burst: Burst, portal_url: str) -> Finding:
     )
 
 
-def run(context: RunContext, settings: LoginAuditSettings) -> RunOutcome:
-    events = list(context.scan.login_events())
-    # The digest counts only what is new since the cursor; detection also sees the overlap.
-    cursor = context.plan.cursor_before if context.plan.moves_cursor else None
-    digest = tally_logins(events, cursor)
-    findings = [_burst_finding(b, context.client.portal_url) for b in find_bursts(events, settings)]
-    if settings.digest and not digest.empty:
-        findings.append(_digest_finding(context, digest, settings))
-    return RunOutcome(
-        findings=findings,
-        events_scanned=len(events),
-        events_skipped=digest.skipped + context.scan.stats.malformed,
-        details={"usersActive": len(digest.users), "guestLogins": len(digest.guest_logins)},
-    )
-
-
 def _ranked(tallies: Iterable[Tally]) -> list[Tally]:
     return sorted(tallies, key=lambda d: (-(d.failures * 10 + d.successes), d.key))
 
@@ -388,14 +373,12 @@ def digest_evidence(digest: Digest, top: int) -> dict[str, Any]:
     }
 
 
-def _digest_finding(context: RunContext, digest: Digest, settings: LoginAuditSettings) -> Finding:
-    start = (
-        context.plan.cursor_before
-        if context.plan.moves_cursor and context.plan.cursor_before
-        else context.plan.start
-    )
-    end = context.plan.end
-    evidence = digest_evidence(digest, settings.digest_top)
+def digest_finding(
+    digest: Digest, period: tuple[datetime, datetime], portal_url: str, top: int
+) -> Finding:
+    """Pure: the digest's finding over ``period`` (from the cursor, or the window's start)."""
+    start, end = period
+    evidence = digest_evidence(digest, top)
     successes, failures, users = evidence["successes"], evidence["failures"], evidence["users"]
     guests = evidence["guestLogins"]
     unknown = (
@@ -413,8 +396,26 @@ def _digest_finding(context: RunContext, digest: Digest, settings: LoginAuditSet
             f"{failures} failed logins{unknown} by {users} users."
         ),
         dedup=("digest", start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")),
-        portal_url=context.client.portal_url,
+        portal_url=portal_url,
         period_start=start,
         period_end=end,
         evidence=evidence,
+    )
+
+
+def run(context: RunContext, settings: LoginAuditSettings) -> RunOutcome:
+    events = list(context.scan.login_events())
+    # The digest counts only what is new since the cursor; detection also sees the overlap.
+    cursor = context.plan.cursor_before if context.plan.moves_cursor else None
+    digest = tally_logins(events, cursor)
+    url = context.client.portal_url
+    findings = [burst_finding(b, url) for b in find_bursts(events, settings)]
+    if settings.digest and not digest.empty:
+        period = (cursor or context.plan.start, context.plan.end)
+        findings.append(digest_finding(digest, period, url, settings.digest_top))
+    return RunOutcome(
+        findings=findings,
+        events_scanned=len(events),
+        events_skipped=digest.skipped + context.scan.stats.malformed,
+        details={"usersActive": len(digest.users), "guestLogins": len(digest.guest_logins)},
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import LOGIN_FAILURE, LOGIN_SUCCESS, action_label
+from .dates import format_utc
 from .models import LoginEvent
 
 RECENT = 5
@@ -54,7 +55,7 @@ def login_record(event: LoginEvent) -> dict[str, Any]:
     """One login as findings and query answers show it."""
     return {
         "id": event.id,
-        "date": event.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": format_utc(event.date),
         "actionId": event.action_id,
         "action": action_label(event.action_id),
         "ip": event.ip,

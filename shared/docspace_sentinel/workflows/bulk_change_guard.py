@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from ..actions import FILE_CHANGE, action_label
 from ..config import Env, env_int
+from ..dates import format_utc
 from ..enforcement import (
     ACTED_STAGE,
     DISABLE,
@@ -342,7 +343,7 @@ def bulk_finding(
             "windowMinutes": minutes,
             "changes": len(changes),
             # The first window over the threshold, which may hold fewer files than the busiest.
-            "thresholdCrossedAt": burst.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "thresholdCrossedAt": format_utc(burst.end),
             "distinctFilesWhenCrossed": burst.crossing_files,
             "actions": sorted({action_label(c.event.action_id) for c in changes}),
             "sampleFiles": [{"id": f, "title": titles.get(f)} for f in files[:SAMPLE]],

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from ..actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction
 from ..client import DocSpaceClient, guid
 from ..config import Env, env_bool, env_int
-from ..dates import parse_user_date, utcnow
+from ..dates import format_utc, parse_user_date, utcnow
 from ..errors import SentinelError
 from ..findings import Finding, Severity, UserRef
 from ..logins import is_guest, login_key, login_label, login_record
@@ -132,8 +132,8 @@ def query(
         if len(rows) >= limit:
             break
     return {
-        "from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "from": format_utc(start),
+        "to": format_utc(end),
         "events": rows,
         "count": len(rows),
         "truncated": len(rows) >= limit,
@@ -395,7 +395,7 @@ def digest_finding(
             f"Between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC: {successes} successful and "
             f"{failures} failed logins{unknown} by {users} users."
         ),
-        dedup=("digest", start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        dedup=("digest", format_utc(start), format_utc(end)),
         portal_url=portal_url,
         period_start=start,
         period_end=end,

@@ -40,10 +40,10 @@ use_layer()
 
 import requests  # noqa: E402
 
-from docspace_sentinel.client import DocSpaceClient  # noqa: E402
-from docspace_sentinel.invocation import Invocation  # noqa: E402
-from docspace_sentinel.runner import RunContext, RunSettings  # noqa: E402
-from docspace_sentinel.scan import ScanPlan, SliceScan  # noqa: E402
+from docspace_sentinel.docspace.client import DocSpaceClient  # noqa: E402
+from docspace_sentinel.runtime.invocation import Invocation  # noqa: E402
+from docspace_sentinel.runtime.runner import RunContext, RunSettings  # noqa: E402
+from docspace_sentinel.runtime.scan import ScanPlan, SliceScan  # noqa: E402
 from docspace_sentinel.workflows import bulk_change_guard, vdr_activity  # noqa: E402
 
 

@@ -41,13 +41,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
 
-from docspace_sentinel.client import DocSpaceClient, guid
-from docspace_sentinel.config import env_required, env_str
-from docspace_sentinel.dates import parse_user_date
-from docspace_sentinel.errors import SentinelError
-from docspace_sentinel.findings import Finding
-from docspace_sentinel.restrictions import RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.docspace.client import DocSpaceClient, guid
+from docspace_sentinel.docspace.dates import parse_user_date
+from docspace_sentinel.findings.finding import Finding
+from docspace_sentinel.runtime.env import env_required, env_str
+from docspace_sentinel.runtime.errors import SentinelError
+from docspace_sentinel.state.restrictions import RestrictionStore
+from docspace_sentinel.state.store import StateStore
 
 
 def _records() -> RestrictionStore:
@@ -77,7 +77,7 @@ def restrictions_lift(args: argparse.Namespace) -> int:
     if notice is not None:
         topic = env_str("FINDINGS_TOPIC_ARN")
         if topic:
-            from docspace_sentinel.publisher import FindingPublisher
+            from docspace_sentinel.findings.publisher import FindingPublisher
 
             FindingPublisher(topic).publish(notice)
     _print({"userId": record.user_id, "outcome": outcome})
@@ -148,8 +148,8 @@ def _publisher(
     def publish(findings: list[Finding]) -> None:
         if not findings or not env_str("FINDINGS_TOPIC_ARN"):
             return
-        from docspace_sentinel.handler import finding_publisher as cached_publisher
-        from docspace_sentinel.runner import Runner, RunSettings
+        from docspace_sentinel.runtime.handler import finding_publisher as cached_publisher
+        from docspace_sentinel.runtime.runner import Runner, RunSettings
         from docspace_sentinel.workflows.ip_allowlist import WORKFLOW
 
         settings = RunSettings.from_env()
@@ -166,7 +166,7 @@ def _publisher(
 
 
 def _owner() -> str:
-    from docspace_sentinel.dates import utcnow
+    from docspace_sentinel.docspace.dates import utcnow
 
     return f"cli@{utcnow().isoformat()}"
 
@@ -176,7 +176,7 @@ def _target(user: str) -> dict[str, Any]:
 
 
 def allowlist_list(args: argparse.Namespace) -> int:
-    from docspace_sentinel.allowlist import AllowlistStore
+    from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
 
     records = AllowlistStore(_state())
     if args.user:
@@ -192,20 +192,20 @@ def allowlist_list(args: argparse.Namespace) -> int:
 
 def allowlist_migrate_keys(args: argparse.Namespace) -> int:
     """Move allowlists stored under their pre-version-2 keys (once per deployed table)."""
-    from docspace_sentinel.allowlist_migration import migrate_keys
+    from docspace_sentinel.workflows.ip_allowlist.migration import migrate_keys
 
     _print(migrate_keys(_state(), dry_run=args.dry_run).to_dict())
     return 0
 
 
 def allowlist_change(args: argparse.Namespace) -> int:
-    from docspace_sentinel.allowlist import AllowlistStore
     from docspace_sentinel.workflows.ip_allowlist import (
         AllowlistSettings,
         Registration,
         register,
         resolve_user,
     )
+    from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
 
     store = _state()
     settings = AllowlistSettings.from_env()
@@ -274,7 +274,6 @@ def read_import(path: Path, form: str | None) -> list[dict[str, Any]]:
 
 def allowlist_import(args: argparse.Namespace) -> int:
     """Every record is validated and resolved first: one bad record stores nothing."""
-    from docspace_sentinel.allowlist import InvalidAllowlist
     from docspace_sentinel.workflows.ip_allowlist import (
         AllowlistSettings,
         expansion_problems,
@@ -283,6 +282,7 @@ def allowlist_import(args: argparse.Namespace) -> int:
         store_registration,
         sync_locked,
     )
+    from docspace_sentinel.workflows.ip_allowlist.errors import InvalidAllowlist
 
     records = read_import(Path(args.file), args.format)
     problems: list[str] = []
@@ -366,7 +366,7 @@ def allowlist_sync(args: argparse.Namespace) -> int:
 
 
 def _address(value: str) -> str:
-    from docspace_sentinel.allowlist import unmapped
+    from docspace_sentinel.workflows.ip_allowlist.allowlist import unmapped
 
     try:
         return str(unmapped(ipaddress.ip_address(value.strip())))

@@ -22,11 +22,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "shared"))
 
-from docspace_sentinel.client import DocSpaceClient  # noqa: E402
-from docspace_sentinel.dates import format_utc  # noqa: E402
-from docspace_sentinel.findings import Finding  # noqa: E402
-from docspace_sentinel.restrictions import RestrictionStore  # noqa: E402
-from docspace_sentinel.state import StateStore  # noqa: E402
+from docspace_sentinel.docspace.client import DocSpaceClient  # noqa: E402
+from docspace_sentinel.docspace.dates import format_utc  # noqa: E402
+from docspace_sentinel.findings.finding import Finding  # noqa: E402
+from docspace_sentinel.state.restrictions import RestrictionStore  # noqa: E402
+from docspace_sentinel.state.store import StateStore  # noqa: E402
 from local.lambda_runtime import invoke  # noqa: E402
 from local.simulator.generate import generate_scenario  # noqa: E402
 from local.simulator.scenario import Scenario  # noqa: E402

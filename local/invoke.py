@@ -296,7 +296,7 @@ def main(
         # Imported with stdout on stderr: Powertools' logger keeps the stream it was created with.
         with contextlib.redirect_stdout(err):
             handler = load_handler(spec.folder, attribute)
-        from docspace_sentinel.handler import reset_caches
+        from docspace_sentinel.runtime.handler import reset_caches
 
         aws = None
         if args.moto:

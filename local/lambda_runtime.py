@@ -89,7 +89,7 @@ def fire_at(event: Any) -> None:
     the local clock moves the clock there instead of sleeping (the functions refuse a scheduled
     time in the future). The clock never goes back, so later runs see the time pass."""
     global _clock_offset
-    import docspace_sentinel.dates as dates
+    import docspace_sentinel.docspace.dates as dates
 
     dates.utcnow = local_now  # the state store's clock, which every run reads "now" from
     when = event.get("scheduledTime") if isinstance(event, dict) else None
@@ -111,7 +111,7 @@ def clock_at(when: datetime) -> Iterator[None]:
     there, and moto), as the Scheduler would have delivered it then. The functions refuse a
     scheduled time more than a day old against the real clock. The clock is put back after."""
     global _clock_offset
-    import docspace_sentinel.dates as dates
+    import docspace_sentinel.docspace.dates as dates
 
     dates.utcnow = local_now
     before = _clock_offset

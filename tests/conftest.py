@@ -32,7 +32,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
         "POWERTOOLS_METRICS_NAMESPACE": "DocSpaceSentinelTest",
     }.items():
         monkeypatch.setenv(name, value)
-    from docspace_sentinel.handler import reset_caches
+    from docspace_sentinel.runtime.handler import reset_caches
 
     reset_caches()
     with mock_aws():

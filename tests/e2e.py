@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.dates import format_utc
+from docspace_sentinel.docspace.dates import format_utc
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.server import SimulatorServer

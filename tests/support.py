@@ -7,9 +7,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.secret import Secret
-from docspace_sentinel.settings import ClientSettings, RetryPolicy
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.secret import Secret
+from docspace_sentinel.docspace.settings import ClientSettings, RetryPolicy
 
 PORTAL = "https://portal.example.com"
 API = f"{PORTAL}/api/2.0"

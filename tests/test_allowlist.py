@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from docspace_sentinel.allowlist import (
+from docspace_sentinel.docspace.models import LoginEvent
+from docspace_sentinel.workflows.ip_allowlist import (
+    check_logins,
+    parse_registration,
+    sighting_finding,
+)
+from docspace_sentinel.workflows.ip_allowlist.allowlist import (
     Allowlist,
-    InvalidAllowlist,
     Matcher,
     apply_operation,
     login_address,
@@ -17,13 +22,8 @@ from docspace_sentinel.allowlist import (
     parse_entries,
     parse_entry,
 )
-from docspace_sentinel.ipsync import desired_addresses
-from docspace_sentinel.models import LoginEvent
-from docspace_sentinel.workflows.ip_allowlist import (
-    check_logins,
-    parse_registration,
-    sighting_finding,
-)
+from docspace_sentinel.workflows.ip_allowlist.errors import InvalidAllowlist
+from docspace_sentinel.workflows.ip_allowlist.sync import desired_addresses
 
 USER = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
 OTHER = "0c1d2e3f-0000-4000-8000-000000000001"
@@ -153,7 +153,7 @@ def test_a_list_too_wide_together_is_refused() -> None:
         parse_entries(seventeen)
     assert len(parse_entries(seventeen[:16])) == 16  # sixteen /8s (and overlaps count once)
     assert len(parse_entries([*seventeen[:16], "1.2.3.0/24", "2001::/16", "2002::/16"])) == 19
-    from docspace_sentinel.allowlist import breadth_problems
+    from docspace_sentinel.workflows.ip_allowlist.allowlist import breadth_problems
 
     assert breadth_problems(["0.0.0.0/0", "junk"]) and not breadth_problems(["10.0.0.0/8"])
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from docspace_sentinel.allowlist import Allowlist
-from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.ipsync import PortalState, SyncSettings, desired_addresses, plan_sync
-from docspace_sentinel.models import IpRestriction
+from docspace_sentinel.docspace.models import IpRestriction
+from docspace_sentinel.runtime.errors import ConfigError
 from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings
+from docspace_sentinel.workflows.ip_allowlist.allowlist import Allowlist
+from docspace_sentinel.workflows.ip_allowlist.sync import (
+    PortalState,
+    SyncSettings,
+    desired_addresses,
+    plan_sync,
+)
 
 USER = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
 OTHER = "0c1d2e3f-0000-4000-8000-000000000001"
@@ -279,7 +284,7 @@ def test_always_allowed_ips_accepts_private_networks() -> None:
 
 
 def test_a_list_past_the_cap_is_refused_without_expanding_it_all() -> None:
-    from docspace_sentinel.ipsync import MAX_PORTAL_ENTRIES
+    from docspace_sentinel.workflows.ip_allowlist.sync import MAX_PORTAL_ENTRIES
 
     # a thousand /24s per user, a hundred users: 25.6 million addresses if expanded
     lists = [

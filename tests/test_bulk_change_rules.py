@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from docspace_sentinel.findings import RoomRef
-from docspace_sentinel.models import AuditEvent
+from docspace_sentinel.docspace.models import AuditEvent
+from docspace_sentinel.findings.finding import RoomRef
 from docspace_sentinel.workflows.bulk_change_guard import (
     BulkDetector,
     GuardSettings,

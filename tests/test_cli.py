@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from docspace_sentinel.restrictions import RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.state.restrictions import RestrictionStore
+from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
 from local.cli import main
 from local.simulator.server import SimulatorServer

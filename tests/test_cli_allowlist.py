@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from docspace_sentinel.allowlist import AllowlistStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.state.store import StateStore
+from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
 from local.aws import LocalAws
 from local.cli import main
 from local.simulator.model import IpRestriction
@@ -236,7 +236,7 @@ def test_migrate_keys_moves_old_layout_allowlists_once(
     """A table written before version 2 (``allow#<userId>`` / ``entries``): every use of the
     allowlists fails naming the command until ``migrate-keys`` has moved them; a second run
     finds nothing; a newer item under the new key wins over an old one."""
-    from docspace_sentinel.allowlist_migration import LegacyAllowlists
+    from docspace_sentinel.workflows.ip_allowlist.errors import LegacyAllowlists
 
     monkeypatch.setenv("STATE_TABLE", aws.table_name)
     store = StateStore(aws.table_name, client=aws.dynamodb)

@@ -7,8 +7,8 @@ import json
 import pytest
 import responses
 
-from docspace_sentinel.errors import Forbidden, MalformedResponse
-from docspace_sentinel.models import IpRestriction
+from docspace_sentinel.docspace.errors import Forbidden, MalformedResponse
+from docspace_sentinel.docspace.models import IpRestriction
 from tests.support import API, envelope, make_client
 
 JOHN = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"

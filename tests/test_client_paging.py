@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from docspace_sentinel.client import MAX_PAGES_PER_READ, STALE_PAGES_IN_A_ROW, ScanStats
-from docspace_sentinel.errors import AuditUnavailable, MalformedResponse
+from docspace_sentinel.docspace.client import MAX_PAGES_PER_READ, STALE_PAGES_IN_A_ROW, ScanStats
+from docspace_sentinel.docspace.errors import AuditUnavailable, MalformedResponse
 from tests.support import API, audit_row, envelope, login_row, make_client
 
 AUDIT = f"{API}/security/audit/events/filter"

@@ -16,11 +16,10 @@ import requests
 import responses
 from responses import matchers
 
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.errors import (
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.errors import (
     AuthError,
     BadRequest,
-    ConfigError,
     DocSpaceError,
     Forbidden,
     IpBlocked,
@@ -32,9 +31,10 @@ from docspace_sentinel.errors import (
     ServerError,
     TransportError,
 )
-from docspace_sentinel.secret import Secret
-from docspace_sentinel.settings import ClientSettings, RetryPolicy
-from docspace_sentinel.transport import MAX_RESPONSE_BYTES, ResponseTooLarge
+from docspace_sentinel.docspace.secret import Secret
+from docspace_sentinel.docspace.settings import ClientSettings, RetryPolicy
+from docspace_sentinel.docspace.transport import MAX_RESPONSE_BYTES, ResponseTooLarge
+from docspace_sentinel.runtime.errors import ConfigError
 from tests.support import API, KEY, PORTAL, Sleeps, envelope, fixture, make_client
 
 ME = f"{API}/people/@self"

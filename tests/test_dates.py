@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from docspace_sentinel.dates import (
+from docspace_sentinel.docspace.dates import (
     format_query_date,
     parse_retry_after,
     parse_user_date,
@@ -83,9 +83,9 @@ def test_user_dates_take_offsets_and_read_a_zoneless_time_as_utc() -> None:
 
 
 def test_one_function_formats_every_utc_time_in_three_precisions() -> None:
-    from docspace_sentinel.dates import format_utc
-    from docspace_sentinel.findings import format_utc as finding_time
-    from docspace_sentinel.state import to_iso
+    from docspace_sentinel.docspace.dates import format_utc
+    from docspace_sentinel.findings.finding import format_utc as finding_time
+    from docspace_sentinel.state.store import to_iso
 
     plus3 = timezone(timedelta(hours=3))
     exact = datetime(2025, 3, 4, 12, 15, 42, 250, tzinfo=plus3)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.restrictions import RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.state.restrictions import RestrictionStore
+from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
 from local.simulator.faults import Faults
-from local.simulator.planted import BulkChange
+from local.simulator.planted_cases import BulkChange
 from local.simulator.server import SimulatorServer
 from tests.e2e import iso, point_at, run, scheduled, utc_now
 

@@ -300,7 +300,7 @@ def test_a_lone_surrogate_in_a_room_title_does_not_stop_the_run(
 def test_names_cannot_forge_report_rows_or_mail_lines(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docspace_sentinel.mail import Email, Mailer
+    from docspace_sentinel.findings.mail import Email, Mailer
 
     sender = "sentinel@example.com"
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=sender)

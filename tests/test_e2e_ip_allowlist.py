@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.allowlist import AllowlistStore
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.errors import Forbidden
-from docspace_sentinel.ipsync import AddedStore
-from docspace_sentinel.restrictions import RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.errors import Forbidden
+from docspace_sentinel.state.restrictions import RestrictionStore
+from docspace_sentinel.state.store import StateStore
+from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
+from docspace_sentinel.workflows.ip_allowlist.sync import AddedStore
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.model import IpRestriction
@@ -474,9 +474,9 @@ def test_a_sync_that_cannot_read_the_list_does_not_stop_the_login_check(
 def test_a_refused_put_leaves_nothing_recorded_as_ours(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from docspace_sentinel.client import DocSpaceClient
-    from docspace_sentinel.errors import BadRequest
-    from docspace_sentinel.state import StateStore
+    from docspace_sentinel.docspace.client import DocSpaceClient
+    from docspace_sentinel.docspace.errors import BadRequest
+    from docspace_sentinel.state.store import StateStore
 
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
 

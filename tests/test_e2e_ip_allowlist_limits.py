@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel import ipsync
-from docspace_sentinel import publisher as pub
-from docspace_sentinel.allowlist import AllowlistStore
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.ipsync import AddedStore
-from docspace_sentinel.state import StateError, StateStore
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.findings import publisher as pub
+from docspace_sentinel.state.errors import StateError
+from docspace_sentinel.state.store import StateStore
+from docspace_sentinel.workflows.ip_allowlist import sync as ipsync
+from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
+from docspace_sentinel.workflows.ip_allowlist.sync import AddedStore
 from local.aws import LocalAws
 from local.simulator.model import IpRestriction
 from local.simulator.server import SimulatorServer

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.errors import DocSpaceError
-from docspace_sentinel.invocation import InvalidInvocation
-from docspace_sentinel.state import StateStore, to_iso
+from docspace_sentinel.docspace.errors import DocSpaceError
+from docspace_sentinel.runtime.errors import InvalidInvocation
+from docspace_sentinel.state.store import StateStore, to_iso
 from local.aws import LocalAws
 from local.lambda_runtime import ROOT, FakeContext
 from local.simulator.faults import Faults

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel import state_keys
-from docspace_sentinel.disabling import lift, reconcile
-from docspace_sentinel.enforcement import (
+from docspace_sentinel.docspace.errors import Forbidden, NotFound, ServerError
+from docspace_sentinel.docspace.models import User
+from docspace_sentinel.enforcement.disabling import lift, reconcile
+from docspace_sentinel.enforcement.gate import (
     DISABLE,
     LOGOUT,
     ORDER,
@@ -25,11 +26,10 @@ from docspace_sentinel.enforcement import (
     staged,
     stale,
 )
-from docspace_sentinel.errors import Forbidden, NotFound, ServerError
-from docspace_sentinel.findings import ActionTaken, Finding, Severity
-from docspace_sentinel.models import User
-from docspace_sentinel.restrictions import Restriction, RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.findings.finding import ActionTaken, Finding, Severity
+from docspace_sentinel.state import keys as state_keys
+from docspace_sentinel.state.restrictions import Restriction, RestrictionStore
+from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.server import SimulatorServer

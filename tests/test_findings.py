@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from docspace_sentinel.errors import MalformedRecord
-from docspace_sentinel.findings import (
+from docspace_sentinel.docspace.errors import MalformedRecord
+from docspace_sentinel.findings.finding import (
     CHATBOT_DESCRIPTION_LIMIT,
     FIELD_MAX_CHARS,
     ActionTaken,
@@ -354,7 +354,7 @@ class TestTrimmed:
 def test_huge_portal_values_are_bounded_so_the_finding_is_published_trimmed() -> None:
     # Before, a huge name, e-mail, room title or dedup part (portal text) was never cut, so
     # the request stayed over the SNS limit and only the degraded message went out.
-    from docspace_sentinel.publisher import SNS_MAX_BYTES, FindingPublisher, request_size
+    from docspace_sentinel.findings.publisher import SNS_MAX_BYTES, FindingPublisher, request_size
 
     huge = "x" * 300_000
     finding = make_finding(

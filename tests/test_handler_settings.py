@@ -15,8 +15,8 @@ import boto3
 import botocore.client
 import pytest
 
-from docspace_sentinel.config import env_ids
-from docspace_sentinel.errors import ConfigError
+from docspace_sentinel.runtime.env import env_ids
+from docspace_sentinel.runtime.errors import ConfigError
 from local.aws import REGION, LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.server import SimulatorServer

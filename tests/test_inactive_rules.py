@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from docspace_sentinel.invocation import parse_invocation
-from docspace_sentinel.models import AuditEvent, Room, User
-from docspace_sentinel.rooms import RoomResolver
+from docspace_sentinel.docspace.models import AuditEvent, Room, User
+from docspace_sentinel.docspace.rooms import RoomResolver
+from docspace_sentinel.runtime.invocation import parse_invocation
 from docspace_sentinel.workflows.inactive_members import (
     DEFAULT_ACTIVITY,
     InactiveSettings,

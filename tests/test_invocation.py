@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.invocation import (
+from docspace_sentinel.runtime.errors import InvalidInvocation
+from docspace_sentinel.runtime.invocation import (
     MAX_SCHEDULE_AGE,
     MAX_WINDOW,
     SCHEDULE_SKEW,
-    InvalidInvocation,
     check_shape,
     http_body,
     parse_invocation,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from docspace_sentinel.logins import GUEST, LOGIN_SHOWN, login_key, login_label
-from docspace_sentinel.models import LoginEvent
+from docspace_sentinel.docspace.logins import GUEST, LOGIN_SHOWN, login_key, login_label
+from docspace_sentinel.docspace.models import LoginEvent
 from docspace_sentinel.workflows.login_audit import (
     LoginAuditSettings,
     burst_finding,

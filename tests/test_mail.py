@@ -6,7 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from docspace_sentinel.mail import Email, Mailer, MailError, RecipientRefused
+from docspace_sentinel.findings.errors import MailError, RecipientRefused
+from docspace_sentinel.findings.mail import Email, Mailer
 
 SENDER = "sentinel@example.com"
 

@@ -4,9 +4,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from docspace_sentinel.actions import FILE_CHANGE, LOGIN_SUCCESS, MessageAction, action_label
-from docspace_sentinel.errors import MalformedRecord
-from docspace_sentinel.models import AuditEvent, IpRestriction, LoginEvent, Room, RoomMember, User
+from docspace_sentinel.docspace.errors import MalformedRecord
+from docspace_sentinel.docspace.message_actions import (
+    FILE_CHANGE,
+    LOGIN_SUCCESS,
+    MessageAction,
+    action_label,
+)
+from docspace_sentinel.docspace.models import (
+    AuditEvent,
+    IpRestriction,
+    LoginEvent,
+    Room,
+    RoomMember,
+    User,
+)
 from tests.support import fixture
 
 

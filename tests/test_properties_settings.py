@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docspace_sentinel.enforcement import ResponseSettings
-from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.runner import RunSettings
-from docspace_sentinel.settings import ClientSettings
+from docspace_sentinel.docspace.settings import ClientSettings
+from docspace_sentinel.enforcement.gate import ResponseSettings
+from docspace_sentinel.runtime.errors import ConfigError
+from docspace_sentinel.runtime.runner import RunSettings
 from docspace_sentinel.workflows.bulk_change_guard import GuardSettings
 from docspace_sentinel.workflows.inactive_members import InactiveSettings
 from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings

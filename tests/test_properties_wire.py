@@ -16,11 +16,11 @@ import responses
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from docspace_sentinel import models
-from docspace_sentinel.client import ScanStats, guid, int_id
-from docspace_sentinel.dates import parse_wire_date
-from docspace_sentinel.errors import DocSpaceError, MalformedRecord
-from docspace_sentinel.transport import Envelope, classify
+from docspace_sentinel.docspace import models
+from docspace_sentinel.docspace.client import ScanStats, guid, int_id
+from docspace_sentinel.docspace.dates import parse_wire_date
+from docspace_sentinel.docspace.errors import DocSpaceError, MalformedRecord
+from docspace_sentinel.docspace.transport import Envelope, classify
 from tests.support import API, audit_row, envelope, make_client
 
 PARSERS = [

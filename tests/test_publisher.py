@@ -16,16 +16,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.findings import ActionTaken, Finding, RoomRef, Severity, UserRef
-from docspace_sentinel.publisher import (
+from docspace_sentinel.findings.errors import PublishError
+from docspace_sentinel.findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
+from docspace_sentinel.findings.publisher import (
     SNS_MAX_BYTES,
     FindingPublisher,
-    PublishError,
     email_subject,
     message_attributes,
     request_size,
 )
+from docspace_sentinel.runtime.errors import ConfigError
 
 REGION = "eu-west-1"
 PORTAL = "https://portal.example.com"
@@ -227,7 +227,7 @@ class TestSize:
             evidence={"events": 50_000, "distinctFiles": 4_812, "sampleEventIds": ids},
         )
 
-        with caplog.at_level(logging.WARNING, logger="docspace_sentinel.publisher"):
+        with caplog.at_level(logging.WARNING, logger="docspace_sentinel.findings.publisher"):
             request = publisher.build_request(finding)
         assert request_size(request) <= SNS_MAX_BYTES
         assert "trimmed" in caplog.text
@@ -446,7 +446,7 @@ class TestUnrenderable:
 
 def test_modules_import_without_boto3() -> None:
     code = (
-        "import sys; import docspace_sentinel.findings, docspace_sentinel.publisher; "
+        "import sys; import docspace_sentinel.findings.finding, docspace_sentinel.findings.publisher; "
         "print('boto3' in sys.modules, 'botocore' in sys.modules)"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments

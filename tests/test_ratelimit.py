@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from docspace_sentinel.ratelimit import RateLimiter
+from docspace_sentinel.docspace.ratelimit import RateLimiter
 
 
 class FakeTime:

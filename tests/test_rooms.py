@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.models import AuditEvent
-from docspace_sentinel.rooms import RoomResolver, context_title
-from docspace_sentinel.secret import Secret
-from docspace_sentinel.settings import ClientSettings
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.models import AuditEvent
+from docspace_sentinel.docspace.rooms import RoomResolver, context_title
+from docspace_sentinel.docspace.secret import Secret
+from docspace_sentinel.docspace.settings import ClientSettings
 from local.simulator.server import SimulatorServer
 
 

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.invocation import Invocation
-from docspace_sentinel.runner import RunContext, RunSettings
-from docspace_sentinel.scan import (
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.secret import Secret
+from docspace_sentinel.docspace.settings import ClientSettings
+from docspace_sentinel.runtime.errors import ConfigError
+from docspace_sentinel.runtime.invocation import Invocation
+from docspace_sentinel.runtime.runner import RunContext, RunSettings
+from docspace_sentinel.runtime.scan import (
     GROWTH,
     OVERFLOW,
     ScanPlan,
@@ -24,9 +26,7 @@ from docspace_sentinel.scan import (
     floor_to,
     plan_scan,
 )
-from docspace_sentinel.secret import Secret
-from docspace_sentinel.settings import ClientSettings
-from docspace_sentinel.state import Cursor
+from docspace_sentinel.state.store import Cursor
 from docspace_sentinel.workflows import vdr_activity
 from docspace_sentinel.workflows.bulk_change_guard import BulkDetector, GuardSettings
 from local.simulator.pytest_plugin import SimulatorFactory

@@ -9,9 +9,13 @@ import responses
 from moto import mock_aws
 from responses import matchers
 
-from docspace_sentinel.client import DocSpaceClient
-from docspace_sentinel.errors import ConfigError
-from docspace_sentinel.settings import AWS_WIRE_LOGGERS, ClientSettings, validate_portal_url
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.settings import (
+    AWS_WIRE_LOGGERS,
+    ClientSettings,
+    validate_portal_url,
+)
+from docspace_sentinel.runtime.errors import ConfigError
 
 KEY = "sk-settings-test-key"
 

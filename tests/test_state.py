@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel import state_keys
-from docspace_sentinel.state import ConditionFailed, CursorConflict, StateStore
+from docspace_sentinel.state import keys as state_keys
+from docspace_sentinel.state.errors import ConditionFailed, CursorConflict
+from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -220,7 +221,7 @@ def test_once_releases_its_claims_when_the_act_fails(store: StateStore) -> None:
 def test_once_with_confirm_attempts_logs_a_record_that_cannot_be_written(
     store: StateStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from docspace_sentinel.state import StateError
+    from docspace_sentinel.state.errors import StateError
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise StateError("throttled")

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 import docspace_sentinel
-from docspace_sentinel import settings as client_settings_module
+from docspace_sentinel.docspace import settings as client_settings_module
 from local.invoke import FunctionSpec, load_template, template_functions
 from local.lambda_runtime import ROOT, load_handler
 from tests.support import env_constants, parts

@@ -31,10 +31,10 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
-from docspace_sentinel import state_keys
-from docspace_sentinel.mail import MailError
-from docspace_sentinel.restrictions import RestrictionStore
-from docspace_sentinel.state import StateStore
+from docspace_sentinel.findings.errors import MailError
+from docspace_sentinel.state import keys as state_keys
+from docspace_sentinel.state.restrictions import RestrictionStore
+from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
 from local.invoke import load_template, template_functions
 from local.lambda_runtime import invoke

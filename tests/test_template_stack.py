@@ -130,7 +130,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "POWERTOOLS_METRICS_NAMESPACE": "DocSpaceSentinelTest",
     }.items():
         monkeypatch.setenv(name, value)
-    from docspace_sentinel.handler import reset_caches
+    from docspace_sentinel.runtime.handler import reset_caches
 
     reset_caches()
     with mock_aws():

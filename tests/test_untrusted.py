@@ -14,10 +14,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from docspace_sentinel import untrusted
-from docspace_sentinel.findings import ActionTaken, Finding, RoomRef, Severity, UserRef
-from docspace_sentinel.mail import Email, Mailer, html_page
-from docspace_sentinel.publisher import email_subject
+from docspace_sentinel.findings import untrusted
+from docspace_sentinel.findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
+from docspace_sentinel.findings.mail import Email, Mailer, html_page
+from docspace_sentinel.findings.publisher import email_subject
 
 PORTAL = "https://portal.example.com"
 REGION = "eu-west-1"

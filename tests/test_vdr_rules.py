@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, cast
 
-from docspace_sentinel.models import AuditEvent, Room
-from docspace_sentinel.rooms import RoomResolver
+from docspace_sentinel.docspace.models import AuditEvent, Room
+from docspace_sentinel.docspace.rooms import RoomResolver
 from docspace_sentinel.workflows.vdr_activity import (
     Seen,
     VdrSettings,

@@ -1,6 +1,6 @@
 """Login audit: login queries on demand, a scheduled digest and brute-force findings."""
 
-from docspace_sentinel.handler import workflow_handler
+from docspace_sentinel.runtime.handler import workflow_handler
 from docspace_sentinel.workflows import login_audit
 
 handler = workflow_handler(

@@ -6,7 +6,7 @@ oracle: a client that passes against it should pass against a real portal.
 
 from local.simulator.faults import Faults, Stats
 from local.simulator.generate import generate_scenario
-from local.simulator.planted import (
+from local.simulator.planted_cases import (
     BruteForce,
     BulkChange,
     InactiveMember,

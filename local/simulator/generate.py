@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from local.simulator.activity import AuditBuilder, LoginBuilder, as_profile
 from local.simulator.events import AuditLog, LoginLog, Profile
 from local.simulator.model import STATUS_ACTIVE, User
-from local.simulator.plants import plant_cases, prepare_allowlists
+from local.simulator.planting import plant_cases, prepare_allowlists
 from local.simulator.portal import RENAMED_TITLE, Portal, build_portal, share_room
 from local.simulator.roster import DAY, Roster, build_roster
 from local.simulator.scenario import Layout, Scenario

@@ -27,7 +27,7 @@ from local.simulator.model import (
     Share,
     User,
 )
-from local.simulator.planted import Planted
+from local.simulator.planted_cases import Planted
 from local.simulator.wire import GUEST_ID, from_micros, parse_offset, to_micros
 
 PORTAL = "https://sim.docspace.local"

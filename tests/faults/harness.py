@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from docspace_sentinel.errors import SentinelError
-from docspace_sentinel.state import Cursor, StateStore
+from docspace_sentinel.runtime.errors import SentinelError
+from docspace_sentinel.state.store import Cursor, StateStore
 from local.aws import LocalAws
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer

@@ -11,8 +11,8 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from docspace_sentinel.publisher import PublishError
-from docspace_sentinel.state import StateError
+from docspace_sentinel.findings.errors import PublishError
+from docspace_sentinel.state.errors import StateError
 from local.aws import LocalAws
 from local.simulator.server import SimulatorServer
 from tests.e2e import scheduled

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from docspace_sentinel.handler import reset_caches
+from docspace_sentinel.runtime.handler import reset_caches
 from local.aws import LocalAws, create_local_aws
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer

@@ -92,7 +92,7 @@ def test_the_key_read_from_secrets_manager_never_shows_and_a_rotated_key_is_read
     neither key may show in logs, output, findings or return values."""
     from aws_lambda_powertools.utilities import parameters
 
-    from docspace_sentinel.settings import AWS_WIRE_LOGGERS
+    from docspace_sentinel.docspace.settings import AWS_WIRE_LOGGERS
 
     sim = simulator_factory(seed=7, audit_events=300, login_events=100, server={"api_key": KEY})
     point_at_faulty(monkeypatch, sim, aws, MODE="enforce", DOCSPACE_API_KEY_CACHE_SECONDS=3600)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from docspace_sentinel.restrictions import RestrictionStore
+from docspace_sentinel.state.restrictions import RestrictionStore
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.server import SimulatorServer

@@ -15,24 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from ..actions import FILE_CHANGE, action_label
-from ..config import Env, env_int
-from ..dates import format_utc
-from ..enforcement import (
-    ACTED_STAGE,
-    DISABLE,
-    ActionRequest,
-    Gate,
-    ResponseSettings,
-    staged,
-)
-from ..errors import ConfigError
-from ..findings import ActionTaken, Finding, RoomRef, Severity, UserRef
-from ..logins import group_logins
-from ..models import AuditEvent
-from ..restrictions import RestrictionStore
-from ..rooms import RoomResolver, context_title
-from ..runner import RunContext, RunOutcome, RunSettings
+from ..docspace.dates import format_utc
+from ..docspace.logins import group_logins
+from ..docspace.message_actions import FILE_CHANGE, action_label
+from ..docspace.models import AuditEvent
+from ..docspace.rooms import RoomResolver, context_title
+from ..enforcement.gate import ACTED_STAGE, DISABLE, ActionRequest, Gate, ResponseSettings, staged
+from ..findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
+from ..runtime.env import Env, env_int
+from ..runtime.errors import ConfigError
+from ..runtime.runner import RunContext, RunOutcome, RunSettings
+from ..state.restrictions import RestrictionStore
 
 WORKFLOW = "bulk_change_guard"
 SAMPLE = 25

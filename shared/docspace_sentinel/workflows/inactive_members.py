@@ -4,7 +4,7 @@ For each monitored room (``ROOM_IDS``, or every room of ``ROOM_TYPES``), the mem
 ``/files/rooms/{id}/share`` (users; groups expanded when ``EXPAND_GROUPS``; links never; disabled
 and pending users, the room owner when ``SKIP_OWNER``, and the API key's own user skipped) are
 measured against the audit trail of the last ``PERIOD_DAYS``: events whose code is in
-``ACTIVITY_ACTIONS``, attributed to rooms exactly as the VDR monitor does (``rooms.py``).
+``ACTIVITY_ACTIONS``, attributed to rooms exactly as the VDR monitor does (``docspace/rooms.py``).
 Members below ``MIN_ACTIVITY`` in a room get one reminder listing their quiet rooms — by SES when
 ``REMINDER_SENDER`` is set, otherwise as a finding on SNS — at most once per room every
 ``REMINDER_COOLDOWN_DAYS``. Each room's managers get a report of who was reminded and who was
@@ -30,18 +30,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from .. import state_keys
-from ..actions import FILE_CHANGE, MessageAction
-from ..config import Env, env_bool, env_ids, env_int, env_list, env_str
-from ..errors import ConfigError, NotFound
-from ..findings import Finding, RoomRef, Severity, UserRef
-from ..invocation import Invocation
-from ..mail import Email, Mailer, RecipientRefused, html_page
-from ..models import STATUS_ACTIVE, AuditEvent, Room, User
-from ..rooms import RoomResolver
-from ..runner import RunContext, RunOutcome
-from ..state_keys import Key
-from ..untrusted import one_line, table_cell
+from ..docspace.errors import NotFound
+from ..docspace.message_actions import FILE_CHANGE, MessageAction
+from ..docspace.models import STATUS_ACTIVE, AuditEvent, Room, User
+from ..docspace.rooms import RoomResolver
+from ..findings.errors import RecipientRefused
+from ..findings.finding import Finding, RoomRef, Severity, UserRef
+from ..findings.mail import Email, Mailer, html_page
+from ..findings.untrusted import one_line, table_cell
+from ..runtime.env import Env, env_bool, env_ids, env_int, env_list, env_str
+from ..runtime.errors import ConfigError, RunOutOfTime
+from ..runtime.invocation import Invocation
+from ..runtime.runner import RunContext, RunOutcome
+from ..state import keys as state_keys
+from ..state.keys import Key
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +249,7 @@ def run(context: RunContext, settings: InactiveSettings) -> RunOutcome:
     )
     if context.scan.stopped_early:
         # Judging on a partial read would remind people who were active: stop instead.
-        raise TimeoutError(
+        raise RunOutOfTime(
             f"the audit trail of {settings.period.days} days could not be read before the time "
             f"limit (read up to {context.scan.completed_until}); no reminders were sent"
         )

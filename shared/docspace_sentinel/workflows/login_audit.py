@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from ..actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction
-from ..client import DocSpaceClient, guid
-from ..config import Env, env_bool, env_int
-from ..dates import format_utc, parse_user_date, utcnow
-from ..errors import SentinelError
-from ..findings import Finding, Severity, UserRef
-from ..logins import is_guest, login_key, login_label, login_record
-from ..models import LoginEvent
-from ..runner import RunContext, RunOutcome
+from ..docspace.client import DocSpaceClient, guid
+from ..docspace.dates import format_utc, parse_user_date, utcnow
+from ..docspace.logins import is_guest, login_key, login_label, login_record
+from ..docspace.message_actions import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, MessageAction
+from ..docspace.models import LoginEvent
+from ..findings.finding import Finding, Severity, UserRef
+from ..runtime.env import Env, env_bool, env_int
+from ..runtime.errors import SentinelError
+from ..runtime.runner import RunContext, RunOutcome
 
 WORKFLOW = "login_audit"
 QUERY_KEYS = frozenset({"userId", "action", "limit", "last"})

@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from .. import disabling
-from ..client import DocSpaceClient
-from ..config import NoSettings
-from ..dates import format_utc
-from ..disabling import Settled, reconcile
-from ..findings import ActionTaken, Finding, Severity, UserRef
-from ..restrictions import RESTRICTING, Restriction, RestrictionStore
-from ..runner import RunContext, RunOutcome
+from ..docspace.client import DocSpaceClient
+from ..docspace.dates import format_utc
+from ..enforcement import disabling
+from ..enforcement.disabling import Settled, reconcile
+from ..findings.finding import ActionTaken, Finding, Severity, UserRef
+from ..runtime.env import NoSettings
+from ..runtime.runner import RunContext, RunOutcome
+from ..state.restrictions import RESTRICTING, Restriction, RestrictionStore
 
 log = logging.getLogger(__name__)
 

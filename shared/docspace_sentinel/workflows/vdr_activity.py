@@ -18,14 +18,14 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from ..actions import MessageAction
-from ..config import Env, env_float, env_ids, env_int
-from ..errors import NotFound
-from ..findings import Finding, RoomRef, Severity, UserRef
-from ..logins import LoginHistory, group_logins
-from ..models import AuditEvent, Room
-from ..rooms import RoomResolver
-from ..runner import RunContext, RunOutcome
+from ..docspace.errors import NotFound
+from ..docspace.logins import LoginHistory, group_logins
+from ..docspace.message_actions import MessageAction
+from ..docspace.models import AuditEvent, Room
+from ..docspace.rooms import RoomResolver
+from ..findings.finding import Finding, RoomRef, Severity, UserRef
+from ..runtime.env import Env, env_float, env_ids, env_int
+from ..runtime.runner import RunContext, RunOutcome
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import NamedTuple
 
-from .client import DocSpaceClient, ScanStats
+from ..docspace.client import DocSpaceClient, ScanStats
+from ..docspace.models import AuditEvent, LoginEvent
+from ..state.store import Cursor
 from .invocation import Invocation
-from .models import AuditEvent, LoginEvent
-from .state import Cursor
 
 log = logging.getLogger(__name__)
 

@@ -44,14 +44,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from . import state_keys
+from ...docspace.client import DocSpaceClient
+from ...docspace.errors import DocSpaceError
+from ...docspace.models import IpRestriction
+from ...findings.finding import ActionTaken, Finding, Severity
+from ...runtime.env import Env, env_bool, env_choice, env_int, env_list
+from ...runtime.errors import ConfigError
+from ...state import keys as state_keys
+from ...state.errors import ConditionFailed
+from ...state.store import StateStore, to_iso
 from .allowlist import Allowlist, parse_entry, unmapped
-from .client import DocSpaceClient
-from .config import Env, env_bool, env_choice, env_int, env_list
-from .errors import ConfigError, DocSpaceError
-from .findings import ActionTaken, Finding, Severity
-from .models import IpRestriction
-from .state import ConditionFailed, StateStore, to_iso
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from functools import partial
 from typing import ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
-from .config import Env, env_float, env_int, env_str
-from .errors import ConfigError
+from ..runtime.env import Env, env_float, env_int, env_str
+from ..runtime.errors import ConfigError
 from .secret import Secret, redact
 
 _LOCAL_HOSTS = {"localhost"}

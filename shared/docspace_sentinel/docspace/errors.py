@@ -9,20 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..runtime.errors import SentinelError
 from .secret import redact
-
-
-class SentinelError(Exception):
-    """Base class of every error this project raises on purpose."""
-
-
-class ConfigError(SentinelError):
-    """A setting is missing or malformed. Raised at start, naming the setting."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        self.setting = setting
-        self.problem = problem
-        super().__init__(f"{setting}: {problem}")
 
 
 class MalformedRecord(SentinelError, ValueError):

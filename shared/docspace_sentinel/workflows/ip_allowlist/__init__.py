@@ -25,26 +25,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from .. import state_keys
-from ..actions import LOGIN_SUCCESS, MessageAction
-from ..allowlist import (
-    OPERATIONS,
-    AllowEntry,
-    Allowlist,
-    AllowlistConflict,
-    AllowlistStore,
-    InvalidAllowlist,
-    Matcher,
-    apply_operation,
-    breadth_problems,
-    matchers,
-    parse_entries,
-    parse_entry,
-)
-from ..client import DocSpaceClient, guid
-from ..config import Env, env_choice
-from ..dates import utcnow
-from ..enforcement import (
+from ...docspace.client import DocSpaceClient, guid
+from ...docspace.dates import utcnow
+from ...docspace.errors import NotFound
+from ...docspace.logins import login_record
+from ...docspace.message_actions import LOGIN_SUCCESS, MessageAction
+from ...docspace.models import LoginEvent
+from ...enforcement.gate import (
     DISABLE,
     LOGOUT,
     OBSERVED,
@@ -54,9 +41,26 @@ from ..enforcement import (
     staged,
     stale,
 )
-from ..errors import NotFound
-from ..findings import ActionTaken, Finding, Severity, UserRef
-from ..ipsync import (
+from ...findings.finding import ActionTaken, Finding, Severity, UserRef
+from ...runtime.env import Env, env_choice
+from ...runtime.runner import RunContext, RunOutcome
+from ...state import keys as state_keys
+from ...state.restrictions import RestrictionStore
+from ...state.store import StateStore
+from .allowlist import (
+    OPERATIONS,
+    AllowEntry,
+    Allowlist,
+    AllowlistStore,
+    Matcher,
+    apply_operation,
+    breadth_problems,
+    matchers,
+    parse_entries,
+    parse_entry,
+)
+from .errors import AllowlistConflict, InvalidAllowlist
+from .sync import (
     MAX_ALLOWLIST_EXPANDED,
     SyncResult,
     SyncSettings,
@@ -64,11 +68,6 @@ from ..ipsync import (
     sync_failure,
     sync_portal,
 )
-from ..logins import login_record
-from ..models import LoginEvent
-from ..restrictions import RestrictionStore
-from ..runner import RunContext, RunOutcome
-from ..state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -559,9 +558,9 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler for registrations, with the same logging and metrics as runs."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from .. import handler as shared
-    from ..runner import Runner, RunSettings
-    from ..settings import ClientSettings
+    from ...docspace.settings import ClientSettings
+    from ...runtime import handler as shared
+    from ...runtime.runner import Runner, RunSettings
 
     @shared.logger.inject_lambda_context(clear_state=True)
     @shared.metrics.log_metrics(capture_cold_start_metric=True)

@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple, TypeVar
 
+from ..docspace.models import parse_int
 from .errors import ConfigError
-from .models import parse_int
 
 Env = Mapping[str, str]
 T = TypeVar("T")

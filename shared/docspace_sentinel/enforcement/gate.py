@@ -51,13 +51,15 @@ from enum import Enum
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
-from . import disabling, state_keys
-from .client import DocSpaceClient, guid
-from .config import Env, env_bool, env_choice, env_int, env_list
-from .errors import ConfigError, DocSpaceError, NotFound
-from .findings import ActionTaken, Finding
-from .models import STATUS_PENDING, STATUS_TERMINATED, User
-from .restrictions import Restriction, RestrictionStore
+from ..docspace.client import DocSpaceClient, guid
+from ..docspace.errors import DocSpaceError, NotFound
+from ..docspace.models import STATUS_PENDING, STATUS_TERMINATED, User
+from ..findings.finding import ActionTaken, Finding
+from ..runtime.env import Env, env_bool, env_choice, env_int, env_list
+from ..runtime.errors import ConfigError
+from ..state import keys as state_keys
+from ..state.restrictions import Restriction, RestrictionStore
+from . import disabling
 
 log = logging.getLogger(__name__)
 

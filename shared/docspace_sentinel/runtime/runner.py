@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from . import state_keys
-from .client import DocSpaceClient
-from .config import Env, env_float, env_int, env_required
-from .dates import format_utc
-from .findings import Finding
+from ..docspace.client import DocSpaceClient
+from ..docspace.dates import format_utc
+from ..findings.finding import Finding
+from ..findings.publisher import FindingPublisher
+from ..state import keys as state_keys
+from ..state.store import Cursor, StateStore
+from .env import Env, env_float, env_int, env_required
 from .invocation import Invocation, parse_invocation
-from .publisher import FindingPublisher
 from .scan import ScanPlan, SliceScan, plan_scan, trusted_cursor
-from .state import Cursor, StateStore
 
 log = logging.getLogger(__name__)
 

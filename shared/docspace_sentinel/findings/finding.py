@@ -30,8 +30,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from . import dates
-from .errors import MalformedRecord
+from ..docspace import dates
+from ..docspace.errors import MalformedRecord
 from .untrusted import chat, one_line
 
 SCHEMA_VERSION = 1

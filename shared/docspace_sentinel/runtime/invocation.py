@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from .dates import format_query_date, parse_user_date
-from .errors import SentinelError
+from ..docspace.dates import format_query_date, parse_user_date
+from .errors import InvalidInvocation
 
 Source = Literal["schedule", "eventbridge", "on-demand", "manual"]
 
@@ -47,10 +47,6 @@ MAX_VALUES = 1000
 MAX_STRING = 2048
 #: A run key part (a schedule ARN, an EventBridge rule ARN): a DynamoDB sort key holds 1024 bytes.
 MAX_NAME_BYTES = 512
-
-
-class InvalidInvocation(SentinelError, ValueError):
-    """The invocation event is not one this function understands."""
 
 
 class Invocation(NamedTuple):

@@ -1,4 +1,4 @@
-"""The planted cases (see planted.py for what each one promises to tests)."""
+"""The planted cases (see planted_cases.py for what each one promises to tests)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Protocol
 from local.simulator.activity import AuditBuilder, LoginBuilder, as_profile
 from local.simulator.events import Profile
 from local.simulator.model import ClientProfile, User
-from local.simulator.planted import (
+from local.simulator.planted_cases import (
     BruteForce,
     BulkChange,
     InactiveMember,

@@ -28,9 +28,10 @@ import re
 import unicodedata
 from typing import Any
 
-from .dates import format_utc
-from .errors import ConfigError, SentinelError
-from .findings import Finding
+from ..docspace.dates import format_utc
+from ..runtime.errors import ConfigError
+from .errors import PublishError
+from .finding import Finding
 from .untrusted import one_line, scrub
 
 logger = logging.getLogger(__name__)
@@ -82,20 +83,6 @@ class _Unsendable(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-
-
-class PublishError(SentinelError):
-    """SNS refused or did not take a finding. The run must fail and keep its cursor."""
-
-    def __init__(self, topic_arn: str, code: str, message: str, finding_id: str | None = None):
-        self.topic_arn = topic_arn
-        self.code = code
-        self.finding_id = finding_id
-        what = f" finding {finding_id}" if finding_id else ""
-        super().__init__(
-            f"publishing{what} to {topic_arn} failed: {code}: {message} "
-            "(check the topic ARN and the function's sns:Publish permission)"
-        )
 
 
 def email_subject(finding: Finding) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import LOGIN_FAILURE, LOGIN_SUCCESS, action_label
 from .dates import format_utc
+from .message_actions import LOGIN_FAILURE, LOGIN_SUCCESS, action_label
 from .models import LoginEvent
 
 RECENT = 5

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from . import state_keys
-from .state import ConditionFailed, StateStore, to_epoch, to_iso
+from . import keys as state_keys
+from .errors import ConditionFailed
+from .store import StateStore, to_epoch, to_iso
 
 KEEP_FINISHED = timedelta(days=90)
 

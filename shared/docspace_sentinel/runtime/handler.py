@@ -2,7 +2,7 @@
 
 A handler module is three lines::
 
-    from docspace_sentinel.handler import workflow_handler
+    from docspace_sentinel.runtime.handler import workflow_handler
     from docspace_sentinel.workflows import vdr_activity
     handler = workflow_handler(vdr_activity.WORKFLOW, vdr_activity.run, vdr_activity.Settings)
 
@@ -24,19 +24,14 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .client import DocSpaceClient
-from .config import Env
-from .invocation import (
-    InvalidInvocation,
-    check_shape,
-    http_body,
-    is_http_request,
-    url_invocation,
-)
-from .publisher import FindingPublisher
+from ..docspace.client import DocSpaceClient
+from ..docspace.settings import ClientSettings
+from ..findings.publisher import FindingPublisher
+from ..state.store import StateStore
+from .env import Env
+from .errors import InvalidInvocation
+from .invocation import check_shape, http_body, is_http_request, url_invocation
 from .runner import RunContext, Runner, RunOutcome, RunSettings, WindowOf, Work
-from .settings import ClientSettings
-from .state import StateStore
 
 # POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE override these defaults.
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sentinel"))

@@ -22,14 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from . import state_keys
-from .state import ConditionFailed, StateError, StateStore, to_iso
+from ...state import keys as state_keys
+from ...state.errors import ConditionFailed
+from ...state.store import StateStore, to_iso
+from .errors import LegacyAllowlists
 
 COMMAND = "python -m local.cli allowlist migrate-keys"
-
-
-class LegacyAllowlists(StateError):
-    """Allowlists are still stored under their pre-version-2 keys: run the migration first."""
 
 
 class Migration(NamedTuple):

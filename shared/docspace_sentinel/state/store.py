@@ -30,19 +30,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from . import dates, state_keys
-from .errors import SentinelError
-from .state_keys import Key
+from ..docspace import dates
+from . import keys as state_keys
+from .errors import ConditionFailed, CursorConflict, StateError
+from .keys import Key
 
 log = logging.getLogger(__name__)
-
-
-class StateError(SentinelError):
-    """DynamoDB failed; the run stops without moving its cursor."""
-
-
-class CursorConflict(StateError):
-    """Another run moved the cursor since this run read it; this run's commit was refused."""
 
 
 class RunClaim(NamedTuple):
@@ -492,14 +485,3 @@ class StateStore:
 
 def _wall_clock() -> datetime:
     return dates.utcnow()  # looked up on each call, so a local runtime can stand in for it
-
-
-class ConditionFailed(StateError):
-    """A conditional write lost: another run got there first (callers decide what that means).
-
-    ``item``: the item that won, when the write asked for it
-    (``ReturnValuesOnConditionCheckFailure``)."""
-
-    def __init__(self, item: dict[str, Any] | None = None) -> None:
-        super().__init__("the conditional write lost")
-        self.item = item

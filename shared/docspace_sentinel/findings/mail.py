@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SentinelError
+from .errors import MailError, RecipientRefused
 from .untrusted import one_line, scrub, subject
 
 SUBJECT_MAX_CHARS = 200
@@ -31,24 +31,6 @@ _ACCOUNT_WORDS = ("quota", "sending rate", "paused", "sending limit", "throttl",
 # What an address may not contain, whatever SES would say: blanks and controls (header
 # injection), several addresses in one.
 _BAD_ADDRESS = re.compile(r"[\s,;<>\x00-\x1f\x7f]")
-
-
-class MailError(SentinelError):
-    """SES refused or failed to send; the message names the recipient and the AWS error code."""
-
-
-class RecipientRefused(MailError):
-    """SES will not send to this one address (malformed, not verified in the sandbox, on a
-    suppression list). Other recipients are unaffected: report it and go on."""
-
-    def __init__(self, recipient: str, code: str, detail: str = "") -> None:
-        self.recipient = recipient
-        self.code = code
-        self.detail = detail
-        super().__init__(
-            f"SES refused the recipient {one_line(recipient)!r}: {code}"
-            + (f" ({one_line(detail)})" if detail else "")
-        )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ pk        sk           attributes
 
 ``<userId>`` is lower case; all allowlists share one partition, so listing them is one Query.
 There is no TTL: an allowlist lives until it is removed. Tables written before this layout are
-moved once by ``allowlist migrate-keys`` (allowlist_migration.py); until then every use of the
+moved once by ``allowlist migrate-keys`` (workflows/ip_allowlist/migration.py); until then every use of the
 store fails, naming that command.
 """
 
@@ -34,10 +34,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from . import state_keys
-from .allowlist_migration import check_layout
-from .errors import SentinelError
-from .state import ConditionFailed, StateStore, to_iso
+from ...state import keys as state_keys
+from ...state.errors import ConditionFailed
+from ...state.store import StateStore, to_iso
+from .errors import AllowlistConflict, InvalidAllowlist
+from .migration import check_layout
 
 #: More entries than this in one allowlist is almost certainly a mistake in the feeding system.
 MAX_ENTRIES = 1000
@@ -53,19 +54,6 @@ EntryKind = Literal["address", "network", "range"]
 
 # What the server leaves of an IPv6 address it cut at the first ':' ("2001", "fe80").
 _TRUNCATED_IPV6 = re.compile(r"^[0-9a-fA-F]{1,4}$")
-
-
-class InvalidAllowlist(SentinelError, ValueError):
-    """An allowlist (or a registration carrying one) was rejected whole.
-
-    ``problems`` holds one line per bad entry or field; the message lists them all, so the
-    sending system can fix everything in one go.
-    """
-
-    def __init__(self, problems: Sequence[str], *, subject: str = "allowlist") -> None:
-        self.problems = tuple(problems)
-        listed = "; ".join(self.problems)
-        super().__init__(f"{subject} rejected, nothing was stored: {listed}")
 
 
 class AllowEntry(NamedTuple):
@@ -345,10 +333,6 @@ def normal_entry(text: str) -> str:
         return parse_entry(text).text
     except ValueError:
         return text
-
-
-class AllowlistConflict(SentinelError):
-    """Someone else changed the same allowlist meanwhile; re-read and try again."""
 
 
 class AllowlistStore:

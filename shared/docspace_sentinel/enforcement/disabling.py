@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-from .client import DocSpaceClient
-from .errors import DocSpaceError, Forbidden, NotFound
-from .models import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, User
-from .restrictions import (
+from ..docspace.client import DocSpaceClient
+from ..docspace.errors import DocSpaceError, Forbidden, NotFound
+from ..docspace.models import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, User
+from ..state.restrictions import (
     ACTIVE,
     CLOSED,
     FAILED,
@@ -34,7 +34,7 @@ from .restrictions import (
     Restriction,
     RestrictionStore,
 )
-from .state import to_iso
+from ..state.store import to_iso
 
 log = logging.getLogger(__name__)
 

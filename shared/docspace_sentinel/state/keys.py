@@ -27,6 +27,11 @@ Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one part
 user, so listing them took a Scan of the whole table); ``LEGACY_ALLOW_PREFIX`` and
 ``LEGACY_ALLOW_SK`` name that layout for the one-off migration (``allowlist migrate-keys``).
 
+``owner`` (on locks, claims, restrictions and log-outs) is *who holds the record*: the run key
+of the run that took it (schedule ARN + scheduled time, the same value a run carries as
+``run_key``), or ``register@<request id>`` for an allowlist registration. Code that holds a
+record passes its run key as ``owner``; the two names are one value seen from two sides.
+
 The partition keys are also what template.yaml's policies grant (``dynamodb:LeadingKeys``).
 """
 

@@ -521,6 +521,8 @@ def sync_portal(
     records = AddedStore(store)
     added = records.get()
     before = read_portal(client)
+    if settings.mode == "enforce":
+        added = _forget_unlisted(records, added, before)
     plan = plan_sync(before, list(allowlists), added.addresses, settings, added.always_allowed)
     result = _sync(client, records, added, before, plan, settings, workflow)
     if plan.held_back and result.status in ("unchanged", "planned", "applied", "aborted"):
@@ -609,6 +611,22 @@ def _sync(
     except SyncConflict:
         log.warning("the ipsync record changed during the write; it keeps removed addresses")
     return _result("applied", plan, client, settings, workflow, "the portal list was updated")
+
+
+def _forget_unlisted(records: AddedStore, added: AddedRecord, state: PortalState) -> AddedRecord:
+    """The record less what the portal's list does not hold, persisted even with nothing to
+    write: a PUT that failed (a timeout: perhaps never applied) leaves addresses recorded that
+    the portal never got, and the same address typed in by an administrator later must not be
+    taken for this project's and removed."""
+    listed = {normal_ip(e.ip) for e in state.entries}
+    kept = added.addresses & listed
+    if kept == added.addresses:
+        return added
+    try:
+        return records.put(kept, expected=added.version, always_allowed=added.always_allowed)
+    except SyncConflict:
+        log.warning("the ipsync record changed meanwhile; its unlisted addresses are kept")
+        return added._replace(addresses=kept)  # this sync still treats them as foreign
 
 
 def _roll_back(

@@ -323,3 +323,23 @@ def test_kept_portal_rows_are_written_in_normal_form() -> None:
         (ADMIN, False),
         ("203.0.113.10", False),
     ]
+
+
+def test_ipv6_only_always_allowed_ips_counts_as_empty() -> None:
+    # DocSpace 3.7 matches no IPv6 request against an IPv6 entry: such a setting admits nobody.
+    v6 = SyncSettings(enable=True, always_allowed=("2001:db8::5",))
+    switch_on = plan_sync(PortalState((), False), _lists("203.0.113.10"), set(), v6)
+    assert switch_on.refused and "holds no IPv4 address" in switch_on.refused
+    applying = _state((ADMIN, False), enable=True)
+    plan = plan_sync(applying, _lists("203.0.113.10"), set(), v6._replace(enable=False))
+    assert plan.refused and "ALWAYS_ALLOWED_IPS holds no IPv4 address" in plan.refused
+    mixed = v6._replace(always_allowed=("2001:db8::5", ADMIN))
+    assert plan_sync(applying, _lists("203.0.113.10"), set(), mixed).refused is None
+
+
+def test_a_hand_added_mapped_twin_does_not_cover_an_always_allowed_address() -> None:
+    # The portal compares strings: "::ffff:192.0.2.1" never admits a request from 192.0.2.1.
+    state = _state((ADMIN, False), ("::ffff:" + ADMIN, False), ("203.0.113.10", False), enable=True)
+    moved = SyncSettings(always_allowed=(NEW_ADMIN,))
+    plan = plan_sync(state, _lists("203.0.113.10"), {ADMIN}, moved, {ADMIN})
+    assert plan.dropping == plan.held_back == (ADMIN,) and ADMIN not in plan.remove

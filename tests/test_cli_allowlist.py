@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,25 @@ def test_a_new_table_needs_no_migration_and_is_scanned_once(aws: LocalAws) -> No
     assert AllowlistStore(store).all() == []
     assert AllowlistStore(store).all() == []
     assert calls == ["get_item", "scan", "put_item", "query", "get_item", "query"]
+
+
+def test_allowlists_written_by_a_rolled_back_stack_are_found_again(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The marker lapses after a week: old-layout items a rolled-back stack wrote after it are
+    then found (the run fails naming the command), and ``migrate-keys`` moves them although the
+    marker exists."""
+    from docspace_sentinel.workflows.ip_allowlist.errors import LegacyAllowlists
+    from docspace_sentinel.workflows.ip_allowlist.migration import MARKER_VALID_FOR
+
+    monkeypatch.setenv("STATE_TABLE", aws.table_name)
+    clock = [datetime.now(UTC)]
+    store = StateStore(aws.table_name, client=aws.dynamodb, clock=lambda: clock[0])
+    assert AllowlistStore(store).all() == []  # the upgraded stack's first use: marker written
+    store.put({"pk": "allow#aaaa", "sk": "entries", "entries": ["203.0.113.0/24"], "version": 1})
+    clock[0] += MARKER_VALID_FOR + timedelta(minutes=1)
+    with pytest.raises(LegacyAllowlists, match="migrate-keys"):
+        AllowlistStore(store).all()
+    assert main(["allowlist", "migrate-keys"]) == 0
+    assert _out(capsys) == {"found": 1, "moved": 1, "superseded": 0, "dryRun": False}
+    assert [a.user_id for a in AllowlistStore(store).all()] == ["aaaa"]

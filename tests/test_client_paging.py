@@ -10,7 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from docspace_sentinel.docspace.client import MAX_PAGES_PER_READ, STALE_PAGES_IN_A_ROW, ScanStats
+from docspace_sentinel.docspace.client import (
+    IDLESS_PAGES_IN_A_ROW,
+    MAX_PAGES_PER_READ,
+    STALE_PAGES_IN_A_ROW,
+    ScanStats,
+    _PageGuard,
+    _row_ids,
+)
 from docspace_sentinel.docspace.errors import AuditUnavailable, MalformedResponse
 from tests.support import API, audit_row, envelope, login_row, make_client
 
@@ -484,3 +491,23 @@ def test_the_no_audit_fallback_is_still_audit_unavailable_not_a_repeat() -> None
     responses.add_callback(responses.GET, LOGIN, callback=Repeating(envelope(rows)))
     with pytest.raises(AuditUnavailable):
         list(make_client().login_events(FROM, TO))
+
+
+@responses.activate
+def test_pages_of_rows_without_ids_end_the_read() -> None:
+    portal = Repeating(envelope([{"name": "x"}] * 100, total=10**9))
+    responses.add_callback(responses.GET, f"{API}/people/filter", callback=portal)
+    with pytest.raises(MalformedResponse, match="no row with a usable id"):
+        list(make_client().users())
+    assert portal.calls == IDLESS_PAGES_IN_A_ROW
+
+
+def test_long_string_ids_are_kept_as_small_digests() -> None:
+    long_id = "7" * 80_000
+    guard = _PageGuard("people/filter", 10)
+    assert guard.check(_row_ids([{"id": long_id}, {"id": "short"}]), 0)
+    kept = {i for i in guard.seen if i != "short"}
+    assert len(kept) == 1 and all(isinstance(i, bytes) and len(i) == 16 for i in kept)
+    # the same long id is still recognised as seen, and a different one as new
+    assert not guard.check(_row_ids([{"id": long_id}]), 100)
+    assert guard.check(_row_ids([{"id": long_id + "8"}]), 200)

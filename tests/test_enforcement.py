@@ -494,3 +494,19 @@ def test_the_allowlist_does_not_act_on_old_off_list_logins(
     assert all(
         simulator.scenario.user_by_id(p.user_id).status == 1 for p in planted.off_allowlist_logins
     )
+
+
+def test_a_lapsed_logout_claim_of_another_run_is_never_taken_over(aws: LocalAws) -> None:
+    # Run A claimed the log-out, called the portal and died before confirming; its lease ran
+    # out. A later run re-reading the same login must not log the user out a second time.
+    clock = [NOW]
+    store = StateStore(aws.table_name, client=aws.dynamodb, clock=lambda: clock[0])
+    portal: Any = FakePortal(_user())
+    key = state_keys.logout(USER, "7")
+    assert store.claim(*key, "run-A", until=NOW + timedelta(days=1), lease=timedelta(minutes=15))
+    portal.logout_all(USER)
+    clock[0] = NOW + timedelta(minutes=20)
+    later = Gate(portal, RestrictionStore(store), ENFORCE, source="t", owner="run-B")
+    action = later.act(_logout_on("7"))
+    assert action.status == "skipped" and "may have done it" in action.detail
+    assert portal.calls.count(f"logout {USER}") == 1

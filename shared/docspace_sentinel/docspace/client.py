@@ -6,6 +6,7 @@ Histories are generators: a scan holds one page (100 rows) at a time, never a wh
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -44,6 +45,12 @@ MAX_PAGES_PER_READ = 10_000
 #: Pages in a row with no id unseen in the read that make ``_PageGuard`` refuse it. One or two
 #: are a newest-first feed shifting by exactly a page (or two) of new events while it is read.
 STALE_PAGES_IN_A_ROW = 3
+#: Pages in a row without one row with a usable id that make ``_PageGuard`` refuse the read:
+#: every real row has an id, and such pages cannot be judged stale, so only this ends them early.
+IDLESS_PAGES_IN_A_ROW = 3
+#: A string id longer than this is kept by ``_PageGuard`` as a digest, not raw: ids are unbounded
+#: strings from the portal, and a read keeps every one it saw.
+MAX_KEPT_ID = 64
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -510,10 +517,10 @@ class _PageGuard:
     A page is *stale* when every id on it was seen earlier in this read. Newest-first feeds shift
     by the events written while we page, so a stale page alone is normal (``check`` returns
     False and the caller skips it; a short one ends a feed). ``STALE_PAGES_IN_A_ROW`` stale pages
-    in a row are the repeat. Rows without a usable id cannot be judged and are let through;
-    ``limit`` pages per read still ends such a read."""
+    in a row are the repeat. Rows without a usable id cannot be judged and are let through,
+    but ``IDLESS_PAGES_IN_A_ROW`` pages in a row without any usable id end the read."""
 
-    __slots__ = ("limit", "pages", "path", "seen", "stale")
+    __slots__ = ("idless", "limit", "pages", "path", "seen", "stale")
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
@@ -521,6 +528,7 @@ class _PageGuard:
         self.pages = 0
         self.seen: set[Any] = set()
         self.stale = 0
+        self.idless = 0
 
     def before_page(self) -> None:
         if self.pages >= self.limit:
@@ -531,6 +539,13 @@ class _PageGuard:
 
     def check(self, ids: set[Any], start: int) -> bool:
         """Whether the page brings an id not seen before in this read (or cannot be judged)."""
+        self.idless = 0 if ids else self.idless + 1
+        if self.idless >= IDLESS_PAGES_IN_A_ROW:
+            raise MalformedResponse(
+                f"the page at startIndex {start} and the {self.idless - 1} before it hold no row "
+                "with a usable id",
+                path=self.path,
+            )
         if not ids or not ids <= self.seen:
             self.seen |= ids
             self.stale = 0
@@ -547,12 +562,19 @@ class _PageGuard:
 
 
 def _row_ids(page: list[Any]) -> set[Any]:
-    """The ids of a page's rows; ids that are not a number or a string are left out."""
+    """The ids of a page's rows; ids that are not a number or a string are left out, and a
+    string longer than ``MAX_KEPT_ID`` stands as a fixed-size digest (the guard keeps them all)."""
     return {
-        row_id
+        _kept_id(row_id)
         for row in page
         if isinstance(row, dict) and isinstance(row_id := row.get("id"), int | str)
     }
+
+
+def _kept_id(row_id: int | str) -> int | str | bytes:
+    if isinstance(row_id, str) and len(row_id) > MAX_KEPT_ID:
+        return hashlib.blake2b(row_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return row_id
 
 
 def _share_ids(page: list[Any]) -> set[Any]:

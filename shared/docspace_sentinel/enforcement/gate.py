@@ -321,9 +321,11 @@ def refusal(request: ActionRequest, target: Target, settings: ResponseSettings) 
     return None
 
 
-def logged_out(record: Mapping[str, Any] | None, owner: str) -> Refusal | None:
+def logged_out(
+    record: Mapping[str, Any] | None, owner: str, now: datetime | None = None
+) -> Refusal | None:
     """Why a log-out is not taken on evidence its once-``record`` says was acted on (``owner``:
-    this run's key), or ``None``: go (no record, or another run's claim, which ``claim`` rules)."""
+    this run's key; ``now`` tells a live claim from a lapsed one), or ``None``: go (no record)."""
     if not record:
         return None
     mine = record.get("owner") == owner
@@ -338,7 +340,12 @@ def logged_out(record: Mapping[str, Any] | None, owner: str) -> Refusal | None:
         # This run claimed it and stopped before recording the outcome: the sessions may have
         # ended already, and a retry must not act twice.
         return Refusal(Why.TRIED, "an earlier attempt of this run may have done it")
-    return None
+    # Another run's claim is never taken over while the record lives, even once its lease ran
+    # out: that run may have ended the sessions before it stopped, and a log-out is not repeated.
+    lease = record.get("leaseUntil")  # a Decimal, as DynamoDB numbers read back
+    if now is not None and lease is not None and float(lease) < now.timestamp():
+        return Refusal(Why.ACTED_ON, "an earlier run may have done it; not repeated")
+    return Refusal(Why.ACTED_ON, "another run is acting on this login")
 
 
 def staged(finding: Finding, action: ActionTaken | None) -> Finding:
@@ -409,7 +416,7 @@ class Gate:
         facts = _Reads(self, request)
         refused = refusal(request, facts, self.settings)
         if refused is None and request.kind == LOGOUT:
-            refused = logged_out(self.records.store.get(*request.once_key), self.owner)
+            refused = logged_out(self.records.store.get(*request.once_key), self.owner, facts.now)
         if refused is None or refused.counts:
             self.counts[request.kind] = facts.acted + 1
         if refused is not None:

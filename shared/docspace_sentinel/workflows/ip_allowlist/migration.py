@@ -10,8 +10,11 @@ would find no allowlist at all, which would silently switch the login check off 
 portal sync take every registered address off the portal. So the allowlist store checks the
 layout once per use: the marker item ``schema`` / ``allowlist-v2`` says it is done (one
 GetItem); without the marker, one Scan looks for old items, and either finds none (a new table,
-or one already migrated: the marker is written, and no function scans again) or some, and then
-the run fails naming the command (``LegacyAllowlists``) instead of working on a partial view.
+or one already migrated: the marker is written, and no function scans again for a week) or
+some, and then the run fails naming the command (``LegacyAllowlists``) instead of working on a
+partial view. The marker lapses after ``MARKER_VALID_FOR`` (one Scan a week): a stack rolled
+back to a version before this layout writes old items again, which would otherwise be ignored
+for good after the re-upgrade.
 
 The migration is idempotent: each old item is written under its new key unless one is already
 there (a registration made since wins), then deleted; the marker is written last.
@@ -20,14 +23,17 @@ there (a registration made since wins), then deleted; the marker is written last
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 from ...state import keys as state_keys
 from ...state.errors import ConditionFailed
-from ...state.store import StateStore, to_iso
+from ...state.store import StateStore, to_epoch, to_iso
 from .errors import LegacyAllowlists
 
 COMMAND = "python -m local.cli allowlist migrate-keys"
+#: How long the marker spares the Scan for old items (it is kept as the item's TTL too).
+MARKER_VALID_FOR = timedelta(days=7)
 
 
 class Migration(NamedTuple):
@@ -60,8 +66,11 @@ def legacy_items(store: StateStore) -> Iterator[dict[str, Any]]:
 
 def check_layout(store: StateStore) -> None:
     """Raise ``LegacyAllowlists`` while old items remain; otherwise make sure the marker is
-    there (so this costs one GetItem from then on)."""
-    if store.get(*state_keys.ALLOWLIST_SCHEMA) is not None:
+    there (so this costs one GetItem until it lapses). A marker without an expiry (written
+    before it had one) counts as lapsed."""
+    marker = store.get(*state_keys.ALLOWLIST_SCHEMA)
+    lapses = marker.get("expiresAt") if marker else None
+    if lapses is not None and float(lapses) > store.now().timestamp():
         return
     if next(legacy_items(store), None) is not None:
         raise LegacyAllowlists(
@@ -96,4 +105,11 @@ def migrate_keys(store: StateStore, *, dry_run: bool = False) -> Migration:
 
 
 def _mark(store: StateStore) -> None:
-    store.put({**state_keys.ALLOWLIST_SCHEMA.item(), "doneAt": to_iso(store.now())})
+    now = store.now()
+    store.put(
+        {
+            **state_keys.ALLOWLIST_SCHEMA.item(),
+            "doneAt": to_iso(now),
+            "expiresAt": to_epoch(now + MARKER_VALID_FOR),
+        }
+    )

@@ -152,6 +152,10 @@ def normal_ip(text: str) -> str | None:
         return None
 
 
+def _is_ipv4(text: str) -> bool:
+    return ipaddress.ip_address(text).version == 4
+
+
 def _host(text: str) -> str:
     """The host an address denotes (``::ffff:a.b.c.d`` is ``a.b.c.d``)."""
     return str(unmapped(ipaddress.ip_address(text)))
@@ -322,21 +326,28 @@ def plan_sync(
     refused: str | None = None
     if not plan.entries:
         refused = "the change would leave the portal's list empty"
-    elif enable and not settings.always_allowed:
+    elif enable and not any(_is_ipv4(a) for a in settings.always_allowed):
         # forAdmin:false entries admit everyone, and nothing else does: an admin whose address
-        # is not listed is locked out while the list applies.
+        # is not listed is locked out while the list applies. DocSpace 3.7 cuts the request's
+        # address at its first ':' before comparing strings, so an IPv6 entry admits nobody:
+        # an IPv6-only setting is as good as an empty one.
+        unset = (
+            "is empty"
+            if not settings.always_allowed
+            else "holds no IPv4 address (an IPv6 entry admits nobody on DocSpace 3.7)"
+        )
         if state.applies:
             # An empty setting is most often a deploy with the template's default, not a wish
             # to drop the administrators: write nothing until it is set again.
             refused = (
-                "IP restrictions apply on the portal and ALWAYS_ALLOWED_IPS is empty: nothing "
+                f"IP restrictions apply on the portal and ALWAYS_ALLOWED_IPS {unset}: nothing "
                 f"is written while they apply{named}, as a rewrite could lock the "
                 "administrators out; set ALWAYS_ALLOWED_IPS to their addresses"
             )
         elif not state.enable:
             refused = (
-                "restrictions would newly apply (to admins too) and ALWAYS_ALLOWED_IPS is empty: "
-                "set it to the administrators' addresses"
+                f"restrictions would newly apply (to admins too) and ALWAYS_ALLOWED_IPS {unset}: "
+                "set it to the administrators' IPv4 addresses"
             )
         else:
             refused = (
@@ -403,8 +414,11 @@ def _too_long(state: PortalState, allowlists: list[Allowlist], settings: SyncSet
 def _dropping(plan: SyncPlan, guarded: set[str], settings: SyncSettings) -> tuple[str, ...]:
     """The guarded addresses the plan removes whose host nothing else on the list admits and
     that the operator has not confirmed (an IPv4-mapped entry replaced by its IPv4 address is
-    no drop)."""
-    kept = {_host(a) for e in plan.entries if not e.for_admin and (a := normal_ip(e.ip))}
+    no drop).
+
+    A kept entry admits only its own string: the portal compares addresses as strings, so a
+    kept ``::ffff:a.b.c.d`` does not admit ``a.b.c.d`` and does not cover its removal."""
+    kept = {a for e in plan.entries if not e.for_admin and (a := normal_ip(e.ip))}
     confirmed = {_host(a) for a in settings.confirm_remove}
     return tuple(a for a in plan.remove if a in guarded and _host(a) not in kept | confirmed)
 
@@ -523,6 +537,8 @@ def sync_portal(
     records = AddedStore(store)
     added = records.get()
     before = read_portal(client)
+    if settings.mode == "enforce":
+        added = _forget_unlisted(records, added, before)
     plan = plan_sync(before, list(allowlists), added.addresses, settings, added.always_allowed)
     result = _sync(client, records, added, before, plan, settings, workflow)
     if plan.held_back and result.status in ("unchanged", "planned", "applied", "aborted"):
@@ -611,6 +627,22 @@ def _sync(
     except SyncConflict:
         log.warning("the ipsync record changed during the write; it keeps removed addresses")
     return _result("applied", plan, client, settings, workflow, "the portal list was updated")
+
+
+def _forget_unlisted(records: AddedStore, added: AddedRecord, state: PortalState) -> AddedRecord:
+    """The record less what the portal's list does not hold, persisted even with nothing to
+    write: a PUT that failed (a timeout: perhaps never applied) leaves addresses recorded that
+    the portal never got, and the same address typed in by an administrator later must not be
+    taken for this project's and removed."""
+    listed = {normal_ip(e.ip) for e in state.entries}
+    kept = added.addresses & listed
+    if kept == added.addresses:
+        return added
+    try:
+        return records.put(kept, expected=added.version, always_allowed=added.always_allowed)
+    except SyncConflict:
+        log.warning("the ipsync record changed meanwhile; its unlisted addresses are kept")
+        return added._replace(addresses=kept)  # this sync still treats them as foreign
 
 
 def _roll_back(

@@ -9,15 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from docspace_sentinel.docspace.errors import MalformedRecord
-from docspace_sentinel.findings.finding import (
-    CHATBOT_DESCRIPTION_LIMIT,
-    FIELD_MAX_CHARS,
-    ActionTaken,
-    Finding,
-    RoomRef,
-    Severity,
-    UserRef,
-)
+from docspace_sentinel.findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
+from docspace_sentinel.findings.normalize import FIELD_MAX_CHARS
+from docspace_sentinel.findings.render import CHATBOT_DESCRIPTION_LIMIT
 
 PORTAL = "https://portal.example.com"
 USER_ID = "6b1e1f5a-3c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -354,7 +348,8 @@ class TestTrimmed:
 def test_huge_portal_values_are_bounded_so_the_finding_is_published_trimmed() -> None:
     # Before, a huge name, e-mail, room title or dedup part (portal text) was never cut, so
     # the request stayed over the SNS limit and only the degraded message went out.
-    from docspace_sentinel.findings.publisher import SNS_MAX_BYTES, FindingPublisher, request_size
+    from docspace_sentinel.findings.publisher import FindingPublisher
+    from docspace_sentinel.findings.sns_request import SNS_MAX_BYTES, request_size
 
     huge = "x" * 300_000
     finding = make_finding(

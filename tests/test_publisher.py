@@ -18,9 +18,9 @@ from moto import mock_aws
 
 from docspace_sentinel.findings.errors import PublishError
 from docspace_sentinel.findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
-from docspace_sentinel.findings.publisher import (
+from docspace_sentinel.findings.publisher import FindingPublisher
+from docspace_sentinel.findings.sns_request import (
     SNS_MAX_BYTES,
-    FindingPublisher,
     email_subject,
     message_attributes,
     request_size,
@@ -447,6 +447,7 @@ class TestUnrenderable:
 def test_modules_import_without_boto3() -> None:
     code = (
         "import sys; import docspace_sentinel.findings.finding, docspace_sentinel.findings.publisher; "
+        "import docspace_sentinel.findings.render; "
         "print('boto3' in sys.modules, 'botocore' in sys.modules)"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments

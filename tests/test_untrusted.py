@@ -17,7 +17,7 @@ from moto import mock_aws
 from docspace_sentinel.findings import untrusted
 from docspace_sentinel.findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
 from docspace_sentinel.findings.mail import Email, Mailer, html_page
-from docspace_sentinel.findings.publisher import email_subject
+from docspace_sentinel.findings.sns_request import email_subject
 
 PORTAL = "https://portal.example.com"
 REGION = "eu-west-1"

@@ -3,7 +3,7 @@
 A ``Finding`` is built by a workflow's pure detection code and published once to SNS, where each
 subscriber gets its own rendering: the canonical JSON (``to_dict``) for machines, plain text for
 email (``render_text``) and the AWS Chatbot custom-notification schema for Slack and Teams
-(``render_chatbot``).
+(``render_chatbot``); the renderings live in ``render``, the normalizing in ``normalize``.
 
 Two rules make findings safe to compare and to re-send:
 
@@ -19,42 +19,21 @@ Two rules make findings safe to compare and to re-send:
 from __future__ import annotations
 
 import dataclasses
-import enum
 import hashlib
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from ..docspace import dates
 from ..docspace.errors import MalformedRecord
-from .untrusted import chat, one_line
+from .normalize import bounded, bounded_part, format_utc, json_safe, trim
 
 SCHEMA_VERSION = 1
 
-#: Suffix of the key that records how many items ``trimmed`` cut from a list.
-TRUNCATED_SUFFIX = "Truncated"
-
-# Slack renders one section of at most 3000 characters; AWS Chatbot passes the description on.
-CHATBOT_DESCRIPTION_LIMIT = 3000
-CHATBOT_TITLE_LIMIT = 250
-
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-#: The longest user id, name and e-mail, room title and dedup part a finding keeps. They are
-#: portal text and, unlike evidence, never trimmed later: one huge value would otherwise leave
-#: only the degraded message. A longer dedup part keeps a digest of the whole part, so parts
-#: that differ only past the cut stay different findings.
-FIELD_MAX_CHARS = 256
-_DIGEST_CHARS = 16
-
-# How many items of a sample list the text and chat renderings show before "… and N more".
-TEXT_LIST_ITEMS = 10
-CHAT_LIST_ITEMS = 5
 
 
 class Severity(StrEnum):
@@ -70,12 +49,6 @@ class Severity(StrEnum):
 
 
 _SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
-_SEVERITY_EMOJI = {
-    Severity.LOW: ":information_source:",
-    Severity.MEDIUM: ":warning:",
-    Severity.HIGH: ":red_circle:",
-    Severity.CRITICAL: ":rotating_light:",
-}
 
 
 class UserRef(NamedTuple):
@@ -123,107 +96,6 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def format_utc(value: datetime) -> str:
-    """ISO-8601 UTC with ``Z``; microseconds only when there are some (so round trips are exact)."""
-    return dates.format_utc(value, "exact")
-
-
-def _sort_key(value: Any) -> tuple[str, str]:
-    return (type(value).__name__, json.dumps(value, sort_keys=True, default=str))
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` as plain JSON data: dicts with string keys, lists, str, int, float, bool, None.
-
-    Datetimes become ISO-8601 UTC strings with ``Z`` (a naive one is taken as UTC), tuples lists,
-    sets sorted lists, enums their value, dataclasses dicts of their fields; anything else its
-    ``str()``. Non-finite floats become strings: JSON has no NaN.
-    """
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return json_safe(value.value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, datetime):
-        return format_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple record
-        return {k: json_safe(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, set | frozenset):
-        items = [json_safe(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return sorted(items, key=_sort_key)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return str(value)
-
-
-def _trim(mapping: Mapping[str, Any], max_items: int, max_chars: int | None) -> dict[str, Any]:
-    """Cut every list in ``mapping`` (recursively) to ``max_items``, recording the cut.
-
-    Next to a cut list ``key`` the count of dropped items goes into ``key + "Truncated"``, added
-    to any count an earlier trim left there. Scalars (counts) are kept as they are; with
-    ``max_chars`` long strings are shortened too.
-    """
-    out: dict[str, Any] = {}
-    dropped: dict[str, int] = {}
-    for key, value in mapping.items():
-        if isinstance(value, list):
-            if len(value) > max_items:
-                dropped[key] = len(value) - max_items
-                value = value[:max_items]
-            value = [_trim_item(v, max_items, max_chars) for v in value]
-        else:
-            value = _trim_item(value, max_items, max_chars)
-        out[key] = value
-    for key, count in dropped.items():
-        marker = key + TRUNCATED_SUFFIX
-        earlier = out.get(marker)
-        previous = earlier if isinstance(earlier, int) and not isinstance(earlier, bool) else 0
-        out[marker] = previous + count
-    return out
-
-
-def _trim_item(value: Any, max_items: int, max_chars: int | None) -> Any:
-    if isinstance(value, Mapping):
-        return _trim(value, max_items, max_chars)
-    if max_chars is not None and isinstance(value, str) and len(value) > max_chars:
-        return _shorten(value, max_chars)
-    return value
-
-
-def _bounded(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > FIELD_MAX_CHARS:
-        return _shorten(value, FIELD_MAX_CHARS)
-    return value
-
-
-def _bounded_part(part: str) -> str:
-    """A dedup part of at most ``FIELD_MAX_CHARS``: parts that fit are kept exactly (their
-    fingerprint is unchanged), longer ones are cut and end with a digest of the whole."""
-    if len(part) <= FIELD_MAX_CHARS:
-        return part
-    digest = hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_CHARS]
-    suffix = f" sha256:{digest}"
-    return _shorten(part, FIELD_MAX_CHARS - len(suffix)) + suffix
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)].rstrip() + "…"
-
-
 @dataclass(frozen=True)
 class Finding:
     """One security finding. Build it in a workflow; publish it with ``FindingPublisher``."""
@@ -256,11 +128,11 @@ class Finding:
         # Frozen: normalize through object.__setattr__, once, here.
         set_ = object.__setattr__
         set_(self, "severity", Severity(self.severity))
-        set_(self, "dedup", tuple(_bounded_part(str(json_safe(p))) for p in self.dedup))
+        set_(self, "dedup", tuple(bounded_part(str(json_safe(p))) for p in self.dedup))
         if self.user is not None:
-            set_(self, "user", UserRef(*(_bounded(v) for v in self.user)))
+            set_(self, "user", UserRef(*(bounded(v) for v in self.user)))
         if self.room is not None and self.room.title is not None:
-            set_(self, "room", self.room._replace(title=_bounded(self.room.title)))
+            set_(self, "room", self.room._replace(title=bounded(self.room.title)))
         set_(self, "actions", tuple(self.actions))
         set_(self, "evidence", json_safe(self.evidence))
         set_(self, "context", json_safe(self.context))
@@ -387,133 +259,23 @@ class Finding:
             raise ValueError("max_items must be >= 0")
         return dataclasses.replace(
             self,
-            evidence=_trim(self.evidence, max_items, max_chars),
-            context=_trim(self.context, max_items, max_chars),
+            evidence=trim(self.evidence, max_items, max_chars),
+            context=trim(self.context, max_items, max_chars),
         )
 
-    # -- renderings ----------------------------------------------------------------------------
+    # -- renderings (findings.render) -----------------------------------------------------------
 
     def render_text(self) -> str:
-        """Readable plain text, for email.
+        """Readable plain text, for email (``render.render_text``)."""
+        from .render import render_text
 
-        Every value from the portal stays on a line the sentinel labels (``untrusted.one_line``):
-        a typed login with a line break cannot add a ``Portal:`` or ``Severity:`` line.
-        """
-        lines = [f"[{self.severity.name}] {one_line(self.title)}", ""]
-        facts: list[tuple[str, str]] = []
-        if self.summary:
-            facts.append(("Summary", self.summary))
-        facts += [
-            ("Severity", self.severity.name),
-            ("Workflow", f"{self.workflow} / {self.kind}"),
-        ]
-        if self.user:
-            facts.append(("User", self.user.label))
-        if self.room:
-            facts.append(("Room", self.room.label))
-        period = self._period_text()
-        if period:
-            facts.append(("Period", period))
-        facts.append(("Detected", format_utc(self.created_at)))
-        lines += _aligned(facts, indent="")
-        if self.evidence:
-            lines += ["", "Evidence"]
-            lines += _mapping_lines(self.evidence, indent="  ")
-        if self.context:
-            lines += ["", "Context"]
-            lines += _mapping_lines(self.context, indent="  ")
-        if self.actions:
-            lines += ["", "Actions"]
-            for a in self.actions:
-                detail = f" ({one_line(a.detail)})" if a.detail else ""
-                lines.append(
-                    f"  {one_line(a.action)} {one_line(a.target)}: "
-                    f"{one_line(_status_text(a.status))}{detail}"
-                )
-        lines.append("")
-        if self.portal_url:
-            lines.append(f"Portal:     {self.portal_url}")
-        lines.append(f"Finding id: {self.fingerprint}")
-        return "\n".join(lines) + "\n"
+        return render_text(self)
 
     def render_chatbot(self) -> dict[str, Any]:
-        """The AWS Chatbot custom-notification schema (Slack and Teams through SNS).
+        """The AWS Chatbot custom-notification schema (``render.render_chatbot``)."""
+        from .render import render_chatbot
 
-        Names and titles come from the portal and may be chosen by an attacker: every such value,
-        in every field, goes through ``untrusted.chat`` (one line, ``<!channel>`` escaped, no
-        markdown link, emphasis, code or mention).
-        """
-        emoji = _SEVERITY_EMOJI[self.severity]
-        title = _shorten(f"{emoji} *{self.severity.name}*: {chat(self.title)}", CHATBOT_TITLE_LIMIT)
-        additional = {"workflow": self.workflow, "severity": self.severity.value, "kind": self.kind}
-        if self.user:
-            additional["userId"] = chat(self.user.id)
-        if self.room and self.room.id is not None:
-            additional["roomId"] = str(self.room.id)
-        next_steps = [
-            f"{one_line(a.action)} {chat(a.target)}: {one_line(_status_text(a.status))}"
-            + (f" ({chat(a.detail)})" if a.detail else "")
-            for a in self.actions
-        ]
-        if self.portal_url:
-            next_steps.append(f"Review in DocSpace: {self.portal_url}")
-        return {
-            "version": "1.0",
-            "source": "custom",
-            "id": self.fingerprint,
-            "content": {
-                "textType": "client-markdown",
-                "title": title,
-                "description": self._chat_description(),
-                "nextSteps": next_steps,
-                "keywords": [self.severity.name, self.workflow],
-            },
-            "metadata": {
-                "threadId": self.fingerprint,
-                "summary": _shorten(chat(self.title), CHATBOT_TITLE_LIMIT),
-                "eventType": self.kind,
-                "relatedResources": [self.portal_url] if self.portal_url else [],
-                "additionalContext": additional,
-            },
-        }
-
-    def _chat_description(self) -> str:
-        lines = [chat(self.summary)] if self.summary else []
-        facts: list[str] = []
-        if self.user:
-            who = [p for p in (self.user.name, self.user.email) if p]
-            facts.append(f"*User:* {chat(' · '.join([*who, self.user.id]))}")
-        if self.room:
-            room = self.room
-            # the title is portal text; the "#id" around it is ours (and a heading mark only
-            # at the start of a line)
-            label = chat(room.title) if room.title else room.label
-            if room.title and room.id is not None:
-                label += f" (#{room.id})"
-            facts.append(f"*Room:* {label}")
-        period = self._period_text()
-        if period:
-            facts.append(f"*Period:* {period}")
-        if facts:
-            lines += ["", *facts]
-        if self.evidence:
-            lines += ["", "*Evidence*"]
-            for key, value in self.evidence.items():
-                if _is_marker(self.evidence, key):
-                    continue
-                more = _marker_count(self.evidence, key)
-                lines.append(f"• {chat(key)}: {chat(_value_text(value, CHAT_LIST_ITEMS, more))}")
-        lines.append(f"_Finding {self.fingerprint}_")
-        return _shorten("\n".join(lines), CHATBOT_DESCRIPTION_LIMIT)
-
-    def _period_text(self) -> str:
-        start = format_utc(self.period_start) if self.period_start else None
-        end = format_utc(self.period_end) if self.period_end else None
-        if start and end:
-            return f"{start} to {end}"
-        if start:
-            return f"since {start}"
-        return f"until {end}" if end else ""
+        return render_chatbot(self)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -523,83 +285,3 @@ def _parse_time(value: Any) -> datetime | None:
         raise ValueError(f"expected an ISO-8601 string, got {value!r}")
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _status_text(status: str) -> str:
-    return "proposed (dry run, not applied)" if status == "proposed" else status
-
-
-def _is_marker(mapping: Mapping[str, Any], key: str) -> bool:
-    """Whether ``key`` is the ``…Truncated`` count of a list beside it (shown with that list)."""
-    return key.endswith(TRUNCATED_SUFFIX) and isinstance(
-        mapping.get(key[: -len(TRUNCATED_SUFFIX)]), list
-    )
-
-
-def _marker_count(mapping: Mapping[str, Any], key: str) -> int:
-    count = mapping.get(key + TRUNCATED_SUFFIX)
-    return count if isinstance(count, int) and not isinstance(count, bool) else 0
-
-
-def _scalar_text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {_scalar_text(v)}" for k, v in value.items()) or "-"
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar_text(v) for v in value) + "]"
-    return str(value)
-
-
-def _value_text(value: Any, max_items: int, more: int = 0) -> str:
-    """A value on one line; a list comma-joined, long ones as ``a, b, … and N more``."""
-    if not isinstance(value, list):
-        return _scalar_text(value)
-    shown = [_scalar_text(v) for v in value[:max_items]]
-    hidden = len(value) - len(shown) + more
-    if not shown and not hidden:
-        return "(none)"
-    text = ", ".join(shown)
-    if hidden:
-        text = f"{text}, … and {hidden} more" if text else f"… {hidden} not shown"
-    return text
-
-
-def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
-    """``key: value`` lines; keys and values are rendered as untrusted (one line each)."""
-    pairs = [(one_line(k), one_line(v)) for k, v in pairs]
-    width = max((len(k) for k, _ in pairs), default=0) + 1
-    return [f"{indent}{(k + ':').ljust(width)} {v}" for k, v in pairs]
-
-
-def _mapping_lines(mapping: Mapping[str, Any], indent: str) -> list[str]:
-    """``key: value`` lines, aligned; nested mappings and lists of mappings indented below."""
-    lines: list[str] = []
-    flat: list[tuple[str, str]] = []
-
-    def flush() -> None:
-        lines.extend(_aligned(flat, indent))
-        flat.clear()
-
-    for key, value in mapping.items():
-        if _is_marker(mapping, key):
-            continue
-        more = _marker_count(mapping, key)
-        if isinstance(value, Mapping) and value:
-            flush()
-            lines.append(f"{indent}{one_line(key)}:")
-            lines.extend(_mapping_lines(value, indent + "  "))
-        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
-            flush()
-            lines.append(f"{indent}{one_line(key)}:")
-            for item in value[:TEXT_LIST_ITEMS]:
-                lines.append(f"{indent}  - {one_line(_scalar_text(item))}")
-            hidden = len(value) - min(len(value), TEXT_LIST_ITEMS) + more
-            if hidden:
-                lines.append(f"{indent}  … and {hidden} more")
-        else:
-            flat.append((key, _value_text(value, TEXT_LIST_ITEMS, more)))
-    flush()
-    return lines

@@ -9,12 +9,14 @@ from typing import Any, cast
 from docspace_sentinel.docspace.models import AuditEvent, Room, User
 from docspace_sentinel.docspace.rooms import RoomResolver
 from docspace_sentinel.runtime.invocation import parse_invocation
-from docspace_sentinel.workflows.inactive_members import (
-    DEFAULT_ACTIVITY,
-    InactiveSettings,
+from docspace_sentinel.workflows.inactive_members.rules import (
     RoomRoster,
     count_activity,
     quiet_members,
+)
+from docspace_sentinel.workflows.inactive_members.settings import (
+    DEFAULT_ACTIVITY,
+    InactiveSettings,
 )
 from tests.support import fixture
 

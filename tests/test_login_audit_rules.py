@@ -7,15 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from docspace_sentinel.docspace.logins import GUEST, LOGIN_SHOWN, login_key, login_label
 from docspace_sentinel.docspace.models import LoginEvent
-from docspace_sentinel.workflows.login_audit import (
-    LoginAuditSettings,
+from docspace_sentinel.workflows.login_audit.findings import (
     burst_finding,
     digest_evidence,
     digest_finding,
-    event_to_dict,
-    find_bursts,
-    tally_logins,
 )
+from docspace_sentinel.workflows.login_audit.query import event_to_dict
+from docspace_sentinel.workflows.login_audit.rules import find_bursts, tally_logins
+from docspace_sentinel.workflows.login_audit.settings import LoginAuditSettings
 from tests.support import PORTAL, fixture
 
 T0 = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)

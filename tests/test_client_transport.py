@@ -28,12 +28,13 @@ from docspace_sentinel.docspace.errors import (
     PaymentRequired,
     RateLimited,
     Redirected,
+    ResponseTooLarge,
     ServerError,
     TransportError,
 )
+from docspace_sentinel.docspace.response_body import MAX_RESPONSE_BYTES
 from docspace_sentinel.docspace.secret import Secret
 from docspace_sentinel.docspace.settings import ClientSettings, RetryPolicy
-from docspace_sentinel.docspace.transport import MAX_RESPONSE_BYTES, ResponseTooLarge
 from docspace_sentinel.runtime.errors import ConfigError
 from tests.support import API, KEY, PORTAL, Sleeps, envelope, fixture, make_client
 

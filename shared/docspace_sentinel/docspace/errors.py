@@ -130,6 +130,12 @@ class MalformedResponse(DocSpaceError):
     retryable = True
 
 
+class ResponseTooLarge(MalformedResponse):
+    """The body passed ``MAX_RESPONSE_BYTES``; the same request would get the same answer."""
+
+    retryable = False
+
+
 class AuditUnavailable(DocSpaceError):
     """The portal ignored the audit filters and sent its 20 newest events instead.
 

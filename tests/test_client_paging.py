@@ -10,15 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from docspace_sentinel.docspace.client import (
+from docspace_sentinel.docspace.errors import AuditUnavailable, MalformedResponse
+from docspace_sentinel.docspace.paging import (
     IDLESS_PAGES_IN_A_ROW,
     MAX_PAGES_PER_READ,
     STALE_PAGES_IN_A_ROW,
+    PageGuard,
     ScanStats,
-    _PageGuard,
-    _row_ids,
+    row_ids,
 )
-from docspace_sentinel.docspace.errors import AuditUnavailable, MalformedResponse
 from tests.support import API, audit_row, envelope, login_row, make_client
 
 AUDIT = f"{API}/security/audit/events/filter"
@@ -504,10 +504,10 @@ def test_pages_of_rows_without_ids_end_the_read() -> None:
 
 def test_long_string_ids_are_kept_as_small_digests() -> None:
     long_id = "7" * 80_000
-    guard = _PageGuard("people/filter", 10)
-    assert guard.check(_row_ids([{"id": long_id}, {"id": "short"}]), 0)
+    guard = PageGuard("people/filter", 10)
+    assert guard.check(row_ids([{"id": long_id}, {"id": "short"}]), 0)
     kept = {i for i in guard.seen if i != "short"}
     assert len(kept) == 1 and all(isinstance(i, bytes) and len(i) == 16 for i in kept)
     # the same long id is still recognised as seen, and a different one as new
-    assert not guard.check(_row_ids([{"id": long_id}]), 100)
-    assert guard.check(_row_ids([{"id": long_id + "8"}]), 200)
+    assert not guard.check(row_ids([{"id": long_id}]), 100)
+    assert guard.check(row_ids([{"id": long_id + "8"}]), 200)

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from docspace_sentinel.docspace import models
-from docspace_sentinel.docspace.client import ScanStats, guid, int_id
+from docspace_sentinel.docspace.client import guid, int_id
 from docspace_sentinel.docspace.dates import parse_wire_date
 from docspace_sentinel.docspace.envelope import Envelope, classify
 from docspace_sentinel.docspace.errors import DocSpaceError, MalformedRecord
+from docspace_sentinel.docspace.paging import ScanStats
 from tests.support import API, audit_row, envelope, make_client
 
 PARSERS = [

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import NamedTuple
 
-from ..docspace.client import DocSpaceClient, ScanStats
+from ..docspace.client import DocSpaceClient
 from ..docspace.models import AuditEvent, LoginEvent
+from ..docspace.paging import ScanStats
 from ..state.store import Cursor
 from .invocation import Invocation
 

@@ -176,7 +176,7 @@ def _target(user: str) -> dict[str, Any]:
 
 
 def allowlist_list(args: argparse.Namespace) -> int:
-    from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
+    from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
 
     records = AllowlistStore(_state())
     if args.user:
@@ -199,13 +199,13 @@ def allowlist_migrate_keys(args: argparse.Namespace) -> int:
 
 
 def allowlist_change(args: argparse.Namespace) -> int:
-    from docspace_sentinel.workflows.ip_allowlist import (
-        AllowlistSettings,
+    from docspace_sentinel.workflows.ip_allowlist.registration import (
         Registration,
         register,
         resolve_user,
     )
-    from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
+    from docspace_sentinel.workflows.ip_allowlist.settings import AllowlistSettings
+    from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
 
     store = _state()
     settings = AllowlistSettings.from_env()
@@ -274,15 +274,15 @@ def read_import(path: Path, form: str | None) -> list[dict[str, Any]]:
 
 def allowlist_import(args: argparse.Namespace) -> int:
     """Every record is validated and resolved first: one bad record stores nothing."""
-    from docspace_sentinel.workflows.ip_allowlist import (
-        AllowlistSettings,
+    from docspace_sentinel.workflows.ip_allowlist.errors import InvalidAllowlist
+    from docspace_sentinel.workflows.ip_allowlist.registration import (
         expansion_problems,
         parse_registration,
         resolve_user,
         store_registration,
-        sync_locked,
     )
-    from docspace_sentinel.workflows.ip_allowlist.errors import InvalidAllowlist
+    from docspace_sentinel.workflows.ip_allowlist.settings import AllowlistSettings
+    from docspace_sentinel.workflows.ip_allowlist.sync import sync_locked
 
     records = read_import(Path(args.file), args.format)
     problems: list[str] = []
@@ -343,7 +343,8 @@ def allowlist_import(args: argparse.Namespace) -> int:
 
 
 def allowlist_sync(args: argparse.Namespace) -> int:
-    from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings, sync_locked
+    from docspace_sentinel.workflows.ip_allowlist.settings import AllowlistSettings
+    from docspace_sentinel.workflows.ip_allowlist.sync import sync_locked
 
     store = _state()
     settings = AllowlistSettings.from_env()
@@ -366,7 +367,7 @@ def allowlist_sync(args: argparse.Namespace) -> int:
 
 
 def _address(value: str) -> str:
-    from docspace_sentinel.workflows.ip_allowlist.allowlist import unmapped
+    from docspace_sentinel.workflows.ip_allowlist.entries import unmapped
 
     try:
         return str(unmapped(ipaddress.ip_address(value.strip())))

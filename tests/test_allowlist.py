@@ -8,22 +8,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from docspace_sentinel.docspace.models import LoginEvent
-from docspace_sentinel.workflows.ip_allowlist import (
-    check_logins,
-    parse_registration,
-    sighting_finding,
-)
-from docspace_sentinel.workflows.ip_allowlist.allowlist import (
-    Allowlist,
-    Matcher,
+from docspace_sentinel.workflows.ip_allowlist.entries import (
     apply_operation,
-    login_address,
-    matchers,
     parse_entries,
     parse_entry,
 )
 from docspace_sentinel.workflows.ip_allowlist.errors import InvalidAllowlist
-from docspace_sentinel.workflows.ip_allowlist.sync import desired_addresses
+from docspace_sentinel.workflows.ip_allowlist.findings import sighting_finding
+from docspace_sentinel.workflows.ip_allowlist.registration import parse_registration
+from docspace_sentinel.workflows.ip_allowlist.rules import (
+    Matcher,
+    check_logins,
+    login_address,
+    matchers,
+)
+from docspace_sentinel.workflows.ip_allowlist.store import Allowlist
+from docspace_sentinel.workflows.ip_allowlist.sync_plan import desired_addresses
 
 USER = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
 OTHER = "0c1d2e3f-0000-4000-8000-000000000001"
@@ -153,7 +153,7 @@ def test_a_list_too_wide_together_is_refused() -> None:
         parse_entries(seventeen)
     assert len(parse_entries(seventeen[:16])) == 16  # sixteen /8s (and overlaps count once)
     assert len(parse_entries([*seventeen[:16], "1.2.3.0/24", "2001::/16", "2002::/16"])) == 19
-    from docspace_sentinel.workflows.ip_allowlist.allowlist import breadth_problems
+    from docspace_sentinel.workflows.ip_allowlist.entries import breadth_problems
 
     assert breadth_problems(["0.0.0.0/0", "junk"]) and not breadth_problems(["10.0.0.0/8"])
 

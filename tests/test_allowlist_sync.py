@@ -6,11 +6,10 @@ import pytest
 
 from docspace_sentinel.docspace.models import IpRestriction
 from docspace_sentinel.runtime.errors import ConfigError
-from docspace_sentinel.workflows.ip_allowlist import AllowlistSettings
-from docspace_sentinel.workflows.ip_allowlist.allowlist import Allowlist
-from docspace_sentinel.workflows.ip_allowlist.sync import (
+from docspace_sentinel.workflows.ip_allowlist.settings import AllowlistSettings, SyncSettings
+from docspace_sentinel.workflows.ip_allowlist.store import Allowlist
+from docspace_sentinel.workflows.ip_allowlist.sync_plan import (
     PortalState,
-    SyncSettings,
     desired_addresses,
     plan_sync,
 )
@@ -284,7 +283,7 @@ def test_always_allowed_ips_accepts_private_networks() -> None:
 
 
 def test_a_list_past_the_cap_is_refused_without_expanding_it_all() -> None:
-    from docspace_sentinel.workflows.ip_allowlist.sync import MAX_PORTAL_ENTRIES
+    from docspace_sentinel.workflows.ip_allowlist.sync_plan import MAX_PORTAL_ENTRIES
 
     # a thousand /24s per user, a hundred users: 25.6 million addresses if expanded
     lists = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from docspace_sentinel.state.store import StateStore
-from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
+from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
 from local.aws import LocalAws
 from local.cli import main
 from local.simulator.model import IpRestriction

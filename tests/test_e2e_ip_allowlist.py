@@ -11,8 +11,8 @@ from docspace_sentinel.docspace.client import DocSpaceClient
 from docspace_sentinel.docspace.errors import Forbidden
 from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
-from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
-from docspace_sentinel.workflows.ip_allowlist.sync import AddedStore
+from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
+from docspace_sentinel.workflows.ip_allowlist.sync_records import AddedStore
 from local.aws import LocalAws
 from local.lambda_runtime import invoke
 from local.simulator.model import IpRestriction

@@ -12,9 +12,9 @@ from docspace_sentinel.docspace.client import DocSpaceClient
 from docspace_sentinel.findings import publisher as pub
 from docspace_sentinel.state.errors import StateError
 from docspace_sentinel.state.store import StateStore
-from docspace_sentinel.workflows.ip_allowlist import sync as ipsync
-from docspace_sentinel.workflows.ip_allowlist.allowlist import AllowlistStore
-from docspace_sentinel.workflows.ip_allowlist.sync import AddedStore
+from docspace_sentinel.workflows.ip_allowlist import sync_plan
+from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
+from docspace_sentinel.workflows.ip_allowlist.sync_records import AddedStore
 from local.aws import LocalAws
 from local.simulator.model import IpRestriction
 from local.simulator.server import SimulatorServer
@@ -281,5 +281,5 @@ def test_a_stored_allow_everything_list_is_reported_once_per_period(
 
 def test_sync_module_caps_are_consistent() -> None:
     # two syncs' worth of the longest list, 39-character addresses: one DynamoDB item
-    assert 2 * ipsync.MAX_PORTAL_ENTRIES * (39 + 4) < 300_000
-    assert ipsync.MAX_ALLOWLIST_EXPANDED < ipsync.MAX_PORTAL_ENTRIES
+    assert 2 * sync_plan.MAX_PORTAL_ENTRIES * (39 + 4) < 300_000
+    assert sync_plan.MAX_ALLOWLIST_EXPANDED < sync_plan.MAX_PORTAL_ENTRIES

@@ -7,8 +7,10 @@ from typing import Any
 from docspace_sentinel.docspace.errors import TransportError
 from docspace_sentinel.docspace.models import IpRestriction, IpRestrictionSettings, User
 from docspace_sentinel.state.store import StateStore
-from docspace_sentinel.workflows.ip_allowlist.allowlist import Allowlist
-from docspace_sentinel.workflows.ip_allowlist.sync import AddedStore, SyncSettings, sync_portal
+from docspace_sentinel.workflows.ip_allowlist.settings import SyncSettings
+from docspace_sentinel.workflows.ip_allowlist.store import Allowlist
+from docspace_sentinel.workflows.ip_allowlist.sync import sync_portal
+from docspace_sentinel.workflows.ip_allowlist.sync_records import AddedStore
 from local.aws import LocalAws
 
 ADMIN_IP = "192.0.2.1"

@@ -15,9 +15,9 @@ pk                          sk                           what (attributes: see t
 ``reminder#<userId>``       ``<roomId>``                 an inactive member's last reminder
 ``report#<roomId>``         ``<YYYY-MM-DD>#<address>``   a room report mailed to one address
 ``activity#<userId>``       ``<roomId>#<YYYY-MM-DD>``    distinct events per hour (VDR baseline)
-``allow``                   ``<userId>``                 a user's IP allowlist (workflows/ip_allowlist/allowlist.py)
+``allow``                   ``<userId>``                 a user's IP allowlist (workflows/ip_allowlist/store.py)
 ``restriction``             ``<userId>``                 a temporary restriction (state/restrictions.py)
-``ipsync``                  ``added``                    what the portal sync added (workflows/ip_allowlist/sync.py)
+``ipsync``                  ``added``                    what the portal sync added (workflows/ip_allowlist/sync_records.py)
 ``schema``                  ``allowlist-v2``             allowlists are in the layout above
 ``logout#<userId>``         ``<loginId>``                a log-out done on that offending login
                                                          (enforcement/gate.py)
@@ -106,7 +106,7 @@ def legacy_allowlist(user_id: str) -> Key:
     return Key(LEGACY_ALLOW_PREFIX + user_id.lower(), LEGACY_ALLOW_SK)
 
 
-#: Written once no allowlist is left in the legacy layout (see workflows/ip_allowlist/allowlist.py).
+#: Written once no allowlist is left in the legacy layout (see workflows/ip_allowlist/migration.py).
 ALLOWLIST_SCHEMA = Key("schema", "allowlist-v2")
 
 RESTRICTION = "restriction"

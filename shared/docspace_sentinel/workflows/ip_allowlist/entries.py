@@ -1,4 +1,4 @@
-"""Per-user IP allowlists: parsing, matching, and their records in the state table.
+"""Allowlist entries: parsing, the one normal form, and how wide a list may be.
 
 An entry is a single address (``203.0.113.10``), a network (``198.51.100.0/24``) or an ``a-b``
 range (``198.51.100.0-198.51.100.255``), IPv4 or IPv6, parsed with ``ipaddress`` and kept in one
@@ -13,32 +13,17 @@ a list whose entries together cover more than sixteen of those. A ``/8`` is the 
 organisation holds in IPv4; single allocations in IPv6 are ``/19`` to ``/48``. Anything wider
 all but switches the check off for the user, which is what removing their allowlist is for.
 
-========= ============ ==========================================================================
-pk        sk           attributes
-========= ============ ==========================================================================
-``allow`` ``<userId>`` ``entries`` (normalised strings), ``email``, ``updatedBy``, ``updatedAt``
-                       (ISO UTC), ``version`` (``StateStore.put_versioned``)
-========= ============ ==========================================================================
-
-``<userId>`` is lower case; all allowlists share one partition, so listing them is one Query.
-There is no TTL: an allowlist lives until it is removed. Tables written before this layout are
-moved once by ``allowlist migrate-keys`` (workflows/ip_allowlist/migration.py); until then every use of the
-store fails, naming that command.
+The store (``store.py``) keeps the entries in this normal form; the login check (``rules.py``)
+matches addresses against them; the portal sync (``sync_plan.py``) expands them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
-from ...state import keys as state_keys
-from ...state.errors import ConditionFailed
-from ...state.store import StateStore, to_iso
-from .errors import AllowlistConflict, InvalidAllowlist
-from .migration import check_layout
+from .errors import InvalidAllowlist
 
 #: More entries than this in one allowlist is almost certainly a mistake in the feeding system.
 MAX_ENTRIES = 1000
@@ -51,9 +36,6 @@ _ALL = {4: 2**32, 6: 2**128}
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 EntryKind = Literal["address", "network", "range"]
-
-# What the server leaves of an IPv6 address it cut at the first ':' ("2001", "fe80").
-_TRUNCATED_IPV6 = re.compile(r"^[0-9a-fA-F]{1,4}$")
 
 
 class AllowEntry(NamedTuple):
@@ -107,6 +89,12 @@ def unmapped(address: IpAddress) -> IpAddress:
     """The IPv4 address an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) denotes, else itself."""
     mapped = getattr(address, "ipv4_mapped", None)
     return mapped if mapped is not None else address
+
+
+def address_order(text: str) -> tuple[int, int]:
+    """Sort key of an address string: IPv4 before IPv6, then numerically."""
+    address = ipaddress.ip_address(text)
+    return (address.version, int(address))
 
 
 def _address(text: str) -> IpAddress:
@@ -241,71 +229,6 @@ def breadth_problems(texts: Iterable[str], *, field: str = "entries") -> list[st
     return problems or coverage_problems(parsed, field=field)
 
 
-# -- login addresses ----------------------------------------------------------------------------
-
-Verdict = Literal["allowed", "not_allowed", "unverifiable"]
-
-
-class Judgement(NamedTuple):
-    verdict: Verdict
-    reason: str
-    matched: str | None = None  # the entry that allowed the address
-
-
-def login_address(ip: str | None) -> IpAddress | str:
-    """The event's address, or why it cannot be judged.
-
-    The server keeps ``Split(':')[0]`` of the remote address, so an IPv6 client arrives as its
-    first group ("2001") or as "" ("::1"): such a value says nothing about where the login
-    came from and must not be reported as a violation.
-    """
-    text = (ip or "").strip()
-    if not text:
-        return "the event has no address (an IPv6 address the server cut to nothing)"
-    try:
-        return unmapped(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    if "." not in text and ":" not in text and _TRUNCATED_IPV6.match(text):
-        return f"an IPv6 address the server cut at the first ':' ({text!r})"
-    return f"not an IP address ({text!r})"
-
-
-class Allowlist(NamedTuple):
-    """One user's stored allowlist."""
-
-    user_id: str
-    entries: tuple[str, ...]
-    email: str | None = None
-    updated_by: str | None = None
-    updated_at: datetime | None = None
-    version: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "userId": self.user_id,
-            "email": self.email,
-            "entries": list(self.entries),
-            "updatedBy": self.updated_by,
-            "updatedAt": to_iso(self.updated_at) if self.updated_at else None,
-        }
-
-
-class Matcher(NamedTuple):
-    """An allowlist parsed for matching (built once per run per user)."""
-
-    entries: tuple[AllowEntry, ...]
-
-    def judge(self, ip: str | None) -> Judgement:
-        address = login_address(ip)
-        if isinstance(address, str):
-            return Judgement("unverifiable", address)
-        for entry in self.entries:
-            if entry.contains(address):
-                return Judgement("allowed", f"inside {entry.text}", entry.text)
-        return Judgement("not_allowed", f"{address} is outside every allowed entry")
-
-
 # -- changes ------------------------------------------------------------------------------------
 
 OPERATIONS = ("replace", "add", "remove")
@@ -333,91 +256,3 @@ def normal_entry(text: str) -> str:
         return parse_entry(text).text
     except ValueError:
         return text
-
-
-class AllowlistStore:
-    """Allowlists in the state table."""
-
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
-        self._layout_checked = False
-
-    def _checked(self) -> StateStore:
-        """The store, once the table is known to hold no allowlist under the old keys."""
-        if not self._layout_checked:
-            check_layout(self.store)
-            self._layout_checked = True
-        return self.store
-
-    def get(self, user_id: str) -> Allowlist | None:
-        item = self._checked().get(*state_keys.allowlist(user_id))
-        return _from_item(item) if item else None
-
-    def all(self) -> list[Allowlist]:
-        """Every allowlist, by user id: one Query of their partition."""
-        return [_from_item(item) for item in self._checked().query(state_keys.ALLOW)]
-
-    def save(
-        self,
-        user_id: str,
-        entries: Sequence[str],
-        *,
-        email: str | None,
-        updated_by: str,
-        expected_version: int,
-    ) -> Allowlist:
-        """Write the allowlist if nobody changed it since ``expected_version`` (0: absent)."""
-        key = state_keys.allowlist(user_id)
-        now = self.store.now()
-        item = {
-            **key.item(),
-            "entries": list(entries),
-            "email": email,
-            "updatedBy": updated_by,
-            "updatedAt": to_iso(now),
-        }
-        try:
-            version = self._checked().put_versioned(item, expected_version)
-        except ConditionFailed:
-            raise _conflict(key.sk) from None
-        return Allowlist(key.sk, tuple(entries), email, updated_by, now, version)
-
-    def delete(self, user_id: str, *, expected_version: int) -> None:
-        key = state_keys.allowlist(user_id)
-        try:
-            self._checked().delete_versioned(key, expected_version)
-        except ConditionFailed:
-            raise _conflict(key.sk) from None
-
-
-def _conflict(user_id: str) -> AllowlistConflict:
-    return AllowlistConflict(
-        f"the allowlist of {user_id} changed meanwhile; re-read it and try again"
-    )
-
-
-def _from_item(item: Mapping[str, Any]) -> Allowlist:
-    updated = item.get("updatedAt")
-    return Allowlist(
-        user_id=str(item["sk"]),
-        entries=tuple(str(e) for e in item.get("entries") or ()),
-        email=item.get("email"),
-        updated_by=item.get("updatedBy"),
-        updated_at=datetime.fromisoformat(str(updated)) if updated else None,
-        version=int(item.get("version", 0)),
-    )
-
-
-def matchers(allowlists: Iterable[Allowlist]) -> dict[str, Matcher]:
-    """User id → matcher, for a run (entries that no longer parse are skipped, not fatal)."""
-    result: dict[str, Matcher] = {}
-    for allowlist in allowlists:
-        parsed: list[AllowEntry] = []
-        for text in allowlist.entries:
-            try:
-                parsed.append(parse_entry(text))
-            except ValueError:
-                continue
-        if parsed:
-            result[allowlist.user_id.lower()] = Matcher(tuple(parsed))
-    return result

@@ -368,3 +368,45 @@ def test_deliveries_run_in_parallel(
     simulator.actions.change_files(simulator.scenario.key_user.id, 5)
     assert simulator.webhooks.wait_idle(10)
     assert len(webhook_receiver.posts()) == 5 and peak[0] > 1
+
+
+def test_transport_hook_delivers_in_process(api: Any, simulator: SimulatorServer) -> None:
+    calls: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    def transport(
+        method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> tuple[int, str]:
+        calls.append((method, url, headers, body))
+        return 202, ""
+
+    hub = simulator.webhooks
+    hub.transport = transport
+    assert create(api, "https://receiver.example/hook/portal-1", ssl=True).status_code == 200
+    simulator.actions.download_files(simulator.scenario.key_user.id, 2)
+    assert hub.wait_idle(10)
+    assert [c[0] for c in calls] == ["HEAD", "POST", "POST"]
+    assert calls[0][1] == "https://receiver.example/hook/portal-1" and calls[0][3] == b""
+    for _, _, headers, body in calls[1:]:
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest().upper()
+        assert headers["x-docspace-signature-256"] == "sha256=" + digest
+        assert json.loads(body)["event"]["trigger"] == "file.downloaded"
+    assert [x.status for x in hub.sent] == [202, 202]
+    hub.transport = lambda *args: (404, "")
+    assert create(api, "https://receiver.example/other", ssl=True).status_code == 400
+
+
+def test_disabling_a_user_fires_user_updated_once_per_user(
+    api: Any, simulator: SimulatorServer, webhook_receiver: WebhookReceiver
+) -> None:
+    create(api, webhook_receiver.url, triggers=TRIGGERS["user.updated"])
+    s = simulator.scenario
+    victims = [u.id for u in s.users if not (u.is_docspace_admin or u.is_ldap)
+               and u.status == 1 and u.id != s.key_user.id][:2]  # fmt: skip
+    response = api("PUT", "/api/2.0/people/status/2", json={"userIds": victims})
+    assert response.status_code == 200, response.text
+    assert simulator.webhooks.wait_idle(10)
+    got = bodies(webhook_receiver)
+    assert sorted(b["payload"]["id"] for b in got) == sorted(victims)
+    for body in got:
+        assert body["event"]["triggerId"] == 4 and body["payload"]["status"] == 2
+        assert "isAdmin" not in body["payload"] and "isActive" not in body["payload"]

@@ -99,6 +99,10 @@ AUDIT_ACTIONS: dict[int, ActionInfo] = {
             LOCATION_CONTACTS,
             (23,),
         ),
+        ActionInfo(5057, "Folder Downloaded: {0}", 12, PRODUCT_DOCUMENTS, LOCATION_FOLDERS, (2,)),
+        ActionInfo(6055, "Webhook created: {0}", 1, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()),
+        ActionInfo(6056, "Webhook updated: {0}", 2, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()),
+        ActionInfo(6057, "Webhook deleted: {0}", 3, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()),
         ActionInfo(6032, "Cookie Settings Updated", 2, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()),
         ActionInfo(
             6094, "IP Security settings updated", 2, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()

@@ -97,6 +97,9 @@ class File:
     version: int = 1
     size: int = 0
     deleted: bool = False
+    modified_by: str | None = None
+    provider_key: str | None = None  # third-party storage ("box", ...): string ids on the wire
+    provider_id: int = 0
 
 
 @dataclass

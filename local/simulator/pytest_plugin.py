@@ -1,4 +1,4 @@
-"""Pytest fixtures: `scenario`, `simulator`, `simulator_factory`.
+"""Pytest fixtures: `scenario`, `simulator`, `simulator_factory`, `webhook_receiver`.
 
 Enable with `pytest_plugins = ["local.simulator.pytest_plugin"]` in tests/conftest.py.
 """
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from local.simulator.generate import generate_scenario
+from local.simulator.receiver import WebhookReceiver
 from local.simulator.scenario import Scenario
 from local.simulator.server import SimulatorServer
 
@@ -52,3 +53,10 @@ def simulator_factory() -> Iterator[SimulatorFactory]:
     yield make
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A started recording webhook endpoint on 127.0.0.1 (`.url`, `.posts()`, `.status`)."""
+    with WebhookReceiver() as receiver:
+        yield receiver

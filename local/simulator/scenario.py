@@ -28,6 +28,8 @@ from local.simulator.model import (
     User,
 )
 from local.simulator.planted_cases import Planted
+from local.simulator.user_actions import PortalActions
+from local.simulator.webhooks import WebhookHub
 from local.simulator.wire import GUEST_ID, from_micros, parse_offset, to_micros
 
 PORTAL = "https://sim.docspace.local"
@@ -82,6 +84,10 @@ class Scenario:
     def __post_init__(self) -> None:
         self.offset_minutes = parse_offset(self.tenant_offset)
         self._user_index = {u.id: i for i, u in enumerate(self.users)}
+        #: Webhook configs and the sender: actions below publish to it.
+        self.webhooks = WebhookHub(self)
+        #: File changes and downloads by a user: audit events and webhooks together.
+        self.actions = PortalActions(self)
 
     # --- clock -------------------------------------------------------------------------
 
@@ -168,12 +174,16 @@ class Scenario:
         parts: Sequence[str] | None = None,
         context: str | None = None,
         ip: str | None = None,
+        publish: bool = True,
     ) -> int:
         """Append an audit event in date order and return its id.
 
         Defaults: the API key's user, scenario time, and the description, context and
         client profile a real event of that kind would carry (a file target names the
-        file and its room's current title; a room target names the room).
+        file and its room's current title; a room target names the room). An action
+        with a webhook trigger (file, folder, room, user) is also published to the
+        matching webhook configs, with `event.createOn` at the event's date, unless
+        `publish` is False.
         """
         with self.lock:
             info = audit_action(action)
@@ -190,7 +200,10 @@ class Scenario:
                 context=context if context is not None else default_context,
                 profile=_profile(profile, ip),
             )
-            return self.audit.append(micros, row)
+            event_id = self.audit.append(micros, row)
+            if publish:
+                self.webhooks.on_audit(action, user.id, targets, micros)
+            return event_id
 
     def add_login_event(
         self,

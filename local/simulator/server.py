@@ -14,6 +14,8 @@ from local.simulator.faults import Decision, FaultInjector, Faults, Stats
 from local.simulator.routes import build_router
 from local.simulator.routing import Request, Response
 from local.simulator.scenario import Scenario
+from local.simulator.user_actions import PortalActions
+from local.simulator.webhooks import WebhookHub
 from local.simulator.wire import ApiError, ValidationError, error_body, validation_envelope
 
 DEFAULT_API_KEY = "sk-sim-7f3a9c2e5b1d4e8f"
@@ -53,6 +55,16 @@ class SimulatorServer:
         self._injector = FaultInjector(value)
 
     @property
+    def webhooks(self) -> WebhookHub:
+        """Webhook configs, the delivery log and the sender (`scenario.webhooks`)."""
+        return self.scenario.webhooks
+
+    @property
+    def actions(self) -> PortalActions:
+        """File changes and downloads by a user: audit events and webhooks together."""
+        return self.scenario.actions
+
+    @property
     def audit_option(self) -> bool:
         return self.scenario.audit_option
 
@@ -72,6 +84,7 @@ class SimulatorServer:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes requests sleeping in a "slow" fault
+        self.scenario.webhooks.close()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)

@@ -1,0 +1,109 @@
+"""`WebhookReceiver`: a tiny recording HTTP endpoint on 127.0.0.1 for webhook tests.
+
+It answers HEAD with 200 and POST with `status` (or the next of `statuses`, or whatever
+`respond(request)` returns), and records every request: method, path, headers (names
+lower-cased) and the exact body bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class WebhookReceiver:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.requests: list[Received] = []
+        self.status = 200
+        self.head_status = 200
+        self.statuses: list[int] = []  # consumed first, one per POST
+        self.respond: Callable[[Received], int] | None = None
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.receiver = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def posts(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST"]
+
+    def heads(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "HEAD"]
+
+    def record(self, request: Received) -> int:
+        with self._lock:
+            self.requests.append(request)
+            if request.method == "HEAD":
+                return self.head_status
+            respond = self.respond
+            if respond is None:
+                return self.statuses.pop(0) if self.statuses else self.status
+        return respond(request)  # outside the lock: deliveries arrive in parallel
+
+    def start(self) -> WebhookReceiver:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="webhook-receiver", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        request = Received(
+            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+        )
+        status = self.server.receiver.record(request)  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()

@@ -33,8 +33,12 @@ from .delivery import Delivery, UnusableDelivery, parse_delivery
 from .settings import REFRESH_SECONDS, ReceiverSettings, docspace_would_refuse
 from .signature import header_value, verify
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sentinel"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocSpaceSentinel"))
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sentinel")
+logger = Logger(service=SERVICE)
+# The service dimension is named explicitly: the template's alarms match on it.
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocSpaceSentinel"), service=SERVICE
+)
 
 METRIC = "WebhookDeliveries"
 OUTCOMES = (

@@ -79,18 +79,23 @@ class SecretStore:
         self.name = name
         self.client = client
 
-    def exists(self) -> bool:
-        """True when the secret holds a value (a secret being deleted or empty counts as gone)."""
+    def current(self) -> Secret | None:
+        """The stored secret, or None when there is none (gone, being deleted, or empty)."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.get_secret_value(SecretId=self.name)
+            text = self.client.get_secret_value(SecretId=self.name).get("SecretString") or ""
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("ResourceNotFoundException", "InvalidRequestException"):
-                return False
+                return None
             raise SetupError(f"could not read secret {self.name!r}: {code}") from None
-        return True
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = text  # a plain string, as the receiver also accepts
+        value = data.get("secret") if isinstance(data, dict) else data
+        return Secret(value) if isinstance(value, str) and value else None
 
     def store(self, secret: Secret) -> str:
         """Create the secret or add a new version; returns ``created`` or ``updated``."""
@@ -139,36 +144,54 @@ def install(
     ssl = url.lower().startswith("https://")
     found = find_ours(client.webhooks(), url)
     report: dict[str, Any] = {"secretName": store.name, "secret": "unchanged"}
+    previous = store.current()
     new: Secret | None = None
-    if not found or rotate or not store.exists():
+    if not found or rotate or previous is None:
         new = new_secret()
         report["secret"] = store.store(new)  # first: the receiver must know it before the portal
-    if not found:
-        assert new is not None
-        config = client.create_webhook(WEBHOOK_NAME, url, new, triggers, ssl=ssl)
-        report["action"] = "created"
-    else:
-        current = found[0]
-        wanted = (triggers, True, ssl)
-        if new is not None or (current.triggers, current.enabled, current.ssl) != wanted:
-            config = client.update_webhook(
-                current.id,
-                WEBHOOK_NAME,
-                url,
-                triggers,
-                ssl=ssl,
-                enabled=True,
-                secret=new,
-                target_id=current.target_id,
-            )
-            report["action"] = "updated"
-        else:
-            config = current
-            report["action"] = "unchanged"
-        if len(found) > 1:
-            report["duplicates"] = [c.id for c in found[1:]]
+    try:
+        config = _apply(client, found, url, triggers, ssl, new, report)
+    except Exception:
+        if new is not None and previous is not None:
+            # The portal refused the change and kept the old secret: put it back so deliveries
+            # still verify. (After a call whose outcome is unknown, run --rotate-secret again.)
+            store.store(previous)
+        raise
+    if len(found) > 1:
+        report["duplicates"] = [c.id for c in found[1:]]
     report["webhook"] = config.to_dict()
     return report
+
+
+def _apply(
+    client: DocSpaceClient,
+    found: list[WebhookConfig],
+    url: str,
+    triggers: int,
+    ssl: bool,
+    new: Secret | None,
+    report: dict[str, Any],
+) -> WebhookConfig:
+    if not found:
+        if new is None:
+            raise SetupError("internal: a new webhook needs a new secret")
+        report["action"] = "created"
+        return client.create_webhook(WEBHOOK_NAME, url, new, triggers, ssl=ssl)
+    current = found[0]
+    if new is None and (current.triggers, current.enabled, current.ssl) == (triggers, True, ssl):
+        report["action"] = "unchanged"
+        return current
+    report["action"] = "updated"
+    return client.update_webhook(
+        current.id,
+        WEBHOOK_NAME,
+        url,
+        triggers,
+        ssl=ssl,
+        enabled=True,
+        secret=new,
+        target_id=current.target_id,
+    )
 
 
 def status(client: DocSpaceClient, url: str | None) -> tuple[dict[str, Any], bool]:

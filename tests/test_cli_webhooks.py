@@ -88,6 +88,13 @@ def test_install_twice_status_and_remove(
     assert report["secret"] == "updated" and rotated != secret and config.secret == rotated
     assert rotated not in shown and len(hub.configs) == 1
 
+    # a rotation the portal refuses (the HEAD probe fails) puts the old secret back
+    webhook_receiver.head_status = 500
+    code, _, shown = cli(capsys, "install", "--url", url, "--allow-http", "--rotate-secret")
+    assert code == 2 and shown.startswith("error: ") and shown.count("\n") == 1
+    assert stored_secret() == rotated == config.secret
+    webhook_receiver.head_status = 200
+
     code, report, shown = cli(capsys, "status", "--url", url, "--allow-http")
     assert code == 0 and report["found"] and report["health"] == "healthy"
     assert report["webhook"]["triggers"] == SENTINEL_TRIGGERS and rotated not in shown

@@ -12,6 +12,9 @@
     python -m local.cli allowlist import FILE [--format json|csv]
     python -m local.cli allowlist sync [--confirm-remove ADDRESS ...]
     python -m local.cli allowlist migrate-keys [--dry-run]
+    python -m local.cli webhooks install --url URL [--secret-name NAME] [--rotate-secret]
+    python -m local.cli webhooks status [--url URL]
+    python -m local.cli webhooks remove [--url URL] --yes
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
@@ -22,7 +25,9 @@ that names one user twice (e.g. once by id, once by email) is refused whole. ``s
 
 Settings come from the environment as for the functions: ``STATE_TABLE`` (and AWS credentials
 for it), ``DOCSPACE_URL`` with ``DOCSPACE_API_KEY`` or ``DOCSPACE_API_KEY_SECRET``, and
-optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift or a sync did.
+optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift or a sync did. ``webhooks``
+needs no state table; ``install`` writes the secret with the AWS credentials of the environment
+(``local.webhook_setup``).
 """
 
 from __future__ import annotations
@@ -366,6 +371,51 @@ def allowlist_sync(args: argparse.Namespace) -> int:
     return 0 if sync.status in ("off", "unchanged", "planned", "applied") else 1
 
 
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def _webhook_url(args: argparse.Namespace, *, required: bool) -> str | None:
+    from local.webhook_setup import check_url
+
+    url = args.url or env_str("WEBHOOK_RECEIVER_URL") or None
+    if url is None:
+        if required:
+            raise ValueError("--url is required (the receiver's Function URL)")
+        return None
+    return check_url(url, allow_http=getattr(args, "allow_http", False))
+
+
+def webhooks_install(args: argparse.Namespace) -> int:
+    from local.webhook_setup import DEFAULT_SECRET_NAME, SecretStore, install
+
+    url = _webhook_url(args, required=True)
+    assert url is not None
+    name = args.secret_name or env_str("DOCSPACE_WEBHOOK_SECRET_ARN") or DEFAULT_SECRET_NAME
+    with DocSpaceClient.from_env() as client:
+        _print(install(client, SecretStore(name), url, rotate=args.rotate_secret))
+    return 0
+
+
+def webhooks_status(args: argparse.Namespace) -> int:
+    from local.webhook_setup import status
+
+    with DocSpaceClient.from_env() as client:
+        report, healthy = status(client, _webhook_url(args, required=False))
+    _print(report)
+    return 0 if healthy else 1
+
+
+def webhooks_remove(args: argparse.Namespace) -> int:
+    from local.webhook_setup import remove
+
+    if not args.yes:
+        raise ValueError("removing the webhook stops real-time detection: add --yes")
+    with DocSpaceClient.from_env() as client:
+        report = remove(client, _webhook_url(args, required=False))
+    _print(report)
+    return 0 if report["deleted"] else 1
+
+
 def _address(value: str) -> str:
     from docspace_sentinel.workflows.ip_allowlist.entries import unmapped
 
@@ -453,6 +503,29 @@ def parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--dry-run", action="store_true", help="only count them")
     migrate.set_defaults(run=allowlist_migrate_keys)
+
+    webhooks = groups.add_parser("webhooks", help="the portal's webhook for the real-time guard")
+    hook_commands = webhooks.add_subparsers(dest="command", required=True)
+    url_help = "the receiver's Function URL (default: WEBHOOK_RECEIVER_URL)"
+    install = hook_commands.add_parser("install", help="create or update the webhook (idempotent)")
+    install.add_argument("--url", help=url_help)
+    install.add_argument(
+        "--secret-name",
+        help="Secrets Manager name or ARN for the webhook secret (default: "
+        "DOCSPACE_WEBHOOK_SECRET_ARN, else docspace-sentinel/webhook-secret)",
+    )
+    install.add_argument("--rotate-secret", action="store_true", help="store and set a new secret")
+    install.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)  # tests
+    install.set_defaults(run=webhooks_install)
+    show_hook = hook_commands.add_parser("status", help="our webhook's state (exit 1 if unhealthy)")
+    show_hook.add_argument("--url", help=url_help)
+    show_hook.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
+    show_hook.set_defaults(run=webhooks_status)
+    drop = hook_commands.add_parser("remove", help="delete our webhook (the secret stays)")
+    drop.add_argument("--url", help=url_help)
+    drop.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
+    drop.add_argument("--yes", action="store_true", help="really delete it")
+    drop.set_defaults(run=webhooks_remove)
     return top
 
 

@@ -26,6 +26,7 @@ from .models import (
     Room,
     RoomMember,
     User,
+    WebhookConfig,
     parse_int,
 )
 from .paging import (
@@ -42,6 +43,7 @@ from .paging import (
     parse_rows,
     share_ids,
 )
+from .secret import Secret
 from .settings import ClientSettings
 from .transport import Envelope, Transport
 
@@ -365,3 +367,83 @@ class DocSpaceClient:
         """Breadcrumbs from the "Rooms" root down to the folder; the room carries ``roomType``."""
         path = f"files/folder/{int_id(folder_id, 'folderId')}/path"
         return list(parse_rows(as_list(self._get(path), path), Folder.from_wire, ScanStats()))
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def webhooks(self) -> list[WebhookConfig]:
+        """Every webhook the caller may see (an admin: all), with its last delivery's status.
+
+        A row that cannot be read is skipped: no write is built from this list."""
+        path = "settings/webhook"
+        rows = as_list(self._get(path), path)
+        return list(parse_rows(rows, WebhookConfig.from_listing, ScanStats()))
+
+    def create_webhook(
+        self, name: str, uri: str, secret: Secret, triggers: int, *, ssl: bool = True
+    ) -> WebhookConfig:
+        """``POST settings/webhook``. The portal probes ``uri`` with a HEAD first (2xx or 400)
+        and checks ``secret`` against its password policy. The secret is a ``Secret`` so any
+        error message that echoes it is redacted."""
+        path = "settings/webhook"
+        body = _webhook_body(name, uri, triggers, ssl=ssl, enabled=True)
+        body["secretKey"] = secret.reveal()
+        return WebhookConfig.from_wire(
+            as_object(self.transport.request("POST", path, body=body), path)
+        )
+
+    def update_webhook(
+        self,
+        webhook_id: int,
+        name: str,
+        uri: str,
+        triggers: int,
+        *,
+        ssl: bool = True,
+        enabled: bool = True,
+        secret: Secret | None = None,
+        target_id: str | None = None,
+    ) -> WebhookConfig:
+        """``PUT settings/webhook``: overwrites name, uri, enabled, ssl, triggers and targetId
+        (an omitted ``target_id`` clears it); no ``secret`` keeps the old one."""
+        path = "settings/webhook"
+        body = _webhook_body(name, uri, triggers, ssl=ssl, enabled=enabled)
+        body["id"] = int_id(webhook_id, "webhookId")
+        if target_id:
+            body["targetId"] = target_id
+        if secret is not None:
+            body["secretKey"] = secret.reveal()
+        return WebhookConfig.from_wire(
+            as_object(self.transport.request("PUT", path, body=body), path)
+        )
+
+    def enable_webhook(self, webhook_id: int, enabled: bool, name: str, uri: str) -> WebhookConfig:
+        """``PUT settings/webhook/enable``: only ``id`` and ``enabled`` are used, but ``name``
+        and ``uri`` are required by the DTO. Enabling probes the URI again."""
+        path = "settings/webhook/enable"
+        body = {"id": int_id(webhook_id, "webhookId"), "name": name, "uri": uri, "enabled": enabled}
+        return WebhookConfig.from_wire(
+            as_object(self.transport.request("PUT", path, body=body), path)
+        )
+
+    def delete_webhook(self, webhook_id: int) -> WebhookConfig:
+        """``DELETE settings/webhook/{id}``: answers with the deleted config."""
+        path = f"settings/webhook/{int_id(webhook_id, 'webhookId')}"
+        return WebhookConfig.from_wire(as_object(self.transport.request("DELETE", path), path))
+
+
+#: DocSpace's limit on a webhook's name.
+MAX_WEBHOOK_NAME = 50
+
+
+def _webhook_body(
+    name: str, uri: str, triggers: int, *, ssl: bool, enabled: bool
+) -> dict[str, Any]:
+    if not name.strip() or len(name) > MAX_WEBHOOK_NAME:
+        raise ValueError(f"a webhook name must be 1-{MAX_WEBHOOK_NAME} characters")
+    if not uri.lower().startswith(("https://", "http://")):
+        raise ValueError("a webhook uri must be an http or https URL")
+    if ssl and not uri.lower().startswith("https://"):
+        raise ValueError("ssl needs an https uri")
+    if isinstance(triggers, bool) or not isinstance(triggers, int) or not 0 <= triggers < 2**63:
+        raise ValueError("triggers must be a 64-bit bit mask (0 = every trigger)")
+    return {"name": name, "uri": uri, "enabled": enabled, "ssl": ssl, "triggers": triggers}

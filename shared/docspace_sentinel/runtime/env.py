@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from ..docspace.models import parse_int
 from .errors import ConfigError
@@ -23,14 +23,6 @@ def _raw(env: Env, name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-class NoSettings(NamedTuple):
-    """The settings of a workflow that reads none of its own."""
-
-    @classmethod
-    def from_env(cls, env: Env | None = None) -> NoSettings:
-        return cls()
 
 
 def env_str(name: str, default: str | None = None, *, env: Env | None = None) -> str | None:

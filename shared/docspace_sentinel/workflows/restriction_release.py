@@ -11,7 +11,8 @@ reconciled against the user's real status: disabled means the restriction holds;
 means it never happened, and the record is marked failed (reported, not retried blindly).
 
 The transitions themselves are ``disabling.lift`` and ``disabling.reconcile``; this module
-schedules them and publishes their notices.
+schedules them and publishes their notices. Each run also checks the real-time guard's webhook
+(``webhook_health``): this is the scheduled function that runs most often.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from ..docspace.dates import format_utc
 from ..enforcement import disabling
 from ..enforcement.disabling import Settled, reconcile
 from ..findings.finding import ActionTaken, Finding, Severity, UserRef
-from ..runtime.env import NoSettings
 from ..runtime.runner import RunContext, RunOutcome
 from ..state.restrictions import RESTRICTING, Restriction, RestrictionStore
+from . import webhook_health
+from .webhook_health import WebhookHealthSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ LIFT = "enable_user"
 #: How long a "restricting" record may sit before it is reconciled (the disabling run may still
 #: be in flight before that).
 SETTLE = timedelta(minutes=2)
-#: Nothing of its own: the run and client settings say all it needs.
-Settings = NoSettings
+#: The webhook health check's setting; the run and client settings say the rest.
+Settings = WebhookHealthSettings
 
 
 def settle_time(client: DocSpaceClient) -> timedelta:
@@ -46,7 +48,7 @@ def settle_time(client: DocSpaceClient) -> timedelta:
     return max(SETTLE, timedelta(seconds=settings.retry.total_budget + settings.timeout + 60))
 
 
-def run(context: RunContext, settings: NoSettings) -> RunOutcome:
+def run(context: RunContext, settings: WebhookHealthSettings) -> RunOutcome:
     records = RestrictionStore(context.store)
     now = context.store.now()
     findings: list[Finding] = []
@@ -72,7 +74,12 @@ def run(context: RunContext, settings: NoSettings) -> RunOutcome:
         counts[outcome] += 1
         if notice is not None:
             findings.append(notice)
-    return RunOutcome(findings=findings, details=counts, advances_cursor=False)
+    health = webhook_health.check(context.client, settings, WORKFLOW)
+    findings += health
+    details: dict[str, object] = {**counts}
+    if settings.receiver_url:
+        details["webhook"] = "healthy" if not health else health[0].evidence["problem"]
+    return RunOutcome(findings=findings, details=details, advances_cursor=False)
 
 
 def lift(

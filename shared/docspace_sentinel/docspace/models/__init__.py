@@ -1,8 +1,8 @@
 """Typed records parsed once, tolerantly, from DocSpace wire JSON.
 
 One module per kind of record: ``events`` (audit and login events), ``people`` (users,
-groups), ``files`` (rooms, shares, folders, files), ``ip_restrictions``; ``wire`` holds the
-field readers they share. Everything is re-exported here, the one import path callers use.
+groups), ``files`` (rooms, shares, folders, files), ``ip_restrictions``, ``webhooks``; ``wire``
+holds the field readers they share. Everything is re-exported here, the one import path callers use.
 
 Records are ``NamedTuple`` classes: immutable and typed like frozen dataclasses, but a tenth of
 the cost to define (a handler's cold start imports every one of them) and cheaper to build (a
@@ -30,11 +30,13 @@ from .files import (
 )
 from .ip_restrictions import IpRestriction, IpRestrictionSettings
 from .people import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, Group, User
+from .webhooks import SENTINEL_TRIGGERS, WebhookConfig
 from .wire import Wire, parse_int
 
 __all__ = [
     "ACCESS_ROOM_MANAGER",
     "ROOM_TYPE_VDR",
+    "SENTINEL_TRIGGERS",
     "STATUS_ACTIVE",
     "STATUS_PENDING",
     "STATUS_TERMINATED",
@@ -50,6 +52,7 @@ __all__ = [
     "Room",
     "RoomMember",
     "User",
+    "WebhookConfig",
     "Wire",
     "parse_int",
 ]

@@ -35,7 +35,9 @@ PARAMETERS = {
     "DocSpaceUrl": "https://portal.example.com",
     "DocSpaceApiKeySecret": "docspace-sentinel/api-key",
     "ReminderSender": "reminders@example.com",
+    "WebhookSecretArn": "docspace-sentinel/webhook-secret",
 }
+REALTIME_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:sentinel-RealtimeQueue"
 
 #: What ``Ref`` / ``Fn::GetAtt`` of the stack's resources resolve to.
 REFS = {
@@ -43,11 +45,13 @@ REFS = {
     "FindingsTopic": TOPIC_ARN,
     "OperationsTopic": f"arn:aws:sns:{REGION}:{ACCOUNT}:sentinel-OperationsTopic",
     "TopicKey": "key-0001",
+    "RealtimeQueue": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/sentinel-RealtimeQueue",
 }
 ATTRIBUTES = {
     ("StateTable", "Arn"): TABLE_ARN,
     ("FindingsTopic", "TopicName"): TOPIC_NAME,
     ("TopicKey", "Arn"): f"arn:aws:kms:{REGION}:{ACCOUNT}:key/key-0001",
+    ("RealtimeQueue", "Arn"): REALTIME_QUEUE_ARN,
 }
 PSEUDO = {
     "AWS::Partition": PARTITION,

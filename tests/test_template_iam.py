@@ -92,6 +92,15 @@ STATE_ACCESS: dict[str, Grants] = {
         LAYOUT,
         SCAN,
     ),
+    # The webhook receiver only verifies and queues: no state at all.
+    "WebhookReceiverFunction": (),
+}
+
+#: Functions that never call DocSpace nor publish findings (no API key, no topic key).
+NOT_SCANNING = {"WebhookReceiverFunction"}
+#: The secret (template parameter) each function may read; every other is out of reach.
+SECRET_OF = {
+    f: "WebhookSecretArn" if f in NOT_SCANNING else "DocSpaceApiKeySecret" for f in STATE_ACCESS
 }
 
 
@@ -238,10 +247,14 @@ def test_only_the_inactive_members_function_sends_email_and_only_from_the_sender
 
 
 @pytest.mark.parametrize("function", sorted(STATE_ACCESS))
-def test_the_api_key_secret_and_no_other_is_readable(function: str, region: None) -> None:
+def test_its_own_secret_and_no_other_is_readable(function: str, region: None) -> None:
     prefix = f"arn:aws:secretsmanager:{iam.REGION}:{iam.ACCOUNT}:secret:"
-    name = iam.PARAMETERS["DocSpaceApiKeySecret"]
+    name = iam.PARAMETERS[SECRET_OF[function]]
     policy = statements(function)
+    for other_parameter in {"DocSpaceApiKeySecret", "WebhookSecretArn"} - {SECRET_OF[function]}:
+        other_name = iam.PARAMETERS[other_parameter]
+        request = iam.Request("secretsmanager:GetSecretValue", f"{prefix}{other_name}-AbC123")
+        assert iam.decide(policy, request) != "allow", other_parameter
 
     def read(arn: str, action: str = "secretsmanager:GetSecretValue") -> str:
         return iam.decide(policy, iam.Request(action, arn))
@@ -259,6 +272,9 @@ def test_the_topic_key_is_used_only_through_sns(region: None) -> None:
     for function in STATE_ACCESS:
         policy = statements(function)
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            if function in NOT_SCANNING:  # publishes nothing
+                assert iam.decide(policy, iam.Request(action, key, via_sns)) != "allow"
+                continue
             assert iam.decide(policy, iam.Request(action, key, via_sns)) == "allow"
             assert iam.decide(policy, iam.Request(action, key)) != "allow", (function, action)
         assert iam.decide(policy, iam.Request("kms:Encrypt", key, via_sns)) != "allow"
@@ -329,6 +345,9 @@ def as_request(service: str, operation: str, params: dict[str, Any], aws: LocalA
         source = params["Source"]
         identity = f"arn:aws:ses:{iam.REGION}:{iam.ACCOUNT}:identity/{source}"
         return iam.Request("ses:SendEmail", identity, {"ses:FromAddress": (source,)})
+    if service == "sqs" and operation == "SendMessage":
+        assert params["QueueUrl"].endswith("/realtime"), params["QueueUrl"]
+        return iam.Request("sqs:SendMessage", iam.REALTIME_QUEUE_ARN)
     if service == "secretsmanager" and operation == "GetSecretValue":
         client = boto3.client("secretsmanager", region_name=iam.REGION)
         arn = client.describe_secret(SecretId=params["SecretId"])["ARN"]
@@ -407,13 +426,43 @@ def _run_everything(
     StateStore(aws.table_name, client=aws.dynamodb).delete(*state_keys.ALLOWLIST_SCHEMA)
     recorder.run("IpAllowlistFunction", event)
 
+    _receive_a_webhook(recorder)
+
     for name in FUNCTIONS:
-        if name != register:
+        if name != register and name not in NOT_SCANNING:
             release = name == "RestrictionReleaseFunction"
             again = recorder.run(
                 name, scheduled(iso(now + timedelta(minutes=10))) if release else event
             )
             assert again["status"] == "duplicate", (name, again)
+
+
+def _receive_a_webhook(recorder: Recorder) -> None:
+    """The receiver reads its secret from Secrets Manager and queues one signed delivery."""
+    from docspace_sentinel.webhooks import receiver
+    from docspace_sentinel.webhooks.signature import sign
+
+    secret = iam.PARAMETERS["WebhookSecretArn"]
+    boto3.client("secretsmanager", region_name=iam.REGION).create_secret(
+        Name=secret, SecretString=json.dumps({"secret": "Webhook-Secret-1!"})
+    )
+    queue = boto3.client("sqs", region_name=iam.REGION).create_queue(QueueName="realtime")
+    receiver.reset_caches()
+    body = json.dumps(
+        {"event": {"id": 1, "createOn": iso(utc_now()), "trigger": "file.updated"}, "payload": {}}
+    )
+    event = {
+        "version": "2.0",
+        "requestContext": {"http": {"method": "POST"}},
+        "headers": {"x-docspace-signature-256": sign("Webhook-Secret-1!", body.encode())},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCSPACE_WEBHOOK_SECRET_ARN", secret)
+        patch.setenv("REALTIME_QUEUE_URL", queue["QueueUrl"])
+        answer = recorder.run("WebhookReceiverFunction", event)
+    assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"status": "queued"}
 
 
 @pytest.mark.e2e
@@ -526,3 +575,15 @@ def test_without_named_senders_nobody_may_put_onboarding_events() -> None:
     policy = _resource_policy("OnboardingBus", "Policy")  # the default: empty
     for principal in (HR_ROLE, f"arn:aws:iam::{iam.ACCOUNT}:root"):
         assert iam.decide(policy, _put_events(principal)) == "deny"
+
+
+def test_only_the_receiver_sends_to_the_realtime_queue_and_only_sends(region: None) -> None:
+    send = iam.Request("sqs:SendMessage", iam.REALTIME_QUEUE_ARN)
+    for function in STATE_ACCESS:
+        allowed = iam.decide(statements(function), send) == "allow"
+        assert allowed == (function == "WebhookReceiverFunction"), function
+    policy = statements("WebhookReceiverFunction")
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:PurgeQueue"):
+        assert iam.decide(policy, iam.Request(action, iam.REALTIME_QUEUE_ARN)) != "allow", action
+    other = f"arn:aws:sqs:{iam.REGION}:{iam.ACCOUNT}:other"
+    assert iam.decide(policy, iam.Request("sqs:SendMessage", other)) != "allow"

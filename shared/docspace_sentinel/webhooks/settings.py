@@ -1,0 +1,130 @@
+"""The webhook receiver's settings, read and validated at the handler's entry, before any AWS
+call (``ReceiverSettings.from_env``):
+
+================================ ======================================================
+``DOCSPACE_WEBHOOK_SECRET_ARN``   Secrets Manager name or ARN of the webhook secret (a
+                                  plain string, or JSON ``{"secret": "..."}``); wins
+                                  when ``DOCSPACE_WEBHOOK_SECRET`` is also set
+``DOCSPACE_WEBHOOK_SECRET``       the secret itself, for local runs only (refused in Lambda)
+``REALTIME_QUEUE_URL``            the SQS queue verified deliveries go to
+``MAX_BODY_BYTES``                larger bodies are refused with 413 (262144; at most
+                                  900000, below SQS's 1 MiB message limit with attributes)
+================================ ======================================================
+
+The secret is read the way the API key is (``docspace.settings``): Powertools ``get_secret``
+with an explicit ``max_age``, botocore's body-logging loggers quieted first, the value held
+in a ``Secret`` (redacted repr).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from ..docspace.secret import Secret
+from ..runtime.env import Env, env_int, env_str
+from ..runtime.errors import ConfigError
+
+#: How long a warm Lambda reuses the fetched secret (a rotation is picked up sooner: a failed
+#: check refetches it, at most once per ``REFRESH_SECONDS``).
+CACHE_SECONDS = 300
+REFRESH_SECONDS = 60
+#: DocSpace's password policy caps a webhook secret at 30 printable ASCII characters.
+DOCSPACE_SECRET_MAX = 30
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    SECRET_ARN: ClassVar[str] = "DOCSPACE_WEBHOOK_SECRET_ARN"  # noqa: S105 - a name
+    SECRET: ClassVar[str] = "DOCSPACE_WEBHOOK_SECRET"  # noqa: S105 - a name
+    QUEUE_URL: ClassVar[str] = "REALTIME_QUEUE_URL"
+    MAX_BODY_BYTES: ClassVar[str] = "MAX_BODY_BYTES"
+
+    queue_url: str
+    max_body_bytes: int
+    #: Reads the secret (Secrets Manager in Lambda: an AWS call); ``force=True`` skips the cache.
+    secret: Callable[..., Secret] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> ReceiverSettings:
+        queue_url = env_str(cls.QUEUE_URL, env=env)
+        if queue_url is None:
+            raise ConfigError(cls.QUEUE_URL, "is required: the URL of the real-time SQS queue")
+        parts = urlsplit(queue_url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ConfigError(cls.QUEUE_URL, "must be an SQS queue URL (https://sqs...)")
+        max_body = env_int(cls.MAX_BODY_BYTES, 262144, minimum=1024, maximum=900_000, env=env)
+        return cls(queue_url, max_body, secret_source(env))
+
+
+def secret_source(env: Env | None = None) -> Callable[..., Secret]:
+    """Check where the webhook secret comes from (no AWS call); the function returned reads it."""
+    source = os.environ if env is None else env
+    name = env_str(ReceiverSettings.SECRET_ARN, env=env)
+    if name is not None:
+        return partial(_from_secrets_manager, name)
+    plain = env_str(ReceiverSettings.SECRET, env=env)
+    if plain is None:
+        raise ConfigError(
+            ReceiverSettings.SECRET_ARN,
+            "is required: the Secrets Manager name or ARN of the webhook secret "
+            f"({ReceiverSettings.SECRET} for local runs)",
+        )
+    if source.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigError(
+            ReceiverSettings.SECRET,
+            "is for local runs only; in Lambda store the secret in Secrets Manager "
+            f"({ReceiverSettings.SECRET_ARN})",
+        )
+    secret = Secret(plain)
+    return lambda force=False: secret
+
+
+def docspace_would_refuse(secret: Secret) -> bool:
+    """Whether DocSpace's password policy could never accept this secret (too long, spaces or
+    non-printable characters): deliveries signed with it cannot come from DocSpace."""
+    value = secret.reveal()
+    return len(value) > DOCSPACE_SECRET_MAX or not all("!" <= c <= "~" for c in value)
+
+
+def _from_secrets_manager(name: str, force: bool = False) -> Secret:
+    # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
+    from aws_lambda_powertools.utilities import parameters
+
+    from ..docspace.settings import quiet_aws_wire_logs
+
+    quiet_aws_wire_logs()
+    try:
+        value = parameters.get_secret(name, max_age=CACHE_SECONDS, force_fetch=force)
+    except parameters.exceptions.GetParameterError as exc:
+        # The message names the secret and the AWS error code, never the value.
+        raise ConfigError(
+            ReceiverSettings.SECRET_ARN, f"could not read secret {name!r}: {exc}"
+        ) from None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    return Secret(_secret_from_string(str(value)))
+
+
+def _secret_from_string(text: str) -> str:
+    """A plain string, or JSON ``{"secret": "..."}``."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            raise ConfigError(
+                ReceiverSettings.SECRET_ARN, "the secret looks like JSON but does not parse"
+            ) from None
+        value = data.get("secret") if isinstance(data, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        raise ConfigError(ReceiverSettings.SECRET_ARN, 'the secret JSON has no "secret" string')
+    if not stripped:
+        raise ConfigError(ReceiverSettings.SECRET_ARN, "the secret is empty")
+    return stripped

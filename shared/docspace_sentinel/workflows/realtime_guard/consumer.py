@@ -120,7 +120,9 @@ class Consumer:
         burst = crossing(entries, threshold, window)
         if burst is None:
             return "counted"
-        return self.burst(user, kind, burst)
+        # The finding tells what is known now of the window the burst started.
+        seen = tuple(sorted(e for e in set(entries) if e.at - burst.start <= window))
+        return self.burst(user, kind, burst._replace(entries=seen))
 
     def burst(self, user: str, kind: str, burst: Burst) -> str:
         """One finding per burst: the ``rtburst`` claim is held (its owner names the burst)

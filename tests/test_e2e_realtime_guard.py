@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import requests
 
+from docspace_sentinel.findings.errors import PublishError
 from docspace_sentinel.findings.finding import Finding
+from docspace_sentinel.findings.publisher import FindingPublisher
 from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
 from docspace_sentinel.webhooks import receiver
@@ -40,6 +42,7 @@ class Pipeline:
         self.queue_url = aws.sqs.create_queue(QueueName="realtime")["QueueUrl"]
         self.rng = random.Random(14)
         self.failures: list[dict[str, str]] = []
+        self.records: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def transport(
@@ -106,8 +109,17 @@ class Pipeline:
             }
             for m in self.messages()
         ]
+        self.records |= {r["messageId"]: r for r in records}
         records += [r for r in records if self.rng.random() < redeliver]
         self.rng.shuffle(records)
+        return self.feed(records)
+
+    def redeliver_failures(self) -> int:
+        """SQS makes the messages a batch reported as failed visible again."""
+        failed, self.failures = self.failures, []
+        return self.feed([self.records[f["itemIdentifier"]] for f in failed])
+
+    def feed(self, records: list[dict[str, Any]]) -> int:
         handler = load_handler("realtime_guard")
         for i in range(0, len(records), 10):
             answer = handler({"Records": records[i : i + 10]}, FakeContext("realtime_guard"))
@@ -285,3 +297,31 @@ def test_unusable_and_foreign_messages_are_acknowledged(pipe: Pipeline, aws: Loc
     }
     assert handler(event, FakeContext("realtime_guard")) == {"batchItemFailures": []}
     assert aws.findings() == []
+
+
+def test_a_transient_failure_is_redelivered_and_acts_once(
+    pipe: Pipeline, simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = _member(simulator)
+    real = FindingPublisher.publish
+    calls: list[str] = []
+
+    def flaky(self: FindingPublisher, finding: Finding) -> str:
+        calls.append(finding.fingerprint)
+        if len(calls) == 1:
+            raise PublishError("arn:topic", "InternalError", "SNS is down")
+        return real(self, finding)
+
+    monkeypatch.setattr(FindingPublisher, "publish", flaky)
+    start = utc_now() - timedelta(minutes=3)
+    simulator.actions.change_files(user, 25, at=start, spacing=timedelta(seconds=7))
+    pipe.drain()
+    # the message that crossed failed after the disable: its claims were released, and the
+    # next delivery of the burst (or the redelivery) met its own restriction (same burst, same
+    # owner): "done", not a second disable
+    assert len(pipe.failures) == 1
+    pipe.redeliver_failures()
+    assert pipe.failures == [] and len(calls) == 2
+    (finding,) = aws.findings()
+    assert [(a["target"], a["status"]) for a in finding["actions"]] == [(user, "done")]
+    assert simulator.stats.requests[STATUS] == 1

@@ -396,3 +396,14 @@ def test_the_template_alarms_watch_outcomes_the_receiver_counts() -> None:
     }
     assert watched == {"queue_failed", "rejected_signature"}
     assert watched <= set(receiver.OUTCOMES)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe{}", delivery().replace("Contract", "\ufffe").encode("utf-8")]
+)
+def test_a_signed_body_sqs_cannot_carry_is_2xx_unusable_not_500(aws: Aws, raw: bytes) -> None:
+    """Not UTF-8, or a character SQS refuses (U+FFFE, valid JSON): retrying would not help."""
+    event = request(body=base64.b64encode(raw).decode(), signature=sign(SECRET, raw), encoded=True)
+    answer = call(event)
+    assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"status": "unusable"}
+    assert aws.messages() == []

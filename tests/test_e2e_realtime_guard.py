@@ -4,6 +4,7 @@ SQS queue (moto) -> the consumer, with the polling guard and the release over th
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from collections.abc import Iterator
@@ -325,3 +326,50 @@ def test_a_transient_failure_is_redelivered_and_acts_once(
     (finding,) = aws.findings()
     assert [(a["target"], a["status"]) for a in finding["actions"]] == [(user, "done")]
     assert simulator.stats.requests[STATUS] == 1
+
+
+def test_the_polling_guard_first_then_the_realtime_guard_acts_no_more(
+    pipe: Pipeline, simulator: SimulatorServer, aws: LocalAws
+) -> None:
+    user = _member(simulator)
+    hub = simulator.webhooks
+    hub.auto_deliver = False  # the deliveries are late: the scheduled run comes first
+    start = utc_now() - timedelta(minutes=3)
+    simulator.actions.change_files(user, 25, at=start, spacing=timedelta(seconds=7))
+    run("bulk_change_guard", scheduled(iso(utc_now())))
+    (polled,) = _mine(aws.findings(), user)
+    assert [a["status"] for a in polled["actions"]] == ["done"]
+    hub.deliver_pending()
+    pipe.drain()
+    (late,) = aws.findings()
+    assert late["workflow"] == "realtime_guard"
+    assert [a["status"] for a in late["actions"]] == ["skipped"]
+    assert late["dedup"][-1] == "observed"
+    assert simulator.stats.requests[STATUS] == 1
+
+
+def test_bodies_never_reach_the_logs(
+    pipe: Pipeline,
+    simulator: SimulatorServer,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hub = simulator.webhooks
+    user = _member(simulator)
+    simulator.actions.change_files(user, 3)
+    assert hub.wait_idle(20)
+    titles = {
+        str(log.payload.get("title")) for log in hub.logs.values() if log.payload.get("title")
+    }
+    assert titles
+    pipe.drain(redeliver=1.0)
+    handler = load_handler("realtime_guard")
+    secret = '{"event": {"id": 5, "trigger": "nope"}, "payload": {"title": "Salary-PII.xlsx"}}'
+    handler({"Records": [{"messageId": "x", "body": secret}]}, FakeContext("realtime_guard"))
+    out = capfd.readouterr()
+    extras = " ".join(str(vars(record)) for record in caplog.records)
+    text = out.out + out.err + caplog.text + extras
+    assert "batch processed" in text
+    for title in (*titles, "Salary-PII.xlsx"):
+        assert title not in text

@@ -150,3 +150,32 @@ def test_dedup_by_event_id_and_content_key_under_concurrent_consumers(store: Sta
     assert item is not None and item["state"] == "done"
     kept = int(item["expiresAt"]) - int(store.now().timestamp())
     assert kept >= dedup.KEEP.total_seconds() - 60
+
+
+def test_a_bad_setting_fails_the_batch_before_any_aws_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.client import BaseClient
+
+    from docspace_sentinel.runtime.errors import ConfigError
+    from local.lambda_runtime import FakeContext, load_handler
+
+    for name, value in {
+        "STATE_TABLE": "state",
+        "FINDINGS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "DOCSPACE_URL": "https://portal.example.com",
+        "DOCSPACE_API_KEY": "sk-local",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "DOWNLOAD_THRESHOLD": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DOCSPACE_API_KEY_SECRET", raising=False)
+
+    def no_aws(*args: object) -> None:
+        raise AssertionError("an AWS call before the settings were checked")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    handler = load_handler("realtime_guard")
+    event = {"Records": [{"messageId": "m", "body": _delivery(1)}]}
+    with pytest.raises(ConfigError, match="DOWNLOAD_THRESHOLD"):
+        handler(event, FakeContext("realtime_guard"))

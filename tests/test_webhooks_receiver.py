@@ -8,7 +8,7 @@ import json
 import logging
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -407,3 +407,61 @@ def test_a_signed_body_sqs_cannot_carry_is_2xx_unusable_not_500(aws: Aws, raw: b
     answer = call(event)
     assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"status": "unusable"}
     assert aws.messages() == []
+
+
+def _rotated(aws: Aws, new: str, old: str, until: datetime) -> None:
+    document = {"secret": new, "previous": old, "previousUntil": until.isoformat()}
+    aws.secrets.put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(document))
+
+
+def test_a_rotation_keeps_the_old_secret_until_previous_until(aws: Aws) -> None:
+    # DocSpace's sender may sign with its cached (old) secret for up to an hour after a
+    # rotation: both verify until previousUntil, the old one not after it.
+    assert call(signed(delivery(1)))["statusCode"] == 200  # the old secret is now cached
+    _rotated(aws, "Rotated-Secret-2!", SECRET, datetime.now(UTC) + timedelta(hours=2))
+    assert call(signed(delivery(2), secret="Rotated-Secret-2!"))["statusCode"] == 200
+    for event_id in (3, 4):  # after the forced re-read, within the refresh minute
+        answer = call(signed(delivery(event_id)))
+        assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"status": "queued"}
+    assert call(signed(delivery(5), secret="Rotated-Secret-2!"))["statusCode"] == 200
+    assert call(signed(delivery(6), secret="Other-Secret-1!"))["statusCode"] == 401
+    assert len(aws.messages()) == 5
+
+    _rotated(aws, "Rotated-Secret-2!", SECRET, datetime.now(UTC) - timedelta(seconds=1))
+    parameters.clear_caches()
+    assert call(signed(delivery(7)))["statusCode"] == 401  # the overlap is over
+    assert call(signed(delivery(8), secret="Rotated-Secret-2!"))["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"previous": SECRET}, {"previous": SECRET, "previousUntil": "soon"}, {"previous": 5}],
+)
+def test_a_previous_secret_without_a_readable_deadline_is_never_accepted(
+    aws: Aws, extra: dict[str, Any]
+) -> None:
+    document = {"secret": "Rotated-Secret-2!", **extra}
+    aws.secrets.put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(document))
+    assert call(signed(delivery(1)))["statusCode"] == 401
+    assert call(signed(delivery(2), secret="Rotated-Secret-2!"))["statusCode"] == 200
+
+
+def test_bad_signatures_make_no_aws_call_but_one_rate_limited_secret_read(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.client import BaseClient
+
+    assert call(signed(delivery()))["statusCode"] == 200  # warm: the secret is cached
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    receiver.reset_caches()  # the refresh clock: the first failure may re-read the secret
+    for _ in range(20):
+        assert call(signed(delivery(), secret="Wrong-1!"))["statusCode"] == 401
+        assert call(request(body=delivery()))["statusCode"] == 401  # unsigned
+    assert calls == ["GetSecretValue"]

@@ -31,7 +31,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .delivery import Delivery, UnusableDelivery, parse_delivery
-from .settings import REFRESH_SECONDS, ReceiverSettings, docspace_would_refuse
+from .settings import REFRESH_SECONDS, ReceiverSettings, WebhookSecrets, docspace_would_refuse
 from .signature import header_value, verify
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sentinel")
@@ -126,14 +126,14 @@ def receive(event: Any, settings: ReceiverSettings | None = None) -> dict[str, A
 
 
 def _verified(settings: ReceiverSettings, raw: bytes, signature: str | None) -> bool:
-    secret = settings.secret()
-    if not _warned[0] and docspace_would_refuse(secret):
+    keys = settings.secrets()
+    if not _warned[0] and docspace_would_refuse(keys.secret):
         _warned[0] = True
         logger.warning(
             "the webhook secret is longer than 30 characters or not printable ASCII: DocSpace "
             "cannot be configured with it, so no delivery will verify"
         )
-    if verify(secret.reveal(), raw, signature):
+    if _signed_by_one(keys, raw, signature):
         return True
     # The secret may have been rotated since it was cached: read it again, at most once a
     # minute (an attacker's bad signatures must not become a Secrets Manager call each).
@@ -141,8 +141,16 @@ def _verified(settings: ReceiverSettings, raw: bytes, signature: str | None) -> 
     if signature is None or now - _last_refresh[0] < REFRESH_SECONDS:
         return False
     _last_refresh[0] = now
-    fresh = settings.secret(force=True)
-    return fresh.reveal() != secret.reveal() and verify(fresh.reveal(), raw, signature)
+    fresh = settings.secrets(force=True)
+    return not fresh.same_as(keys) and _signed_by_one(fresh, raw, signature)
+
+
+def _signed_by_one(keys: WebhookSecrets, raw: bytes, signature: str | None) -> bool:
+    """Whether the current secret or, during a rotation's overlap, the previous one signed
+    ``raw``. Every accepted secret is checked (each in constant time) and which one matched is
+    never told: a delivery is ``queued`` either way."""
+    results = [verify(key.reveal(), raw, signature) for key in keys.accepted()]
+    return any(results)
 
 
 def _message_body(raw: bytes) -> str:

@@ -3,8 +3,10 @@ call (``ReceiverSettings.from_env``):
 
 ================================ ======================================================
 ``DOCSPACE_WEBHOOK_SECRET_ARN``   Secrets Manager name or ARN of the webhook secret (a
-                                  plain string, or JSON ``{"secret": "..."}``); wins
-                                  when ``DOCSPACE_WEBHOOK_SECRET`` is also set
+                                  plain string, or JSON ``{"secret": "..."}``, during a
+                                  rotation ``{"secret": new, "previous": old,
+                                  "previousUntil": ISO time}``); wins when
+                                  ``DOCSPACE_WEBHOOK_SECRET`` is also set
 ``DOCSPACE_WEBHOOK_SECRET``       the secret itself, for local runs only (refused in Lambda)
 ``REALTIME_QUEUE_URL``            the SQS queue verified deliveries go to
 ``MAX_BODY_BYTES``                larger bodies are refused with 413 (262144; at most
@@ -14,6 +16,11 @@ call (``ReceiverSettings.from_env``):
 The secret is read the way the API key is (``docspace.settings``): Powertools ``get_secret``
 with an explicit ``max_age``, botocore's body-logging loggers quieted first, the value held
 in a ``Secret`` (redacted repr).
+
+Rotation overlap: DocSpace's sender caches webhook configs for up to an hour, so after
+``webhooks install --rotate-secret`` deliveries may still be signed with the old secret. The
+document then names it as ``previous``, accepted until ``previousUntil`` (an ISO time with a
+zone; a naive one is UTC); without a readable ``previousUntil`` it is never accepted.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 from ..docspace.secret import Secret
@@ -38,6 +46,30 @@ REFRESH_SECONDS = 60
 DOCSPACE_SECRET_MAX = 30
 
 
+class WebhookSecrets(NamedTuple):
+    """The secret deliveries are signed with, and during a rotation the one before it."""
+
+    secret: Secret
+    previous: Secret | None = None
+    previous_until: datetime | None = None
+
+    def accepted(self, now: datetime | None = None) -> tuple[Secret, ...]:
+        """The secrets a signature may be made with at ``now``: the previous one only while
+        its ``previousUntil`` is in the future."""
+        if self.previous is None or self.previous_until is None:
+            return (self.secret,)
+        if (now or datetime.now(UTC)) >= self.previous_until:
+            return (self.secret,)
+        return (self.secret, self.previous)
+
+    def same_as(self, other: WebhookSecrets) -> bool:
+        def values(keys: WebhookSecrets) -> tuple[object, ...]:
+            old = keys.previous.reveal() if keys.previous is not None else None
+            return (keys.secret.reveal(), old, keys.previous_until)
+
+        return values(self) == values(other)
+
+
 @dataclass(frozen=True)
 class ReceiverSettings:
     SECRET_ARN: ClassVar[str] = "DOCSPACE_WEBHOOK_SECRET_ARN"  # noqa: S105 - a name
@@ -47,8 +79,9 @@ class ReceiverSettings:
 
     queue_url: str
     max_body_bytes: int
-    #: Reads the secret (Secrets Manager in Lambda: an AWS call); ``force=True`` skips the cache.
-    secret: Callable[..., Secret] = field(repr=False, compare=False)
+    #: Reads the secret(s) (Secrets Manager in Lambda: an AWS call); ``force=True`` skips the
+    #: cache.
+    secrets: Callable[..., WebhookSecrets] = field(repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ReceiverSettings:
@@ -62,7 +95,7 @@ class ReceiverSettings:
         return cls(queue_url, max_body, secret_source(env))
 
 
-def secret_source(env: Env | None = None) -> Callable[..., Secret]:
+def secret_source(env: Env | None = None) -> Callable[..., WebhookSecrets]:
     """Check where the webhook secret comes from (no AWS call); the function returned reads it."""
     source = os.environ if env is None else env
     name = env_str(ReceiverSettings.SECRET_ARN, env=env)
@@ -81,8 +114,8 @@ def secret_source(env: Env | None = None) -> Callable[..., Secret]:
             "is for local runs only; in Lambda store the secret in Secrets Manager "
             f"({ReceiverSettings.SECRET_ARN})",
         )
-    secret = Secret(plain)
-    return lambda force=False: secret
+    secrets = WebhookSecrets(Secret(plain))
+    return lambda force=False: secrets
 
 
 def docspace_would_refuse(secret: Secret) -> bool:
@@ -92,7 +125,7 @@ def docspace_would_refuse(secret: Secret) -> bool:
     return len(value) > DOCSPACE_SECRET_MAX or not all("!" <= c <= "~" for c in value)
 
 
-def _from_secrets_manager(name: str, force: bool = False) -> Secret:
+def _from_secrets_manager(name: str, force: bool = False) -> WebhookSecrets:
     # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
     from aws_lambda_powertools.utilities import parameters
 
@@ -108,23 +141,40 @@ def _from_secrets_manager(name: str, force: bool = False) -> Secret:
         ) from None
     if isinstance(value, bytes):
         value = value.decode("utf-8")
-    return Secret(_secret_from_string(str(value)))
+    return secrets_from_string(str(value))
 
 
-def _secret_from_string(text: str) -> str:
-    """A plain string, or JSON ``{"secret": "..."}``."""
+def secrets_from_string(text: str) -> WebhookSecrets:
+    """A plain string, JSON ``{"secret": "..."}``, or during a rotation JSON ``{"secret": new,
+    "previous": old, "previousUntil": ISO time}`` (a bad ``previous`` part is ignored: the
+    current secret still works)."""
     stripped = text.strip()
-    if stripped.startswith("{"):
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            raise ConfigError(
-                ReceiverSettings.SECRET_ARN, "the secret looks like JSON but does not parse"
-            ) from None
-        value = data.get("secret") if isinstance(data, dict) else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+    if not stripped.startswith("{"):
+        if not stripped:
+            raise ConfigError(ReceiverSettings.SECRET_ARN, "the secret is empty")
+        return WebhookSecrets(Secret(stripped))
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        raise ConfigError(
+            ReceiverSettings.SECRET_ARN, "the secret looks like JSON but does not parse"
+        ) from None
+    value = data.get("secret") if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
         raise ConfigError(ReceiverSettings.SECRET_ARN, 'the secret JSON has no "secret" string')
-    if not stripped:
-        raise ConfigError(ReceiverSettings.SECRET_ARN, "the secret is empty")
-    return stripped
+    assert isinstance(data, dict)
+    previous = data.get("previous")
+    until = _instant(data.get("previousUntil"))
+    if not isinstance(previous, str) or not previous.strip() or until is None:
+        return WebhookSecrets(Secret(value.strip()))
+    return WebhookSecrets(Secret(value.strip()), Secret(previous.strip()), until)
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

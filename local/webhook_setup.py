@@ -5,8 +5,12 @@ guard, and its secret in Secrets Manager.
 receiver's URL. A second run updates it when its triggers, ``enabled`` or ``ssl`` differ and
 keeps the secret, unless ``--rotate-secret`` (or the stored secret is gone: the portal never
 returns it, so a new one is the only way to know it). A new secret is stored in Secrets Manager
-*before* the portal is told, so the receiver verifies deliveries from the first one. No secret is
-ever printed or logged.
+*before* the portal is told, so the receiver verifies deliveries from the first one; the old one
+stays in the document as ``previous`` until ``previousUntil`` (``OVERLAP`` from now), because
+DocSpace's sender may sign with its cached config for up to an hour. When the portal clearly
+refuses the change (a 4xx), the old document is written back; after an answer of unknown outcome
+(a timeout, a 5xx) both secrets stay accepted and the operator is told to check ``webhooks
+status``. No secret is ever printed or logged.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import json
 import secrets
 import string
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.errors import DocSpaceError
 from docspace_sentinel.docspace.models import SENTINEL_TRIGGERS, WebhookConfig
 from docspace_sentinel.docspace.secret import Secret
 from docspace_sentinel.runtime.errors import SentinelError
@@ -26,6 +32,9 @@ WEBHOOK_NAME = "DocSpace Sentinel"
 DEFAULT_SECRET_NAME = "docspace-sentinel/webhook-secret"  # noqa: S105 (a name, not a value)
 #: DocSpace checks a webhook secret against the portal's password policy, capped at 30.
 SECRET_LENGTH = 30
+#: How long the receiver still accepts the previous secret after a rotation (DocSpace's sender
+#: caches a webhook's config, secret included, for up to an hour).
+OVERLAP = timedelta(hours=2)
 #: The special characters every DocSpace password policy accepts.
 SPECIALS = "!#$%&()*+,.:;<>?@^_{}~"
 _CLASSES = (string.ascii_uppercase, string.ascii_lowercase, string.digits, SPECIALS)
@@ -69,7 +78,8 @@ def check_url(url: str, *, allow_http: bool) -> str:
 
 
 class SecretStore:
-    """The webhook secret in Secrets Manager, as JSON ``{"secret": "..."}``."""
+    """The webhook secret in Secrets Manager, as JSON ``{"secret": "..."}``; during a rotation
+    ``{"secret": new, "previous": old, "previousUntil": ISO time}``."""
 
     def __init__(self, name: str, client: Any = None) -> None:
         if client is None:
@@ -79,45 +89,72 @@ class SecretStore:
         self.name = name
         self.client = client
 
-    def current(self) -> Secret | None:
-        """The stored secret, or None when there is none (gone, being deleted, or empty)."""
+    def document(self) -> str | None:
+        """The stored text, or None when there is none (gone or being deleted)."""
         from botocore.exceptions import ClientError
 
         try:
-            text = self.client.get_secret_value(SecretId=self.name).get("SecretString") or ""
+            text = self.client.get_secret_value(SecretId=self.name).get("SecretString")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("ResourceNotFoundException", "InvalidRequestException"):
                 return None
             raise SetupError(f"could not read secret {self.name!r}: {code}") from None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = text  # a plain string, as the receiver also accepts
-        value = data.get("secret") if isinstance(data, dict) else data
-        return Secret(value) if isinstance(value, str) and value else None
+        return text if isinstance(text, str) else None
 
-    def store(self, secret: Secret) -> str:
-        """Create the secret or add a new version; returns ``created`` or ``updated``."""
+    def current(self) -> Secret | None:
+        """The stored secret, or None when there is none (gone, being deleted, or empty)."""
+        return secret_in(self.document())
+
+    def store(
+        self, secret: Secret, *, previous: Secret | None = None, until: datetime | None = None
+    ) -> str:
+        """Create the secret or add a new version (with ``previous`` accepted until ``until``
+        when both are given); returns ``created`` or ``updated``."""
+        document: dict[str, str] = {"secret": secret.reveal()}
+        if previous is not None and until is not None:
+            document["previous"] = previous.reveal()
+            document["previousUntil"] = until.astimezone(UTC).isoformat(timespec="seconds")
+        return self.write(json.dumps(document))
+
+    def write(self, text: str) -> str:
         from botocore.exceptions import ClientError
 
-        value = json.dumps({"secret": secret.reveal()})
         try:
             try:
-                self.client.put_secret_value(SecretId=self.name, SecretString=value)
+                self.client.put_secret_value(SecretId=self.name, SecretString=text)
                 return "updated"
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                     raise
             self.client.create_secret(
                 Name=self.name,
-                SecretString=value,
+                SecretString=text,
                 Description="DocSpace Sentinel: the HMAC secret of the portal's webhook",
             )
             return "created"
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             raise SetupError(f"could not store secret {self.name!r}: {code}") from None
+
+
+def secret_in(text: str | None) -> Secret | None:
+    """The current secret of a stored document (plain string or JSON)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = text  # a plain string, as the receiver also accepts
+    value = data.get("secret") if isinstance(data, dict) else data
+    return Secret(value) if isinstance(value, str) and value else None
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether the portal clearly refused the request (a 4xx: it changed nothing). A timeout,
+    a dropped connection, a 5xx or a redirect leave the outcome unknown."""
+    status = exc.status_code if isinstance(exc, DocSpaceError) else None
+    return status is not None and 400 <= status < 500
 
 
 # -- the commands -------------------------------------------------------------------------------
@@ -144,19 +181,32 @@ def install(
     ssl = url.lower().startswith("https://")
     found = find_ours(client.webhooks(), url)
     report: dict[str, Any] = {"secretName": store.name, "secret": "unchanged"}
-    previous = store.current()
+    document = store.document()
+    previous = secret_in(document)
     new: Secret | None = None
+    until = datetime.now(UTC) + OVERLAP
     if not found or rotate or previous is None:
         new = new_secret()
-        report["secret"] = store.store(new)  # first: the receiver must know it before the portal
+        # First: the receiver must know the new secret before the portal signs with it, and
+        # keep accepting the old one while DocSpace's sender still has it cached.
+        report["secret"] = store.store(new, previous=previous, until=until)
+        if previous is not None:
+            report["previousAcceptedUntil"] = until.isoformat(timespec="seconds")
     try:
         config = _apply(client, found, url, triggers, ssl, new, report)
-    except Exception:
-        if new is not None and previous is not None:
-            # The portal refused the change and kept the old secret: put it back so deliveries
-            # still verify. (After a call whose outcome is unknown, run --rotate-secret again.)
-            store.store(previous)
-        raise
+    except Exception as exc:
+        if new is None or previous is None or document is None:
+            raise
+        if refused(exc):
+            # The portal refused the change and kept the old secret: put the old document back.
+            store.write(document)
+            raise
+        raise SetupError(
+            f"the portal's answer is unknown ({type(exc).__name__}: {exc}); the receiver accepts "
+            f"both the new and the old secret until {until.isoformat(timespec='seconds')}: "
+            "check `webhooks status`, and run `webhooks install --rotate-secret` again if the "
+            "webhook is failing"
+        ) from exc
     if len(found) > 1:
         report["duplicates"] = [c.id for c in found[1:]]
     report["webhook"] = config.to_dict()

@@ -4,14 +4,15 @@ moto's Secrets Manager; the health check on the restriction release's runs."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 import responses
 
-from docspace_sentinel.docspace.errors import Forbidden
+from docspace_sentinel.docspace.client import DocSpaceClient
+from docspace_sentinel.docspace.errors import BadRequest, Forbidden, ServerError, TransportError
 from docspace_sentinel.docspace.models import SENTINEL_TRIGGERS
 from docspace_sentinel.workflows import webhook_health
 from docspace_sentinel.workflows.webhook_health import WebhookHealthSettings
@@ -151,6 +152,76 @@ def test_delivery_is_signed_with_the_stored_secret(
     assert len(posts) == 2
     for post in posts:
         assert post.headers["x-docspace-signature-256"] == sign(stored_secret(), post.body)
+
+
+def stored_document() -> dict[str, Any]:
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=SECRET_NAME)
+    document: dict[str, Any] = json.loads(value["SecretString"])
+    return document
+
+
+def test_a_rotation_keeps_the_old_secret_accepted_for_two_hours(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    webhook_receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    url = webhook_receiver.url
+    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    assert set(stored_document()) == {"secret"}  # nothing to overlap with on a first install
+    old = stored_secret()
+    before = utc_now()
+    code, report, shown = cli(capsys, "install", "--url", url, "--allow-http", "--rotate-secret")
+    document = stored_document()
+    assert code == 0 and document["previous"] == old and document["secret"] != old
+    until = datetime.fromisoformat(document["previousUntil"])
+    assert before + timedelta(hours=2) - timedelta(seconds=5) <= until
+    assert until <= utc_now() + timedelta(hours=2, seconds=5)
+    assert report["previousAcceptedUntil"] == document["previousUntil"]
+    assert old not in shown and document["secret"] not in shown
+    (config,) = simulator.webhooks.configs.values()
+    assert config.secret == document["secret"]
+
+
+@pytest.mark.parametrize(
+    ("error", "rolled_back"),
+    [
+        (BadRequest("Secret does not meet the password policy", status_code=400), True),
+        (Forbidden("Access denied", status_code=403), True),
+        (TransportError("timed out"), False),
+        (ServerError("Bad gateway", status_code=502), False),
+    ],
+)
+def test_a_failed_rotation_rolls_back_only_when_the_portal_refused(
+    error: Exception,
+    rolled_back: bool,
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    webhook_receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    point_at(monkeypatch, simulator, aws)
+    url = webhook_receiver.url
+    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    old_document = stored_document()
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(DocSpaceClient, "update_webhook", fails)
+    code, _, shown = cli(capsys, "install", "--url", url, "--allow-http", "--rotate-secret")
+    assert code == 2 and shown.startswith("error: ") and shown.count("\n") == 1
+    document = stored_document()
+    if rolled_back:  # the portal kept the old secret: so does the store
+        assert document == old_document
+    else:  # the portal may have either: the receiver accepts both for a while
+        assert document["previous"] == old_document["secret"] != document["secret"]
+        assert datetime.fromisoformat(document["previousUntil"]) > utc_now() + timedelta(hours=1)
+        assert "webhooks status" in shown
+    assert old_document["secret"] not in shown and document["secret"] not in shown
 
 
 @pytest.mark.parametrize(

@@ -632,3 +632,27 @@ def test_only_the_receiver_sends_to_the_realtime_queue_and_only_sends(region: No
         assert iam.decide(policy, iam.Request(action, iam.REALTIME_QUEUE_ARN)) != "allow", action
     other = f"arn:aws:sqs:{iam.REGION}:{iam.ACCOUNT}:other"
     assert iam.decide(policy, iam.Request("sqs:SendMessage", other)) != "allow"
+
+
+def _resolved(**parameters: str) -> dict[str, Any]:
+    translated = iam.translate(TEMPLATE)
+    resolved: dict[str, Any] = iam.Resolver(translated, parameters).value(translated["Resources"])
+    return resolved
+
+
+def test_the_consumer_runs_at_most_5_at_once_and_the_receiver_is_capped_on_request(
+    region: None,
+) -> None:
+    translated = iam.translate(TEMPLATE)["Resources"]
+    (mapping,) = [
+        r["Properties"]
+        for r in translated.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["FunctionName"] == {"Ref": "RealtimeGuardFunction"}
+    ]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}  # SQS allows 2 to 1000
+    receiver = _resolved()["WebhookReceiverFunction"]["Properties"]
+    # Unreserved by default: a new account may have only 10 concurrent executions.
+    assert "ReservedConcurrentExecutions" not in receiver
+    capped = _resolved(ReceiverReservedConcurrency="5")["WebhookReceiverFunction"]["Properties"]
+    assert int(capped["ReservedConcurrentExecutions"]) == 5

@@ -373,3 +373,31 @@ def test_bodies_never_reach_the_logs(
     assert "batch processed" in text
     for title in (*titles, "Salary-PII.xlsx"):
         assert title not in text
+
+
+def test_a_create_by_that_is_no_guid_is_acknowledged_not_redelivered(
+    pipe: Pipeline, aws: LocalAws
+) -> None:
+    handler = load_handler("realtime_guard")
+    at = iso(utc_now() - timedelta(minutes=1))
+    records = [
+        {
+            "messageId": f"g{n}",
+            "body": json.dumps(
+                {
+                    "event": {
+                        "id": 500 + n,
+                        "createOn": at,
+                        "createBy": "not-a-guid",
+                        "trigger": "file.updated",
+                    },
+                    "payload": {"id": 7000 + n},
+                }
+            ),
+        }
+        for n in range(25)
+    ]
+    for i in range(0, 25, 10):
+        answer = handler({"Records": records[i : i + 10]}, FakeContext("realtime_guard"))
+        assert answer == {"batchItemFailures": []}
+    assert aws.findings() == []

@@ -179,3 +179,25 @@ def test_a_bad_setting_fails_the_batch_before_any_aws_call(
     event = {"Records": [{"messageId": "m", "body": _delivery(1)}]}
     with pytest.raises(ConfigError, match="DOWNLOAD_THRESHOLD"):
         handler(event, FakeContext("realtime_guard"))
+
+
+def test_long_string_ids_are_kept_short_and_an_oversized_item_means_full(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = WindowStore(store)
+    long_ids = [f"sbox-1-|/{'x' * 240}{i}" for i in range(3)]
+    for i, key in enumerate(long_ids):
+        assert windows.add("u", rules.CHANGE, Entry(T0 + timedelta(seconds=i), key), W)
+    read = windows.read("u", rules.CHANGE, T0, T0 + W)
+    assert len({e.key for e in read}) == 3
+    assert all(len(e.key) <= window.MAX_KEY for e in read)
+    assert window.stored_key("12345") == "12345"
+    # DynamoDB refusing the item (over 400 KB) is a full minute, not a failed delivery
+    from botocore.exceptions import ClientError
+
+    def refuse(*_a: object, **_k: object) -> None:
+        error = {"Error": {"Code": "ValidationException", "Message": "Item size exceeded"}}
+        raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.client, "update_item", refuse)
+    assert windows.add("u", rules.CHANGE, Entry(T0, "999"), W) is False

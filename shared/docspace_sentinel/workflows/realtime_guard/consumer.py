@@ -12,6 +12,7 @@ the DLQ takes it after repeated failures. Bodies are never logged (PII): only id
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,8 @@ WORKFLOW = rt_findings.WORKFLOW
 BURST_LEASE = timedelta(minutes=5)
 #: Statuses that took (or, in a dry run, would have taken) a slot of the cap.
 COUNTED = frozenset({"done", "failed", "proposed"})
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 OUTCOMES = ("counted", "burst", "reported", "duplicate", "ignored", "unusable", "failed")
 
@@ -91,6 +94,10 @@ class Consumer:
             delivery = parse_delivery(body, now=self.store.now())
         except UnusableDelivery as exc:
             log.info("unusable delivery in message %s: %s", message_id, exc.reason)
+            return "unusable"
+        if delivery.create_by is not None and not _GUID.fullmatch(delivery.create_by):
+            # No user can be acted on for it: redelivering would only poison the queue.
+            log.info("unusable delivery in message %s: createBy is not a GUID", message_id)
             return "unusable"
         kind = kind_of(delivery.trigger)
         if kind is None or delivery.create_by is None or delivery.entity_id is None:

@@ -201,3 +201,33 @@ def test_long_string_ids_are_kept_short_and_an_oversized_item_means_full(
 
     monkeypatch.setattr(store.client, "update_item", refuse)
     assert windows.add("u", rules.CHANGE, Entry(T0, "999"), W) is False
+
+
+def test_a_reported_burst_skips_reading_the_window_again(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docspace_sentinel.state import keys as state_keys
+    from docspace_sentinel.workflows.realtime_guard.consumer import Consumer
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    consumer = Consumer(store, RealtimeSettings(), lambda: None, lambda _f: "m")
+    reads: list[str] = []
+    real_read = consumer.windows.read
+    monkeypatch.setattr(consumer.windows, "read", lambda *a: reads.append(a[0]) or real_read(*a))
+
+    def body(event_id: int) -> str:
+        return (
+            f'{{"event":{{"id":{event_id},"createOn":"{T0:%Y-%m-%dT%H:%M:%S}Z",'
+            f'"createBy":"{user}","trigger":"file.updated"}},"payload":{{"id":{event_id}}}}}'
+        )
+
+    monkeypatch.setattr(store, "now", lambda: T0 + timedelta(minutes=1))
+    assert consumer.message({"body": body(1)}, "m1") == "counted" and len(reads) == 1
+    key = state_keys.realtime_burst(user, rules.CHANGE)
+    # a claim still in progress (its owner may have crashed) does not stop the read
+    assert store.claim(*key, "other", until=T0 + 2 * W, lease=timedelta(minutes=5))
+    assert consumer.message({"body": body(2)}, "m2") == "counted" and len(reads) == 2
+    store.confirm(*key, "other", until=T0 + 2 * W)
+    assert consumer.message({"body": body(3)}, "m3") == "burst" and len(reads) == 2
+    # the entry is still kept in the window
+    assert len(real_read(user, rules.CHANGE, T0, T0 + W)) == 3

@@ -99,6 +99,7 @@ STATE_ACCESS: dict[str, Grants] = {
             ("rtseen#event", "rtseen#content", "rtburst#*", "sent#realtime_guard"),
         ),
         (("UpdateItem", "Query"), ("rtwin#*",)),
+        (("GetItem",), ("rtburst#*",)),  # a burst already reported: no window read
         (("UpdateItem",), ("rtcap",)),
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
     ),

@@ -122,6 +122,11 @@ class Consumer:
         self.windows.add(
             user, kind, Entry(at, entry_key(delivery.trigger, delivery.entity_id)), window
         )
+        if self._reported(user, kind):
+            # A burst of this user and kind is already reported and held: another crossing
+            # would meet the held claim anyway, so skip reading the whole window (a flood
+            # would otherwise re-read it on every delivery).
+            return "burst"
         entries = self.windows.read(user, kind, at - window, at + window)
         threshold = self.settings.threshold if kind == CHANGE else self.settings.download_threshold
         burst = crossing(entries, threshold, window)
@@ -130,6 +135,14 @@ class Consumer:
         # The finding tells what is known now of the window the burst started.
         seen = tuple(sorted(e for e in set(entries) if e.at - burst.start <= window))
         return self.burst(user, kind, burst._replace(entries=seen))
+
+    def _reported(self, user: str, kind: str) -> bool:
+        """True while a confirmed ``rtburst`` claim for the user and kind is within its period
+        (a claim still in progress is not enough: its owner may have crashed)."""
+        item = self.store.get(*state_keys.realtime_burst(user, kind))
+        if item is None or item.get("state") != "done":
+            return False
+        return int(item.get("expiresAt") or 0) >= int(self.store.now().timestamp())
 
     def burst(self, user: str, kind: str, burst: Burst) -> str:
         """One finding per burst: the ``rtburst`` claim is held (its owner names the burst)

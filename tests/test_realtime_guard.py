@@ -231,3 +231,51 @@ def test_a_reported_burst_skips_reading_the_window_again(
     assert consumer.message({"body": body(3)}, "m3") == "burst" and len(reads) == 2
     # the entry is still kept in the window
     assert len(real_read(user, rules.CHANGE, T0, T0 + W)) == 3
+
+
+def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> None:
+    from docspace_sentinel.docspace.errors import NotFound, ServerError
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    wire = {"id": 1, "updated": "2026-11-29T15:00:05.0000000+03:00", "updatedBy": {"id": user}}
+    parsed = FileEntry.from_wire(wire)
+    assert parsed.updated == T0 + timedelta(seconds=5) and parsed.updated_by == user
+
+    class Portal:
+        def __init__(self, files: dict[int, FileEntry | Exception]) -> None:
+            self.files = files
+            self.calls: list[int] = []
+
+        def file(self, file_id: int) -> FileEntry:
+            self.calls.append(file_id)
+            found = self.files.get(file_id, NotFound("no"))
+            if isinstance(found, Exception):
+                raise found
+            return found
+
+    entries = _changes(21)  # files 1000..1020 changed at T0 + 7 s steps
+    changed = {e.key: FileEntry(int(e.key), updated=e.at, updated_by=user) for e in entries}
+    portal = Portal({int(k): v for k, v in changed.items()})
+    check = c.confirm(portal, user.upper(), entries)
+    assert check.verdict == c.CONFIRMED and portal.calls == [1000, 1010, 1020]
+    # a lock or comment: the content time did not move; someone else's change; a portal error
+    stale = {int(k): v._replace(updated=T0 - timedelta(days=3)) for k, v in changed.items()}
+    assert c.confirm(Portal(stale), user, entries).verdict == c.UNCONFIRMED
+    other = {int(k): v._replace(updated_by="someone") for k, v in changed.items()}
+    assert c.confirm(Portal(other), user, entries).verdict == c.UNCONFIRMED
+    flaky: dict[int, FileEntry | Exception] = {
+        1000: ServerError("e"),
+        1010: NotFound("e"),
+    }
+    assert c.confirm(Portal(flaky), user, entries).verdict == c.UNCONFIRMED
+    # no such files at all: forged; a burst of deletes cannot be confirmed (never looked up)
+    assert c.confirm(Portal({}), user, entries).verdict == c.FORGED
+    deletes = [e._replace(deleted=True) for e in entries]
+    nobody = Portal({})
+    assert c.confirm(nobody, user, deletes).verdict == c.UNCONFIRMED and nobody.calls == []
+    # bounded in time
+    ticks = iter([0.0, 0.0, 100.0, 100.0])
+    late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
+    assert late.sampled == 1 and late.verdict == c.UNCONFIRMED

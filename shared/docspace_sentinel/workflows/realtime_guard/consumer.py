@@ -24,8 +24,9 @@ from ...state.restrictions import RestrictionStore
 from ...state.store import StateStore
 from ...webhooks.delivery import Delivery, UnusableDelivery, parse_delivery
 from . import findings as rt_findings
+from .confirm import CONFIRMED, FORGED, confirm
 from .dedup import Claim
-from .rules import CHANGE, Burst, Entry, crossing, entry_key, kind_of
+from .rules import CHANGE, DELETE_TRIGGERS, Burst, Entry, crossing, entry_key, kind_of
 from .settings import RealtimeSettings
 from .window import CapCounter, WindowStore
 
@@ -119,9 +120,8 @@ class Consumer:
         user = delivery.create_by.lower()
         window = self.settings.window
         at = delivery.create_on
-        self.windows.add(
-            user, kind, Entry(at, entry_key(delivery.trigger, delivery.entity_id)), window
-        )
+        key = entry_key(delivery.trigger, delivery.entity_id)
+        self.windows.add(user, kind, Entry(at, key, delivery.trigger in DELETE_TRIGGERS), window)
         if self._reported(user, kind):
             # A burst of this user and kind is already reported and held: another crossing
             # would meet the held claim anyway, so skip reading the whole window (a flood
@@ -175,12 +175,25 @@ class Consumer:
         portal = self.client()
         action: ActionTaken | None = None
         if kind == CHANGE or settings.act_on_downloads:
-            finding_id = (
-                rt_findings.polling_finding_id(user, burst.start)
-                if kind == CHANGE
-                else build(user, burst, settings, portal.portal_url).fingerprint
-            )
-            action = self.act(portal, user, burst, owner, finding_id, kind)
+            # Anyone with the webhook secret can sign deliveries: the portal must agree first.
+            check = confirm(portal, user, burst.entries, changes=kind == CHANGE)
+            if check.verdict == FORGED:
+                log.warning("deliveries the portal does not confirm (%s)", check.detail)
+                return rt_findings.forged_finding(user, kind, burst, check, portal.portal_url)
+            if check.verdict == CONFIRMED:
+                finding_id = (
+                    rt_findings.polling_finding_id(user, burst.start)
+                    if kind == CHANGE
+                    else build(user, burst, settings, portal.portal_url).fingerprint
+                )
+                action = self.act(portal, user, burst, owner, finding_id, kind)
+            else:
+                action = ActionTaken(
+                    DISABLE,
+                    user,
+                    "skipped",
+                    f"reported only: not confirmed by the portal ({check.detail})",
+                )
         around = rt_findings.enrich(portal, burst.keys)
         return staged(build(user, burst, settings, portal.portal_url, around), action)
 

@@ -44,7 +44,9 @@ def stored_key(key: str) -> str:
 
 
 def _encode(entry: Entry) -> str:
-    return f"{int(entry.at.timestamp() * 1000)}|{stored_key(entry.key)}"
+    """``<epoch ms>[d]|<key>``: ``d`` marks a delete (``Entry.deleted``)."""
+    flag = "d" if entry.deleted else ""
+    return f"{int(entry.at.timestamp() * 1000)}{flag}|{stored_key(entry.key)}"
 
 
 def _too_large(exc: StateError) -> bool:
@@ -56,9 +58,11 @@ def _too_large(exc: StateError) -> bool:
 
 def _decode(value: str) -> Entry | None:
     millis, sep, key = value.partition("|")
+    deleted = millis.endswith("d")
+    millis = millis.removesuffix("d")
     if not sep or not millis.isdigit():
         return None
-    return Entry(datetime.fromtimestamp(int(millis) / 1000, UTC), key)
+    return Entry(datetime.fromtimestamp(int(millis) / 1000, UTC), key, deleted)
 
 
 class WindowStore:

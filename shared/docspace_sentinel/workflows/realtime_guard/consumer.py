@@ -3,8 +3,9 @@
 Per message: parse (an unusable body is counted and acknowledged: it would only poison the
 queue), skip triggers the guard does not count, claim the delivery (``dedup``), add its entry
 to the user's window (``window``), look for a window over the threshold (``rules``), and for a
-burst not yet reported (one ``rtburst`` claim per burst) act through the gate first, enrich
-after (bounded), publish once (``sent#realtime_guard``). A DynamoDB, portal or SNS error
+burst not yet reported (one ``rtburst`` claim per burst) confirm it against the portal
+(``confirm``: anyone holding the webhook secret can sign deliveries), act through the gate only
+when confirmed, enrich after (bounded), publish once (``sent#realtime_guard``). A DynamoDB, portal or SNS error
 releases the claims and reports the message in ``batchItemFailures``: SQS redelivers it, and
 the DLQ takes it after repeated failures. Bodies are never logged (PII): only ids and triggers.
 """

@@ -21,6 +21,7 @@ from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
 from docspace_sentinel.webhooks import receiver
 from docspace_sentinel.webhooks.settings import ReceiverSettings
+from docspace_sentinel.webhooks.signature import sign
 from local.aws import LocalAws
 from local.lambda_runtime import FakeContext, load_handler
 from local.simulator.server import SimulatorServer
@@ -373,3 +374,100 @@ def test_bodies_never_reach_the_logs(
     assert "batch processed" in text
     for title in (*titles, "Salary-PII.xlsx"):
         assert title not in text
+
+
+def test_a_create_by_that_is_no_guid_is_acknowledged_not_redelivered(
+    pipe: Pipeline, aws: LocalAws
+) -> None:
+    handler = load_handler("realtime_guard")
+    at = iso(utc_now() - timedelta(minutes=1))
+    records = [
+        {
+            "messageId": f"g{n}",
+            "body": json.dumps(
+                {
+                    "event": {
+                        "id": 500 + n,
+                        "createOn": at,
+                        "createBy": "not-a-guid",
+                        "trigger": "file.updated",
+                    },
+                    "payload": {"id": 7000 + n},
+                }
+            ),
+        }
+        for n in range(25)
+    ]
+    for i in range(0, 25, 10):
+        answer = handler({"Records": records[i : i + 10]}, FakeContext("realtime_guard"))
+        assert answer == {"batchItemFailures": []}
+    assert aws.findings() == []
+
+
+def _signed(event_id: int, user: str, file_id: int, at: str, trigger: str = "file.updated") -> int:
+    """POST a body signed with the webhook secret straight to the receiver (as anyone holding
+    the secret could)."""
+    body = json.dumps(
+        {
+            "event": {"id": event_id, "createOn": at, "createBy": user, "trigger": trigger},
+            "payload": {"id": file_id},
+        }
+    )
+    event = {
+        "version": "2.0",
+        "headers": {"x-docspace-signature-256": sign(SECRET, body.encode())},
+        "requestContext": {"http": {"method": "POST"}},
+        "isBase64Encoded": False,
+        "body": body,
+    }
+    answer = load_handler("webhook_receiver")(event, FakeContext("webhook_receiver"))
+    return int(answer["statusCode"])
+
+
+def test_forged_deliveries_disable_nobody_and_say_the_secret_may_have_leaked(
+    pipe: Pipeline, simulator: SimulatorServer, aws: LocalAws
+) -> None:
+    s = simulator.scenario
+    skip = {s.key_user.id, s.planted.bulk_changer.user_id if s.planted.bulk_changer else ""}
+    victims = [
+        u.id
+        for u in s.users
+        if u.status == 1 and not (u.is_docspace_admin or u.is_ldap or u.is_sso)
+        if u.id not in skip
+    ][:5]
+    assert len(victims) >= 3
+    at = iso(utc_now() - timedelta(minutes=1))
+    event_id = 10_000
+    for victim in victims:
+        for f in range(21):  # files that do not exist
+            event_id += 1
+            assert _signed(event_id, victim, 900_000 + f, at) == 200
+    pipe.drain()
+    assert pipe.failures == []
+    assert simulator.stats.requests[STATUS] == 0
+    assert all(s.user_by_id(v).status == 1 for v in victims)
+    findings = aws.findings()
+    assert [(f["kind"], f["severity"]) for f in findings] == [("forged_delivery", "critical")]
+    assert "--rotate-secret" in findings[0]["summary"] and findings[0]["actions"] == []
+
+
+def test_a_lock_or_comment_burst_is_reported_not_acted_on(
+    pipe: Pipeline, simulator: SimulatorServer, aws: LocalAws
+) -> None:
+    """file.updated also fires for a lock, a comment, an order or an owner change (which do
+    not move the file's content time): 25 of them for real files are reported only."""
+    user = _member(simulator)
+    start = utc_now() - timedelta(minutes=3)
+    simulator.webhooks.auto_deliver = False  # the simulator sends none for a lock: post them
+    files = simulator.actions.change_files(
+        user, 25, action=5006, at=start, spacing=timedelta(seconds=7)
+    )  # FileLocked: the audit trail has it, the files' content time does not move
+    for n, file_id in enumerate(files):
+        assert _signed(30_000 + n, user, file_id, iso(start + n * timedelta(seconds=7))) == 200
+    pipe.drain()
+    assert pipe.failures == [] and simulator.stats.requests[STATUS] == 0
+    assert simulator.scenario.user_by_id(user).status == 1
+    (finding,) = aws.findings()
+    assert finding["kind"] == "bulk_file_change" and finding["dedup"][-1] == "observed"
+    ((status, detail),) = [(a["status"], a["detail"]) for a in finding["actions"]]
+    assert status == "skipped" and detail.startswith("reported only: not confirmed by the portal")

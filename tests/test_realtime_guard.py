@@ -179,3 +179,103 @@ def test_a_bad_setting_fails_the_batch_before_any_aws_call(
     event = {"Records": [{"messageId": "m", "body": _delivery(1)}]}
     with pytest.raises(ConfigError, match="DOWNLOAD_THRESHOLD"):
         handler(event, FakeContext("realtime_guard"))
+
+
+def test_long_string_ids_are_kept_short_and_an_oversized_item_means_full(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = WindowStore(store)
+    long_ids = [f"sbox-1-|/{'x' * 240}{i}" for i in range(3)]
+    for i, key in enumerate(long_ids):
+        assert windows.add("u", rules.CHANGE, Entry(T0 + timedelta(seconds=i), key), W)
+    read = windows.read("u", rules.CHANGE, T0, T0 + W)
+    assert len({e.key for e in read}) == 3
+    assert all(len(e.key) <= window.MAX_KEY for e in read)
+    assert window.stored_key("12345") == "12345"
+    # DynamoDB refusing the item (over 400 KB) is a full minute, not a failed delivery
+    from botocore.exceptions import ClientError
+
+    def refuse(*_a: object, **_k: object) -> None:
+        error = {"Error": {"Code": "ValidationException", "Message": "Item size exceeded"}}
+        raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.client, "update_item", refuse)
+    assert windows.add("u", rules.CHANGE, Entry(T0, "999"), W) is False
+
+
+def test_a_reported_burst_skips_reading_the_window_again(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docspace_sentinel.state import keys as state_keys
+    from docspace_sentinel.workflows.realtime_guard.consumer import Consumer
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    consumer = Consumer(store, RealtimeSettings(), lambda: None, lambda _f: "m")
+    reads: list[str] = []
+    real_read = consumer.windows.read
+    monkeypatch.setattr(consumer.windows, "read", lambda *a: reads.append(a[0]) or real_read(*a))
+
+    def body(event_id: int) -> str:
+        return (
+            f'{{"event":{{"id":{event_id},"createOn":"{T0:%Y-%m-%dT%H:%M:%S}Z",'
+            f'"createBy":"{user}","trigger":"file.updated"}},"payload":{{"id":{event_id}}}}}'
+        )
+
+    monkeypatch.setattr(store, "now", lambda: T0 + timedelta(minutes=1))
+    assert consumer.message({"body": body(1)}, "m1") == "counted" and len(reads) == 1
+    key = state_keys.realtime_burst(user, rules.CHANGE)
+    # a claim still in progress (its owner may have crashed) does not stop the read
+    assert store.claim(*key, "other", until=T0 + 2 * W, lease=timedelta(minutes=5))
+    assert consumer.message({"body": body(2)}, "m2") == "counted" and len(reads) == 2
+    store.confirm(*key, "other", until=T0 + 2 * W)
+    assert consumer.message({"body": body(3)}, "m3") == "burst" and len(reads) == 2
+    # the entry is still kept in the window
+    assert len(real_read(user, rules.CHANGE, T0, T0 + W)) == 3
+
+
+def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> None:
+    from docspace_sentinel.docspace.errors import NotFound, ServerError
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    wire = {"id": 1, "updated": "2026-11-29T15:00:05.0000000+03:00", "updatedBy": {"id": user}}
+    parsed = FileEntry.from_wire(wire)
+    assert parsed.updated == T0 + timedelta(seconds=5) and parsed.updated_by == user
+
+    class Portal:
+        def __init__(self, files: dict[int, FileEntry | Exception]) -> None:
+            self.files = files
+            self.calls: list[int] = []
+
+        def file(self, file_id: int) -> FileEntry:
+            self.calls.append(file_id)
+            found = self.files.get(file_id, NotFound("no"))
+            if isinstance(found, Exception):
+                raise found
+            return found
+
+    entries = _changes(21)  # files 1000..1020 changed at T0 + 7 s steps
+    changed = {e.key: FileEntry(int(e.key), updated=e.at, updated_by=user) for e in entries}
+    portal = Portal({int(k): v for k, v in changed.items()})
+    check = c.confirm(portal, user.upper(), entries)
+    assert check.verdict == c.CONFIRMED and portal.calls == [1000, 1010, 1020]
+    # a lock or comment: the content time did not move; someone else's change; a portal error
+    stale = {int(k): v._replace(updated=T0 - timedelta(days=3)) for k, v in changed.items()}
+    assert c.confirm(Portal(stale), user, entries).verdict == c.UNCONFIRMED
+    other = {int(k): v._replace(updated_by="someone") for k, v in changed.items()}
+    assert c.confirm(Portal(other), user, entries).verdict == c.UNCONFIRMED
+    flaky: dict[int, FileEntry | Exception] = {
+        1000: ServerError("e"),
+        1010: NotFound("e"),
+    }
+    assert c.confirm(Portal(flaky), user, entries).verdict == c.UNCONFIRMED
+    # no such files at all: forged; a burst of deletes cannot be confirmed (never looked up)
+    assert c.confirm(Portal({}), user, entries).verdict == c.FORGED
+    deletes = [e._replace(deleted=True) for e in entries]
+    nobody = Portal({})
+    assert c.confirm(nobody, user, deletes).verdict == c.UNCONFIRMED and nobody.calls == []
+    # bounded in time
+    ticks = iter([0.0, 0.0, 100.0, 100.0])
+    late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
+    assert late.sampled == 1 and late.verdict == c.UNCONFIRMED

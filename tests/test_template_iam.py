@@ -40,6 +40,7 @@ from local.invoke import load_template, template_functions
 from local.lambda_runtime import invoke
 from local.simulator.faults import Faults
 from local.simulator.server import SimulatorServer
+from local.simulator.wire import to_micros
 from tests import iam
 from tests.e2e import iso, point_at, scheduled, utc_now
 
@@ -99,6 +100,7 @@ STATE_ACCESS: dict[str, Grants] = {
             ("rtseen#event", "rtseen#content", "rtburst#*", "sent#realtime_guard"),
         ),
         (("UpdateItem", "Query"), ("rtwin#*",)),
+        (("GetItem",), ("rtburst#*",)),  # a burst already reported: no window read
         (("UpdateItem",), ("rtcap",)),
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
     ),
@@ -501,6 +503,10 @@ def _consume_webhooks(recorder: Recorder, simulator: SimulatorServer) -> None:
         return json.dumps({"event": event, "payload": {"id": file_id}})
 
     files = sorted(scenario.files)[:25]
+    with scenario.lock:  # the portal confirms the burst (the consumer samples the files)
+        for file_id in files:
+            scenario.files[file_id].updated = to_micros(utc_now())
+            scenario.files[file_id].modified_by = user
     bodies = [m["Body"] for m in queued] + [body(100 + i, f) for i, f in enumerate(files)]
     bodies.append(body(999, files[0]))  # the manual retry
     records = [{"messageId": f"m-{i}", "body": b} for i, b in enumerate(bodies)]

@@ -245,7 +245,7 @@ def file(s: Scenario, f: File) -> JsonDict:
         "updated": _date(s, f.updated),
         "rootFolderType": FOLDER_TYPE_VIRTUAL_ROOMS if in_room else FOLDER_TYPE_USER,
         "parentRoomType": ROOM_FOLDER_TYPES[room.room_type] if room and room.room_type else None,
-        "updatedBy": employee(s, owner),
+        "updatedBy": employee(s, s.user_by_id(f.modified_by) if f.modified_by else owner),
         "fileEntryType": 2,
     }
 

@@ -21,6 +21,9 @@ FILE_UPDATED = 5002  # FileUpdated -> file.updated
 FILE_CREATED = 5000  # FileCreated -> file.created
 FILE_DOWNLOADED = 5009  # FileDownloaded -> file.downloaded
 FOLDER_DOWNLOADED = 5057  # FolderDownloaded -> folder.downloaded
+#: Actions that fire file.updated but leave the content (``updated``, version) as it was:
+#: revision comment, lock, unlock, change owner, reorder.
+NO_CONTENT_CHANGE = frozenset({5005, 5006, 5007, 5043, 5108})
 
 
 class PortalActions:
@@ -44,8 +47,9 @@ class PortalActions:
             files = self._files_in(room_id, count, user_id, at)
             for n, f in enumerate(files):
                 when = self._when(at, spacing, n)
-                f.updated, f.modified_by = when, user_id
-                f.version += 1
+                if action not in NO_CONTENT_CHANGE:
+                    f.updated, f.modified_by = when, user_id
+                    f.version += 1
                 self._audit(action, user_id, f, when, at)
         return [f.id for f in files]
 

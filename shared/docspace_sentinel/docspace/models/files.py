@@ -135,13 +135,17 @@ class Folder(NamedTuple):
 
 
 class FileEntry(NamedTuple):
-    """``FileDto``: enough to find the folder a file lives in."""
+    """``FileDto``: enough to find the folder a file lives in, and who changed it last (the
+    real-time guard confirms webhook deliveries with ``updated`` and ``updated_by``)."""
 
     id: int
     title: str | None = None
     folder_id: int | None = None
     root_folder_id: int | None = None
     root_folder_type: int | None = None
+    updated: datetime | None = None
+    updated_by: str | None = None  # updatedBy.id
+    created_by: str | None = None  # createdBy.id
 
     @classmethod
     def from_wire(cls, raw: Any) -> FileEntry:
@@ -155,4 +159,12 @@ class FileEntry(NamedTuple):
             folder_id=_int(raw, "folderId"),
             root_folder_id=_int(raw, "rootFolderId"),
             root_folder_type=_int(raw, "rootFolderType"),
+            updated=_date(raw, "updated"),
+            updated_by=_person(raw, "updatedBy"),
+            created_by=_person(raw, "createdBy"),
         )
+
+
+def _person(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return _str(value, "id") if isinstance(value, Mapping) else None

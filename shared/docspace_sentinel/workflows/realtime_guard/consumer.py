@@ -3,8 +3,9 @@
 Per message: parse (an unusable body is counted and acknowledged: it would only poison the
 queue), skip triggers the guard does not count, claim the delivery (``dedup``), add its entry
 to the user's window (``window``), look for a window over the threshold (``rules``), and for a
-burst not yet reported (one ``rtburst`` claim per burst) act through the gate first, enrich
-after (bounded), publish once (``sent#realtime_guard``). A DynamoDB, portal or SNS error
+burst not yet reported (one ``rtburst`` claim per burst) confirm it against the portal
+(``confirm``: anyone holding the webhook secret can sign deliveries), act through the gate only
+when confirmed, enrich after (bounded), publish once (``sent#realtime_guard``). A DynamoDB, portal or SNS error
 releases the claims and reports the message in ``batchItemFailures``: SQS redelivers it, and
 the DLQ takes it after repeated failures. Bodies are never logged (PII): only ids and triggers.
 """
@@ -12,6 +13,7 @@ the DLQ takes it after repeated failures. Bodies are never logged (PII): only id
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -23,8 +25,9 @@ from ...state.restrictions import RestrictionStore
 from ...state.store import StateStore
 from ...webhooks.delivery import Delivery, UnusableDelivery, parse_delivery
 from . import findings as rt_findings
+from .confirm import CONFIRMED, FORGED, confirm
 from .dedup import Claim
-from .rules import CHANGE, Burst, Entry, crossing, entry_key, kind_of
+from .rules import CHANGE, DELETE_TRIGGERS, Burst, Entry, crossing, entry_key, kind_of
 from .settings import RealtimeSettings
 from .window import CapCounter, WindowStore
 
@@ -34,6 +37,8 @@ WORKFLOW = rt_findings.WORKFLOW
 BURST_LEASE = timedelta(minutes=5)
 #: Statuses that took (or, in a dry run, would have taken) a slot of the cap.
 COUNTED = frozenset({"done", "failed", "proposed"})
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 OUTCOMES = ("counted", "burst", "reported", "duplicate", "ignored", "unusable", "failed")
 
@@ -92,6 +97,10 @@ class Consumer:
         except UnusableDelivery as exc:
             log.info("unusable delivery in message %s: %s", message_id, exc.reason)
             return "unusable"
+        if delivery.create_by is not None and not _GUID.fullmatch(delivery.create_by):
+            # No user can be acted on for it: redelivering would only poison the queue.
+            log.info("unusable delivery in message %s: createBy is not a GUID", message_id)
+            return "unusable"
         kind = kind_of(delivery.trigger)
         if kind is None or delivery.create_by is None or delivery.entity_id is None:
             return "ignored"
@@ -112,9 +121,13 @@ class Consumer:
         user = delivery.create_by.lower()
         window = self.settings.window
         at = delivery.create_on
-        self.windows.add(
-            user, kind, Entry(at, entry_key(delivery.trigger, delivery.entity_id)), window
-        )
+        key = entry_key(delivery.trigger, delivery.entity_id)
+        self.windows.add(user, kind, Entry(at, key, delivery.trigger in DELETE_TRIGGERS), window)
+        if self._reported(user, kind):
+            # A burst of this user and kind is already reported and held: another crossing
+            # would meet the held claim anyway, so skip reading the whole window (a flood
+            # would otherwise re-read it on every delivery).
+            return "burst"
         entries = self.windows.read(user, kind, at - window, at + window)
         threshold = self.settings.threshold if kind == CHANGE else self.settings.download_threshold
         burst = crossing(entries, threshold, window)
@@ -123,6 +136,14 @@ class Consumer:
         # The finding tells what is known now of the window the burst started.
         seen = tuple(sorted(e for e in set(entries) if e.at - burst.start <= window))
         return self.burst(user, kind, burst._replace(entries=seen))
+
+    def _reported(self, user: str, kind: str) -> bool:
+        """True while a confirmed ``rtburst`` claim for the user and kind is within its period
+        (a claim still in progress is not enough: its owner may have crashed)."""
+        item = self.store.get(*state_keys.realtime_burst(user, kind))
+        if item is None or item.get("state") != "done":
+            return False
+        return int(item.get("expiresAt") or 0) >= int(self.store.now().timestamp())
 
     def burst(self, user: str, kind: str, burst: Burst) -> str:
         """One finding per burst: the ``rtburst`` claim is held (its owner names the burst)
@@ -155,12 +176,25 @@ class Consumer:
         portal = self.client()
         action: ActionTaken | None = None
         if kind == CHANGE or settings.act_on_downloads:
-            finding_id = (
-                rt_findings.polling_finding_id(user, burst.start)
-                if kind == CHANGE
-                else build(user, burst, settings, portal.portal_url).fingerprint
-            )
-            action = self.act(portal, user, burst, owner, finding_id, kind)
+            # Anyone with the webhook secret can sign deliveries: the portal must agree first.
+            check = confirm(portal, user, burst.entries, changes=kind == CHANGE)
+            if check.verdict == FORGED:
+                log.warning("deliveries the portal does not confirm (%s)", check.detail)
+                return rt_findings.forged_finding(user, kind, burst, check, portal.portal_url)
+            if check.verdict == CONFIRMED:
+                finding_id = (
+                    rt_findings.polling_finding_id(user, burst.start)
+                    if kind == CHANGE
+                    else build(user, burst, settings, portal.portal_url).fingerprint
+                )
+                action = self.act(portal, user, burst, owner, finding_id, kind)
+            else:
+                action = ActionTaken(
+                    DISABLE,
+                    user,
+                    "skipped",
+                    f"reported only: not confirmed by the portal ({check.detail})",
+                )
         around = rt_findings.enrich(portal, burst.keys)
         return staged(build(user, burst, settings, portal.portal_url, around), action)
 

@@ -18,6 +18,7 @@ from ...docspace.errors import DocSpaceError
 from ...enforcement.gate import ACTED_STAGE
 from ...findings.finding import Finding, RoomRef, Severity, UserRef
 from .. import bulk_change_guard
+from .confirm import Confirmation
 from .rules import Burst
 from .settings import RealtimeSettings
 
@@ -112,6 +113,42 @@ def change_finding(
             "threshold": settings.threshold,
             "windowMinutes": minutes,
             "pollingFindingId": polling_finding_id(user_id, burst.start),
+        },
+    )
+
+
+ROTATE = "python -m local.cli webhooks install --rotate-secret"
+
+
+def forged_finding(
+    user_id: str, kind: str, burst: Burst, check: Confirmation, portal_url: str
+) -> Finding:
+    """Deliveries the portal does not confirm (their files do not exist): the webhook secret
+    may have leaked. One per suppression period (its dedup names no user nor burst); the user
+    named in them is not touched."""
+    return Finding(
+        workflow=WORKFLOW,
+        kind="forged_delivery",
+        severity=Severity.CRITICAL,
+        title="Webhook deliveries the portal does not confirm: the webhook secret may have leaked",
+        summary=(
+            "Validly signed webhook deliveries reported a burst the portal does not confirm: "
+            f"{check.detail}. Nothing was done to the user they name. The webhook secret may "
+            f"have leaked; rotate it with `{ROTATE}`."
+        ),
+        dedup=("forged_delivery",),
+        portal_url=portal_url,
+        period_start=burst.start,
+        period_end=burst.end,
+        evidence={
+            "claimedUserId": user_id.lower(),
+            "kind": kind,
+            "distinctEntries": len(burst.keys),
+            "sampled": check.sampled,
+            "confirmed": check.confirmed,
+            "notFound": check.missing,
+            "sampleEntries": burst.keys[:SAMPLE],
+            "source": "webhooks",
         },
     )
 

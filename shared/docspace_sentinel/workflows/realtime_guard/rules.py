@@ -32,6 +32,9 @@ CHANGE_TRIGGERS = frozenset(
     }
 )
 DOWNLOAD_TRIGGERS = frozenset({"file.downloaded", "folder.downloaded"})
+#: Changes that leave no file to confirm them by (``confirm``): the file is gone, or in the
+#: trash with its content time unchanged.
+DELETE_TRIGGERS = frozenset({"file.trashed", "file.deleted"})
 
 
 def kind_of(trigger: str) -> str | None:
@@ -53,6 +56,7 @@ def entry_key(trigger: str, entity_id: int | str) -> str:
 class Entry(NamedTuple):
     at: datetime  # event.createOn
     key: str  # entry_key
+    deleted: bool = False  # a DELETE_TRIGGERS change (not sampled by the confirmation)
 
 
 class Burst(NamedTuple):

@@ -5,20 +5,30 @@ One item per user, kind and minute (``rtwin#<userId>`` / ``<kind>#<minute>``, pl
 idempotent (a duplicate adds nothing), commutative (deliveries in any order give the same set)
 and atomic (concurrent consumers never lose each other's entries). A consumer reads the window
 back after its own write with a consistent Query, so of two concurrent deliveries at least the
-later reader sees both. A minute holds at most ``MINUTE_CAP`` entries (the item size limit): a
-full minute is far above any sane threshold and stays full.
+later reader sees both. A minute holds at most ``MINUTE_CAP`` entries: a full minute is far
+above any sane threshold and stays full. An entry key longer than ``MAX_KEY`` (third-party
+storage ids run to 255 characters) is stored as a short digest, so a full minute stays far below
+DynamoDB's 400 KB item limit; should the item still be refused (``ValidationException``), the
+minute counts as full, never as a failure (that would send every later delivery to the DLQ).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from ...state import keys as state_keys
-from ...state.errors import ConditionFailed
+from ...state.errors import ConditionFailed, StateError
 from ...state.store import StateStore, to_epoch
 from .rules import Entry
 
 MINUTE_CAP = 2000
+#: Longer entry keys are stored as ``h:<blake2b 10 bytes hex>`` (22 characters).
+MAX_KEY = 40
+#: The most one stored value takes: epoch ms (13-14 digits), separators, a flag and the key.
+MAX_VALUE_BYTES = 16 + 3 + MAX_KEY
+#: A full minute's item stays well under DynamoDB's 400 KB item limit.
+assert MINUTE_CAP * MAX_VALUE_BYTES < 200_000
 KEEP = timedelta(days=1)
 
 
@@ -26,15 +36,33 @@ def minute(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
+def stored_key(key: str) -> str:
+    """The key as kept in the window: a digest when longer than ``MAX_KEY`` (still distinct)."""
+    if len(key) <= MAX_KEY:
+        return key
+    return "h:" + hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()
+
+
 def _encode(entry: Entry) -> str:
-    return f"{int(entry.at.timestamp() * 1000)}|{entry.key}"
+    """``<epoch ms>[d]|<key>``: ``d`` marks a delete (``Entry.deleted``)."""
+    flag = "d" if entry.deleted else ""
+    return f"{int(entry.at.timestamp() * 1000)}{flag}|{stored_key(entry.key)}"
+
+
+def _too_large(exc: StateError) -> bool:
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code == "ValidationException"
 
 
 def _decode(value: str) -> Entry | None:
     millis, sep, key = value.partition("|")
+    deleted = millis.endswith("d")
+    millis = millis.removesuffix("d")
     if not sep or not millis.isdigit():
         return None
-    return Entry(datetime.fromtimestamp(int(millis) / 1000, UTC), key)
+    return Entry(datetime.fromtimestamp(int(millis) / 1000, UTC), key, deleted)
 
 
 class WindowStore:
@@ -59,6 +87,10 @@ class WindowStore:
             )
         except ConditionFailed:
             return False
+        except StateError as exc:
+            if not _too_large(exc):
+                raise
+            return False  # the item would exceed DynamoDB's limits: the minute is full
         return True
 
     def read(self, user_id: str, kind: str, start: datetime, end: datetime) -> list[Entry]:

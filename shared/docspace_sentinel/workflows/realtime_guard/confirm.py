@@ -1,0 +1,110 @@
+"""Confirm a burst against the portal before acting on it.
+
+Anyone holding the webhook secret can sign deliveries, so a burst seen on webhooks is only
+acted on when the portal agrees: up to ``SAMPLES`` of its files (changes other than trash and
+delete, spread over the burst) are looked up (``GET files/file/{id}``). A sample is confirmed
+when the file exists, its ``updated`` time is not before the delivery's ``createOn`` minus
+``SKEW``, and the user is its ``updatedBy`` (or ``createdBy``). ``file.updated`` also fires for
+a lock, a comment, a custom order or an owner change, which the polling guard does not count;
+our reading of the server (unconfirmed) is that none of those moves the file's ``updated``
+(content) time, so such a sample is not confirmed. A download does not change the file: a
+download sample is confirmed when the file exists.
+
+Verdicts: ``CONFIRMED`` (at least ``NEEDED`` samples confirmed: act), ``FORGED`` (at least
+``NEEDED`` samples and none of the files exists: the deliveries are made up), else
+``UNCONFIRMED`` (too few samples, e.g. a burst of deletes, or portal errors, or files changed by
+someone else or not at all: report only, the polling guard acts on the audit trail). At most
+``SAMPLES`` calls and ``CONFIRM_SECONDS``; portal errors never fail the delivery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from ...docspace.errors import DocSpaceError, Forbidden, NotFound
+from .rules import Entry
+
+CONFIRMED = "confirmed"
+UNCONFIRMED = "unconfirmed"
+FORGED = "forged"
+
+SAMPLES = 3
+NEEDED = 2
+SKEW = timedelta(minutes=2)
+CONFIRM_SECONDS = 4.0
+
+
+class Confirmation(NamedTuple):
+    verdict: str
+    sampled: int  # files looked up
+    confirmed: int
+    missing: int  # 404 or 403: no such file for us
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"{self.confirmed} of {self.sampled} sampled files confirmed by the portal, "
+            f"{self.missing} not found"
+        )
+
+
+def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime]]:
+    """Up to ``SAMPLES`` (file id, first createOn) of files changed other than by a delete,
+    spread over the burst (first, middle, last)."""
+    entries = sorted(set(entries))
+    gone = {e.key for e in entries if e.deleted}
+    first: dict[str, datetime] = {}
+    for entry in entries:
+        if (
+            entry.key not in gone
+            and entry.key.isascii()
+            and entry.key.isdigit()
+            and len(entry.key) <= 18
+        ):
+            first.setdefault(entry.key, entry.at)
+    files = [(int(key), at) for key, at in first.items()]
+    if len(files) <= SAMPLES:
+        return files
+    picks = sorted({0, len(files) // 2, len(files) - 1})
+    return [files[i] for i in picks]
+
+
+def confirm(
+    client: Any,
+    user_id: str,
+    entries: Iterable[Entry],
+    *,
+    changes: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+) -> Confirmation:
+    picked = samples(entries)
+    deadline = clock() + CONFIRM_SECONDS
+    user = user_id.lower()
+    sampled = confirmed = missing = 0
+    for file_id, at in picked:
+        if clock() > deadline:
+            break
+        sampled += 1
+        try:
+            entry = client.file(file_id)
+        except (NotFound, Forbidden):
+            missing += 1
+            continue
+        except DocSpaceError:
+            continue  # unknown: not confirmed, never a failure
+        if not changes:
+            confirmed += 1
+            continue
+        by = {(entry.updated_by or "").lower(), (entry.created_by or "").lower()}
+        if entry.updated is not None and entry.updated >= at - SKEW and user in by:
+            confirmed += 1
+    if confirmed >= NEEDED:
+        verdict = CONFIRMED
+    elif sampled >= NEEDED and missing == sampled:
+        verdict = FORGED
+    else:
+        verdict = UNCONFIRMED
+    return Confirmation(verdict, sampled, confirmed, missing)

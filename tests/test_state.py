@@ -291,6 +291,11 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.IP_SYNC_ADDED,
         state_keys.ALLOWLIST_SCHEMA,
         state_keys.logout("<userId>", "<loginId>"),
+        state_keys.realtime_event("<event.id>"),
+        state_keys.realtime_content("<content key>"),
+        state_keys.realtime_window("<userId>", "<kind>", "<minute>"),
+        state_keys.realtime_burst("<userId>", "<kind>"),
+        state_keys.realtime_cap("<window start>"),
     ]
     assert documented == [tuple(key) for key in built]
     assert state_keys.cursor("wf") == ("cursor#wf", "default")

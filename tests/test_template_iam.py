@@ -92,10 +92,22 @@ STATE_ACCESS: dict[str, Grants] = {
         LAYOUT,
         SCAN,
     ),
+    "RealtimeGuardFunction": (
+        # claims: a delivery (by event id and content key), a burst, a published finding
+        (
+            ("PutItem", "DeleteItem"),
+            ("rtseen#event", "rtseen#content", "rtburst#*", "sent#realtime_guard"),
+        ),
+        (("UpdateItem", "Query"), ("rtwin#*",)),
+        (("UpdateItem",), ("rtcap",)),
+        (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
+    ),
     # The webhook receiver only verifies and queues: no state at all.
     "WebhookReceiverFunction": (),
 }
 
+#: Functions that run on queue messages, not on a schedule (no run records: no "duplicate").
+NOT_SCHEDULED = {"RealtimeGuardFunction"}
 #: Functions that never call DocSpace nor publish findings (no API key, no topic key).
 NOT_SCANNING = {"WebhookReceiverFunction"}
 #: The secret (template parameter) each function may read; every other is out of reach.
@@ -427,9 +439,10 @@ def _run_everything(
     recorder.run("IpAllowlistFunction", event)
 
     _receive_a_webhook(recorder)
+    _consume_webhooks(recorder, simulator)
 
     for name in FUNCTIONS:
-        if name != register and name not in NOT_SCANNING:
+        if name != register and name not in NOT_SCANNING | NOT_SCHEDULED:
             release = name == "RestrictionReleaseFunction"
             again = recorder.run(
                 name, scheduled(iso(now + timedelta(minutes=10))) if release else event
@@ -463,6 +476,38 @@ def _receive_a_webhook(recorder: Recorder) -> None:
         patch.setenv("REALTIME_QUEUE_URL", queue["QueueUrl"])
         answer = recorder.run("WebhookReceiverFunction", event)
     assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"status": "queued"}
+
+
+def _consume_webhooks(recorder: Recorder, simulator: SimulatorServer) -> None:
+    """The real-time guard takes what the receiver queued, then a user's burst (disabled:
+    MODE=enforce) with a manual retry (new event id, same content: its first claim is given
+    back)."""
+    sqs = boto3.client("sqs", region_name=iam.REGION)
+    url = sqs.get_queue_url(QueueName="realtime")["QueueUrl"]
+    queued = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    scenario = simulator.scenario
+    planted = scenario.planted.bulk_changer
+    user = next(
+        u.id
+        for u in scenario.users
+        if u.status == 1
+        and not (u.is_docspace_admin or u.is_ldap or u.is_sso)
+        and u.id not in (scenario.key_user.id, planted.user_id if planted else "")
+    )
+    when = iso(utc_now())
+
+    def body(event_id: int, file_id: int) -> str:
+        event = {"id": event_id, "createOn": when, "createBy": user, "trigger": "file.updated"}
+        return json.dumps({"event": event, "payload": {"id": file_id}})
+
+    files = sorted(scenario.files)[:25]
+    bodies = [m["Body"] for m in queued] + [body(100 + i, f) for i, f in enumerate(files)]
+    bodies.append(body(999, files[0]))  # the manual retry
+    records = [{"messageId": f"m-{i}", "body": b} for i, b in enumerate(bodies)]
+    for i in range(0, len(records), 10):
+        answer = recorder.run("RealtimeGuardFunction", {"Records": records[i : i + 10]})
+        assert answer == {"batchItemFailures": []}, answer
+    assert scenario.user_by_id(user).status == 2
 
 
 @pytest.mark.e2e

@@ -21,6 +21,13 @@ pk                          sk                           what (attributes: see t
 ``schema``                  ``allowlist-v2``             allowlists are in the layout above
 ``logout#<userId>``         ``<loginId>``                a log-out done on that offending login
                                                          (enforcement/gate.py)
+``rtseen#event``            ``<event.id>``               a webhook delivery being/been processed
+                                                         (workflows/realtime_guard/dedup.py)
+``rtseen#content``          ``<content key>``            the same across manual retries (new id)
+``rtwin#<userId>``          ``<kind>#<minute>``          one user's changes or downloads in one
+                                                         minute (workflows/realtime_guard/window.py)
+``rtburst#<userId>``        ``<kind>``                   one real-time finding per burst
+``rtcap``                   ``<window start>``           real-time restrictions in one window
 =========================== ============================ =========================================
 
 Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one partition per
@@ -121,3 +128,34 @@ IP_SYNC_ADDED = Key("ipsync", "added")
 
 def logout(user_id: str, evidence_id: str) -> Key:
     return Key(f"logout#{user_id}", evidence_id)
+
+
+#: Webhook deliveries the real-time guard claimed, by ``event.id`` and by content key.
+REALTIME_EVENT = "rtseen#event"
+REALTIME_CONTENT = "rtseen#content"
+REALTIME_CAP = "rtcap"
+
+
+def realtime_event(event_id: int | str) -> Key:
+    return Key(REALTIME_EVENT, str(event_id))
+
+
+def realtime_content(content_key: str) -> Key:
+    return Key(REALTIME_CONTENT, content_key)
+
+
+def realtime_window_partition(user_id: str) -> str:
+    return f"rtwin#{user_id}"
+
+
+def realtime_window(user_id: str, kind: str, minute: str) -> Key:
+    """One user's entries of one ``kind`` (``change``/``download``) in one minute."""
+    return Key(realtime_window_partition(user_id), f"{kind}#{minute}")
+
+
+def realtime_burst(user_id: str, kind: str) -> Key:
+    return Key(f"rtburst#{user_id}", kind)
+
+
+def realtime_cap(window_start: str) -> Key:
+    return Key(REALTIME_CAP, window_start)

@@ -1,0 +1,181 @@
+"""The real-time guard's pure rule, its window and cap in DynamoDB (moto), and its dedup."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from docspace_sentinel.state.store import StateStore
+from docspace_sentinel.webhooks.delivery import parse_delivery
+from docspace_sentinel.workflows.realtime_guard import dedup, rules, window
+from docspace_sentinel.workflows.realtime_guard.dedup import Claim
+from docspace_sentinel.workflows.realtime_guard.rules import Entry, crossing, entry_key, kind_of
+from docspace_sentinel.workflows.realtime_guard.settings import RealtimeSettings
+from docspace_sentinel.workflows.realtime_guard.window import CapCounter, WindowStore
+from local.aws import LocalAws
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+W = timedelta(minutes=10)
+
+
+def _changes(
+    n: int, step: timedelta = timedelta(seconds=7), files: int | None = None
+) -> list[Entry]:
+    return [Entry(T0 + i * step, str(1000 + (i % files if files else i))) for i in range(n)]
+
+
+# -- the pure rule ------------------------------------------------------------------------------
+
+
+def test_more_than_the_threshold_distinct_files_in_a_window_is_a_burst() -> None:
+    burst = crossing(_changes(25), 20, W)
+    assert burst is not None and len(burst.keys) == 21
+    assert burst.start == T0 and burst.end == T0 + 20 * timedelta(seconds=7)
+    assert crossing(_changes(20), 20, W) is None
+
+
+def test_the_order_of_deliveries_and_duplicates_do_not_matter() -> None:
+    entries = _changes(25)
+    shuffled = entries * 2
+    random.Random(3).shuffle(shuffled)
+    assert crossing(shuffled, 20, W) == crossing(entries, 20, W)
+
+
+def test_one_file_fifty_times_is_one_file() -> None:
+    assert crossing(_changes(50, files=1), 20, W) is None
+    assert crossing(_changes(50, files=20), 20, W) is None
+
+
+def test_the_window_slides_over_create_on() -> None:
+    # 30 files, one every minute: never more than 11 in any 10 minutes
+    assert crossing(_changes(30, step=timedelta(minutes=1)), 11, W) is None
+    burst = crossing(_changes(30, step=timedelta(minutes=1)), 10, W)
+    assert burst is not None and burst.start == T0 and len(burst.keys) == 11
+    # exactly the window apart is inside it, as in the polling guard
+    assert crossing([Entry(T0, "1"), Entry(T0 + W, "2")], 1, W) is not None
+
+
+def test_triggers_map_to_the_polling_guards_changes_and_downloads() -> None:
+    for trigger in ("file.created", "file.uploaded", "file.updated", "file.trashed",
+                    "file.deleted", "file.restored", "file.copied", "file.moved"):  # fmt: skip
+        assert kind_of(trigger) == rules.CHANGE
+    assert kind_of("file.downloaded") == kind_of("folder.downloaded") == rules.DOWNLOAD
+    for trigger in ("folder.updated", "room.created", "user.updated", "form.submit"):
+        assert kind_of(trigger) is None
+    assert entry_key("folder.downloaded", 7) != entry_key("file.downloaded", 7)
+
+
+def test_settings_share_the_polling_guards_names_and_download_defaults() -> None:
+    s = RealtimeSettings.from_env(
+        {"FILE_CHANGE_THRESHOLD": "5", "WINDOW_MINUTES": "3", "MODE": "enforce"}
+    )
+    assert (s.threshold, s.window, s.response.mode) == (5, timedelta(minutes=3), "enforce")
+    assert s.download_threshold == 50 and s.act_on_downloads is False
+    assert RealtimeSettings.from_env({"ACT_ON_DOWNLOADS": "true"}).act_on_downloads
+
+
+# -- DynamoDB -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(aws: LocalAws) -> Iterator[StateStore]:
+    yield StateStore(aws.table_name, client=aws.dynamodb)
+
+
+def test_the_window_store_is_idempotent_and_order_free(store: StateStore) -> None:
+    windows = WindowStore(store)
+    entries = _changes(25)
+    shuffled = entries * 2
+    random.Random(5).shuffle(shuffled)
+    for entry in shuffled:
+        assert windows.add("U-1", rules.CHANGE, entry, W)
+    read = windows.read("u-1", rules.CHANGE, T0, T0 + W)
+    assert sorted(read) == sorted(entries)
+    # placed by createOn: a range reads only its entries; another kind is apart
+    assert len(windows.read("u-1", rules.CHANGE, T0, T0 + timedelta(seconds=70))) == 11
+    assert windows.read("u-1", rules.DOWNLOAD, T0, T0 + W) == []
+    assert windows.read("u-2", rules.CHANGE, T0, T0 + W) == []
+
+
+def test_a_full_minute_keeps_what_it_has(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(window, "MINUTE_CAP", 3)
+    windows = WindowStore(store)
+    entries = _changes(5, step=timedelta(seconds=1))
+    assert [windows.add("u", rules.CHANGE, e, W) for e in entries] == [True] * 3 + [False] * 2
+    assert windows.add("u", rules.CHANGE, entries[0], W)  # a duplicate is still fine
+    assert len(windows.read("u", rules.CHANGE, T0, T0 + W)) == 3
+
+
+def test_the_cap_is_shared_per_window(store: StateStore) -> None:
+    a, b = CapCounter(store, W, 2), CapCounter(store, W, 2)
+    assert a.take(T0) and b.take(T0 + timedelta(minutes=1))
+    assert not a.take(T0 + timedelta(minutes=2)) and not b.take(T0)
+    b.give_back(T0)
+    assert a.take(T0)
+    assert a.take(T0 + W)  # the next window has its own count
+    assert not CapCounter(store, W, 0).take(T0)
+
+
+def _delivery(event_id: int, created: datetime = T0) -> str:
+    return (
+        f'{{"event":{{"id":{event_id},"createOn":"{created:%Y-%m-%dT%H:%M:%S}Z",'
+        f'"createBy":"u-1","trigger":"file.updated"}},"payload":{{"id":42}}}}'
+    )
+
+
+def test_dedup_by_event_id_and_content_key_under_concurrent_consumers(store: StateStore) -> None:
+    now = T0 + timedelta(minutes=1)
+    first = parse_delivery(_delivery(1), now=now)
+    manual_retry = parse_delivery(_delivery(2), now=now)  # new id, same content
+    assert first.content_key == manual_retry.content_key
+    mine = Claim(store, first, "msg-1")
+    assert mine.take()
+    # another consumer with the same delivery (a duplicate) while this one processes it
+    assert not Claim(store, first, "msg-2").take()
+    assert not Claim(store, manual_retry, "msg-3").take()
+    # a redelivery of the same SQS message takes over its own claim
+    assert Claim(store, first, "msg-1").take()
+    mine.release()  # a failure: the retry reprocesses it
+    retry = Claim(store, first, "msg-2")
+    assert retry.take()
+    retry.confirm()
+    assert not Claim(store, first, "msg-1").take()
+    assert not Claim(store, manual_retry, "msg-3").take()
+    item = store.get("rtseen#event", "1")
+    assert item is not None and item["state"] == "done"
+    kept = int(item["expiresAt"]) - int(store.now().timestamp())
+    assert kept >= dedup.KEEP.total_seconds() - 60
+
+
+def test_a_bad_setting_fails_the_batch_before_any_aws_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.client import BaseClient
+
+    from docspace_sentinel.runtime.errors import ConfigError
+    from local.lambda_runtime import FakeContext, load_handler
+
+    for name, value in {
+        "STATE_TABLE": "state",
+        "FINDINGS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "DOCSPACE_URL": "https://portal.example.com",
+        "DOCSPACE_API_KEY": "sk-local",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "DOWNLOAD_THRESHOLD": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DOCSPACE_API_KEY_SECRET", raising=False)
+
+    def no_aws(*args: object) -> None:
+        raise AssertionError("an AWS call before the settings were checked")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    handler = load_handler("realtime_guard")
+    event = {"Records": [{"messageId": "m", "body": _delivery(1)}]}
+    with pytest.raises(ConfigError, match="DOWNLOAD_THRESHOLD"):
+        handler(event, FakeContext("realtime_guard"))

@@ -8,8 +8,8 @@ instead of making an HTTP request), moto's in-process SQS and DynamoDB, the cons
   is taken from moto and handed to the consumer at once (a drained queue). Measured from the
   receiver's invocation with the delivery that crossed the threshold to the
   ``PUT people/status`` request reaching the portal (the simulator's request counter, timed).
-  The polling guard, on paper: schedule every 10 minutes plus the 15 minutes it leaves the audit
-  trail to settle, so 10-25 minutes.
+  The polling guard, on paper: scheduled every 10 minutes, plus up to its 15-minute
+  ``SCAN_LAG_MINUTES`` re-read for events the portal writes late, so 10-25 minutes.
 * Receiver time per delivery: the receiver handler's wall time for each POST (signature check,
   SQS ``send_message`` to moto, which runs in this process and so counts), warm (the first 20
   left out); median and p99.
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{worst * 1000:.0f} ms over {runs} bursts; target < 1 s in-process: {verdict(met)}"
     )
     print(
-        f"Polling guard on paper: {POLLING} (every 10 minutes + 15 minutes of audit-trail lag). "
+        f"Polling guard on paper: {POLLING} (every 10 minutes + the 15-minute re-read of late audit events). "
         "In AWS add the SQS long poll and the consumer's Lambda start: about 1-2 s warm, "
         "a few seconds on a cold start."
     )

@@ -17,7 +17,14 @@ from typing import Any
 
 from bench.common import PYTHON, RESULT_PREFIX, RESULTS, ROOT
 
-BENCHMARKS = ("cold_start", "cpu_per_event", "memory", "request_count", "rate_bound")
+BENCHMARKS = (
+    "cold_start",
+    "cpu_per_event",
+    "memory",
+    "request_count",
+    "rate_bound",
+    "realtime",
+)
 
 
 def run(name: str, quick: bool) -> tuple[list[dict[str, Any]], float, int]:

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,6 +130,71 @@ def _print_findings(aws: Any) -> int:
         print(f"\n--- finding {finding.fingerprint} ({finding.workflow}/{finding.kind}) ---")
         print(finding.render_text())
     return len(findings)
+
+
+def _realtime(simulator: SimulatorServer, aws: Any, scenario: Scenario) -> int:
+    """A burst seen through the webhooks (in seconds), then through the polling guard."""
+    from local.simulator.webhooks import WebhookFaults
+    from local.webhook_pipe import InProcessPipe
+
+    _heading("Real-time guard: DocSpace webhooks -> receiver -> SQS -> consumer (enforce)")
+    pipe = InProcessPipe(simulator, aws.sqs, "Demo#Webhook-2026")
+    os.environ |= pipe.env()
+    with contextlib.redirect_stdout(io.StringIO()):
+        pipe.hook()  # the portal probes the receiver (HEAD) before it saves the webhook
+    print("Webhook configured on the portal, pointing at the receiver (in-process transport)")
+    bulk = scenario.planted.bulk_changer
+    user = next(
+        u
+        for u in scenario.users
+        if u.status == 1
+        and not (u.is_admin or u.is_owner or u.is_ldap or u.is_sso)
+        and u.id not in (scenario.layout.key_user_id, bulk.user_id if bulk else "")
+    )
+    hub = simulator.webhooks
+    hub.auto_deliver = False  # queued, then sent all at once: duplicated and shuffled
+    hub.faults = WebhookFaults(duplicate=0.4, shuffle=True, seed=14)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    simulator.actions.change_files(user.id, 25, at=start, spacing=timedelta(seconds=7))
+    queued = hub.pending
+    status_route = "PUT /api/2.0/people/status/{status}"
+    puts = simulator.stats.requests[status_route]
+    seen: list[float] = []
+    began = time.perf_counter()
+
+    def drain(_: float) -> None:  # the queue drained at once: each message to the consumer
+        pipe.feed(pipe.take())
+        if not seen and scenario.user_by_id(user.id).status == 2:
+            seen.append(time.perf_counter() - began)
+
+    pipe.after_post = drain
+    logs = io.StringIO()  # the handlers' structured logs
+    with contextlib.redirect_stdout(logs), contextlib.redirect_stderr(logs):
+        hub.deliver_pending()
+        hub.wait_idle(60)
+    pipe.after_post = None
+    posts = len(pipe.receiver_seconds)
+    print(
+        f"{user.name} changed 25 files in 3 minutes: {queued} webhooks, {posts} deliveries "
+        f"(duplicated, shuffled); {len(pipe.failures)} failed"
+    )
+    if not seen:
+        raise SystemExit("the real-time guard did not disable the user")
+    print(f"Disabled {seen[0]:.2f} s after the first delivery was sent (status 2 on the portal)")
+    found = _print_findings(aws)
+
+    _heading("The polling guard over the same burst: no second action")
+    _scheduled(
+        "bulk_change_guard",
+        datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1),
+        "bulk_change_guard (scheduled, enforce)",
+    )
+    found += _print_findings(aws)
+    again = simulator.stats.requests[status_route] - puts
+    print(f"\nPUT people/status requests for this burst: {again} (the real-time guard's one)")
+    if again != 1:
+        raise SystemExit("the user was acted on twice")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rejected as a whole: {exc}")
         _scheduled("ip_allowlist", now)
         total += _print_findings(aws)
+
+        total += _realtime(simulator, aws, scenario)
 
         _heading("The same schedules fire again (a retried delivery): nothing is sent twice")
         for function in (

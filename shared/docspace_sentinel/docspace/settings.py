@@ -228,6 +228,15 @@ def quiet_aws_wire_logs() -> None:
 
 
 def _fetch_secret(name: str, max_age: int, *, force: bool = False) -> str:
+    return read_secret(name, max_age, setting=ClientSettings.API_KEY_SECRET, force=force)
+
+
+def read_secret(name: str, max_age: int, *, setting: str, force: bool = False) -> str:
+    """A Secrets Manager secret's text (cached ``max_age`` seconds; ``force`` skips the cache).
+
+    Errors name ``setting`` and the secret, never its value; the SDK's wire logs are quieted
+    first, since at DEBUG they would log the response and so the secret.
+    """
     # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
     from aws_lambda_powertools.utilities import parameters
 
@@ -236,9 +245,7 @@ def _fetch_secret(name: str, max_age: int, *, force: bool = False) -> str:
         value = parameters.get_secret(name, max_age=max_age, force_fetch=force)
     except parameters.exceptions.GetParameterError as exc:
         # The message names the secret and the AWS error code, never the value.
-        raise ConfigError(
-            ClientSettings.API_KEY_SECRET, f"could not read secret {name!r}: {exc}"
-        ) from None
+        raise ConfigError(setting, f"could not read secret {name!r}: {exc}") from None
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     return str(value)

@@ -18,48 +18,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from ..docspace.webhook_triggers import TRIGGERS
 from ..runtime.errors import SentinelError
-
-#: DocSpace's triggers (``WebhookTrigger.cs``, v3.7.2) by wire name. ``triggerId`` stays an
-#: open 64-bit integer: the SPEC already misses values >= 2**31.
-TRIGGERS: dict[str, int] = {
-    "user.created": 1,
-    "user.invited": 2,
-    "user.updated": 4,
-    "user.deleted": 8,
-    "group.created": 16,
-    "group.updated": 32,
-    "group.deleted": 64,
-    "file.created": 128,
-    "file.uploaded": 256,
-    "file.updated": 512,
-    "file.trashed": 1024,
-    "file.deleted": 2048,
-    "file.restored": 4096,
-    "file.copied": 8192,
-    "file.moved": 16384,
-    "folder.created": 32768,
-    "folder.updated": 65536,
-    "folder.trashed": 131072,
-    "folder.deleted": 262144,
-    "folder.restored": 524288,
-    "folder.copied": 1048576,
-    "folder.moved": 2097152,
-    "room.created": 4194304,
-    "room.updated": 8388608,
-    "room.archived": 16777216,
-    "room.deleted": 33554432,
-    "room.restored": 67108864,
-    "room.copied": 134217728,
-    "form.submit": 268435456,
-    "form.filled.out": 536870912,
-    "form.stopped": 1073741824,
-    "agent.created": 2147483648,
-    "agent.updated": 4294967296,
-    "agent.deleted": 8589934592,
-    "file.downloaded": 1 << 34,
-    "folder.downloaded": 1 << 35,
-}
 
 #: A delivery older than this is not used (manual retries keep the original createOn, so a
 #: few days must pass; the issue asks not to refuse those).

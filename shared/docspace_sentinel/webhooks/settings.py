@@ -126,22 +126,10 @@ def docspace_would_refuse(secret: Secret) -> bool:
 
 
 def _from_secrets_manager(name: str, force: bool = False) -> WebhookSecrets:
-    # Imported here: Powertools parameters costs ~230 ms to import and local runs never need it.
-    from aws_lambda_powertools.utilities import parameters
+    from ..docspace.settings import read_secret
 
-    from ..docspace.settings import quiet_aws_wire_logs
-
-    quiet_aws_wire_logs()
-    try:
-        value = parameters.get_secret(name, max_age=CACHE_SECONDS, force_fetch=force)
-    except parameters.exceptions.GetParameterError as exc:
-        # The message names the secret and the AWS error code, never the value.
-        raise ConfigError(
-            ReceiverSettings.SECRET_ARN, f"could not read secret {name!r}: {exc}"
-        ) from None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    return secrets_from_string(str(value))
+    value = read_secret(name, CACHE_SECONDS, setting=ReceiverSettings.SECRET_ARN, force=force)
+    return secrets_from_string(value)
 
 
 def secrets_from_string(text: str) -> WebhookSecrets:

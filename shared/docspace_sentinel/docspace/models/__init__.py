@@ -17,6 +17,7 @@ HTML-encoded and is decoded here. A record without a usable ``id`` or ``date`` r
 
 from __future__ import annotations
 
+from ..webhook_triggers import SENTINEL_TRIGGERS
 from .events import AuditEvent, LoginEvent
 from .files import (
     ACCESS_ROOM_MANAGER,
@@ -30,7 +31,7 @@ from .files import (
 )
 from .ip_restrictions import IpRestriction, IpRestrictionSettings
 from .people import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, Group, User
-from .webhooks import SENTINEL_TRIGGERS, WebhookConfig
+from .webhooks import WebhookConfig
 from .wire import Wire, parse_int
 
 __all__ = [

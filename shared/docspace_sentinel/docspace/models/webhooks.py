@@ -20,27 +20,6 @@ from .wire import Wire, _bool, _int, _require_mapping, _str
 MAX_FAILURE_TEXT = 300
 _MAX_INT64 = 2**63 - 1
 
-#: Trigger bits (``WebhookTrigger.cs``, v3.7.2) of the triggers the real-time guard uses.
-FILE_TRIGGERS: dict[str, int] = {
-    "file.created": 128,
-    "file.uploaded": 256,
-    "file.updated": 512,
-    "file.trashed": 1024,
-    "file.deleted": 2048,
-    "file.restored": 4096,
-    "file.copied": 8192,
-    "file.moved": 16384,
-    "file.downloaded": 1 << 34,
-    "folder.downloaded": 1 << 35,
-}
-#: What ``webhooks install`` subscribes to: the file triggers and the two download triggers.
-#: ``folder.trashed/deleted/moved`` are left out: the bulk guards count distinct *files*, as
-#: the polling guard does from the audit trail, and a folder event names one folder, not how
-#: many files it held.
-SENTINEL_TRIGGERS = 0
-for _bit in FILE_TRIGGERS.values():
-    SENTINEL_TRIGGERS |= _bit
-
 
 def _plain_date(raw: Wire, key: str) -> datetime | None:
     """These DTO dates are plain ``DateTime`` values: with an offset, ``Z`` or (DB values) no

@@ -63,7 +63,7 @@ class InProcessPipe:
                     self.after_post(started)
         return status, str(answer.get("body") or "")
 
-    def hook(self, uri: str = "https://receiver.example/") -> None:
+    def hook(self, uri: str = "https://receiver.example/") -> requests.Response:
         """Configure the webhook on the portal, as ``local.cli webhooks install`` does (the
         portal probes the URL with HEAD first)."""
         hub = self.simulator.webhooks
@@ -76,6 +76,7 @@ class InProcessPipe:
             timeout=20,
         )
         response.raise_for_status()
+        return response
 
     def take(self) -> list[dict[str, Any]]:
         """Every queued message, deleted from the queue, as SQS event records."""

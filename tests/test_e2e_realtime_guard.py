@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from local.aws import LocalAws
 from local.lambda_runtime import FakeContext, load_handler
 from local.simulator.server import SimulatorServer
 from local.simulator.webhooks import WebhookFaults
+from local.webhook_pipe import InProcessPipe
 from tests.e2e import iso, point_at, run, scheduled, utc_now
 
 pytestmark = pytest.mark.e2e
@@ -34,83 +34,21 @@ SECRET = "Realtime#Hook2026x"
 STATUS = "PUT /api/2.0/people/status/{status}"
 
 
-class Pipeline:
-    """The simulator delivers to the receiver handler in process; ``drain`` feeds what the
-    receiver queued to the consumer handler as SQS events (shuffled, some twice)."""
+class Pipeline(InProcessPipe):
+    """The simulator delivers to the receiver handler in process (``local.webhook_pipe``);
+    ``drain`` feeds what the receiver queued to the consumer handler as SQS events (shuffled,
+    some twice)."""
 
     def __init__(self, simulator: SimulatorServer, aws: LocalAws) -> None:
-        self.simulator = simulator
-        self.aws = aws
-        self.queue_url = aws.sqs.create_queue(QueueName="realtime")["QueueUrl"]
+        super().__init__(simulator, aws.sqs, SECRET)
         self.rng = random.Random(14)
-        self.failures: list[dict[str, str]] = []
         self.records: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def transport(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
-    ) -> tuple[int, str]:
-        event: dict[str, Any] = {
-            "version": "2.0",
-            "rawPath": "/",
-            "headers": {k.lower(): v for k, v in headers.items()},
-            "requestContext": {"http": {"method": method, "path": "/"}},
-            "isBase64Encoded": False,
-        }
-        if method != "HEAD":
-            event["body"] = body.decode("utf-8")
-        with self._lock:  # one receiver at a time: moto and Powertools in one process
-            answer = load_handler("webhook_receiver")(event, FakeContext("webhook_receiver"))
-        return int(answer["statusCode"]), str(answer.get("body") or "")
-
-    def hook(self) -> None:
-        hub = self.simulator.webhooks
-        hub.transport = self.transport
-        hub.retry_base = 0.01
-        response = requests.post(
-            self.simulator.url + "/api/2.0/settings/webhook",
-            headers={"Authorization": f"Bearer {self.simulator.api_key}"},
-            json={
-                "name": "sentinel",
-                "uri": "https://receiver.test/",
-                "secretKey": SECRET,
-                "ssl": True,
-            },
-            timeout=20,
-        )
-        assert response.status_code == 200, response.text
-
-    def messages(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        while True:
-            batch = self.aws.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                VisibilityTimeout=300,
-            ).get("Messages", [])
-            if not batch:
-                return found
-            for message in batch:
-                self.aws.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-            found += batch
 
     def drain(self, *, redeliver: float = 0.0) -> int:
         """Feed every queued message to the consumer in shuffled batches of up to 10; with
         ``redeliver``, that share of the messages comes again (an SQS redelivery)."""
         assert self.simulator.webhooks.wait_idle(20)
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "messageAttributes": m.get("MessageAttributes", {}),
-                "eventSource": "aws:sqs",
-            }
-            for m in self.messages()
-        ]
+        records = self.take()
         self.records |= {r["messageId"]: r for r in records}
         records += [r for r in records if self.rng.random() < redeliver]
         self.rng.shuffle(records)
@@ -122,10 +60,8 @@ class Pipeline:
         return self.feed([self.records[f["itemIdentifier"]] for f in failed])
 
     def feed(self, records: list[dict[str, Any]]) -> int:
-        handler = load_handler("realtime_guard")
-        for i in range(0, len(records), 10):
-            answer = handler({"Records": records[i : i + 10]}, FakeContext("realtime_guard"))
-            self.failures += answer["batchItemFailures"]
+        """The consumer over ``records``; returns how many were fed (failures in ``failures``)."""
+        super().feed(records)
         return len(records)
 
 
@@ -149,7 +85,7 @@ def pipe(
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     monkeypatch.setenv(ReceiverSettings.QUEUE_URL, pipeline.queue_url)
     receiver.reset_caches()
-    pipeline.hook()
+    assert pipeline.hook("https://receiver.test/").status_code == 200
     yield pipeline
     receiver.reset_caches()
 

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from local.simulator.background import BackgroundServer
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Received:
     body: bytes
 
 
-class WebhookReceiver:
+class WebhookReceiver(BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Received] = []
         self.status = 200
@@ -31,15 +32,14 @@ class WebhookReceiver:
         self.statuses: list[int] = []  # consumed first, one per POST
         self.respond: Callable[[Received], int] | None = None
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.receiver = self  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        httpd = ThreadingHTTPServer((host, port), _Handler)
+        httpd.daemon_threads = True
+        httpd.receiver = self  # type: ignore[attr-defined]
+        super().__init__(httpd, "webhook-receiver")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/hook"
+        return self.origin + "/hook"
 
     def posts(self) -> list[Received]:
         with self._lock:
@@ -58,31 +58,6 @@ class WebhookReceiver:
             if respond is None:
                 return self.statuses.pop(0) if self.statuses else self.status
         return respond(request)  # outside the lock: deliveries arrive in parallel
-
-    def start(self) -> WebhookReceiver:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="webhook-receiver", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

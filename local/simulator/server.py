@@ -6,10 +6,10 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from local.simulator.background import BackgroundServer
 from local.simulator.faults import Decision, FaultInjector, Faults, Stats
 from local.simulator.routes import build_router
 from local.simulator.routing import Request, Response
@@ -22,7 +22,7 @@ DEFAULT_API_KEY = "sk-sim-7f3a9c2e5b1d4e8f"
 _TRUNCATED = b'{"response":[{"id":48213,"date":"2025-03-04T12:15:42.0000000+03:00","user":"Jo'
 
 
-class SimulatorServer:
+class SimulatorServer(BackgroundServer):
     def __init__(
         self,
         scenario: Scenario,
@@ -37,14 +37,13 @@ class SimulatorServer:
         self.router = build_router()
         self._injector = FaultInjector(faults or Faults())
         self._stopping = threading.Event()
-        self._httpd = _HttpServer((host, port), _Handler)
-        self._httpd.simulator = self
-        self._thread: threading.Thread | None = None
+        httpd = _HttpServer((host, port), _Handler)
+        httpd.simulator = self
+        super().__init__(httpd, "docspace-simulator")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     @property
     def faults(self) -> Faults:
@@ -73,34 +72,14 @@ class SimulatorServer:
         with self.scenario.lock:
             self.scenario.audit_option = value
 
-    def start(self) -> SimulatorServer:
+    def start(self) -> Self:
         self._stopping.clear()
-        # A short poll interval keeps stop() fast; tests start and stop many servers.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.02,), name="docspace-simulator", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         self._stopping.set()  # wakes requests sleeping in a "slow" fault
         self.scenario.webhooks.close()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # --- request pipeline ---------------------------------------------------------------
 

@@ -42,6 +42,22 @@ def stored_secret() -> str:
     return secret
 
 
+@pytest.fixture
+def installed(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    webhook_receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """The CLI pointed at the simulator and moto, the webhook installed on the test receiver:
+    the receiver's URL."""
+    point_at(monkeypatch, simulator, aws)
+    url = webhook_receiver.url
+    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    return url
+
+
 def test_new_secrets_fit_every_password_policy() -> None:
     for _ in range(200):
         value = new_secret().reveal()
@@ -118,15 +134,9 @@ def test_install_twice_status_and_remove(
 
 
 def test_a_lost_secret_is_replaced_on_install(
-    simulator: SimulatorServer,
-    aws: LocalAws,
-    webhook_receiver: WebhookReceiver,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    installed: str, simulator: SimulatorServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    point_at(monkeypatch, simulator, aws)
-    url = webhook_receiver.url
-    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    url = installed
     boto3.client("secretsmanager").delete_secret(
         SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True
     )
@@ -161,15 +171,9 @@ def stored_document() -> dict[str, Any]:
 
 
 def test_a_rotation_keeps_the_old_secret_accepted_for_two_hours(
-    simulator: SimulatorServer,
-    aws: LocalAws,
-    webhook_receiver: WebhookReceiver,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    installed: str, simulator: SimulatorServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    point_at(monkeypatch, simulator, aws)
-    url = webhook_receiver.url
-    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    url = installed
     assert set(stored_document()) == {"secret"}  # nothing to overlap with on a first install
     old = stored_secret()
     before = utc_now()
@@ -197,15 +201,11 @@ def test_a_rotation_keeps_the_old_secret_accepted_for_two_hours(
 def test_a_failed_rotation_rolls_back_only_when_the_portal_refused(
     error: Exception,
     rolled_back: bool,
-    simulator: SimulatorServer,
-    aws: LocalAws,
-    webhook_receiver: WebhookReceiver,
+    installed: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    point_at(monkeypatch, simulator, aws)
-    url = webhook_receiver.url
-    assert cli(capsys, "install", "--url", url, "--allow-http")[0] == 0
+    url = installed
     old_document = stored_document()
 
     def fails(*args: Any, **kwargs: Any) -> Any:

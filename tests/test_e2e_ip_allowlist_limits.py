@@ -82,18 +82,32 @@ def test_allowlists_too_large_together_refuse_the_sync_and_the_login_check_still
     assert AddedStore(_store(aws)).get().addresses == frozenset()
 
 
-def test_any_error_in_the_sync_is_a_finding_and_the_run_commits(
-    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+def _register_with_a_failing_sync(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    method: str,
+    error: Exception,
 ) -> None:
+    """With the portal sync enforced and ``owner.method`` raising ``error``, one user registers
+    an allowlist: the answer reports the sync as failed."""
     point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
     (user_id,) = _users(simulator, 1)
 
-    def too_large(self: AddedStore, *args: Any, **kwargs: Any) -> None:
-        raise StateError("Item size has exceeded the maximum allowed size")
+    def fails(*args: Any, **kwargs: Any) -> None:
+        raise error
 
-    monkeypatch.setattr(AddedStore, "put", too_large)
+    monkeypatch.setattr(owner, method, fails)
     answer = register({"userId": user_id, "allowedIps": ["203.0.113.10"]})
     assert answer["portalSync"]["status"] == "failed"
+
+
+def test_any_error_in_the_sync_is_a_finding_and_the_run_commits(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    too_large = StateError("Item size has exceeded the maximum allowed size")
+    _register_with_a_failing_sync(simulator, aws, monkeypatch, AddedStore, "put", too_large)
     summary = run("ip_allowlist", scheduled(iso(utc_now())))
     assert summary["status"] == "completed" and summary["portalSync"]["status"] == "failed"
     failed = [f for f in aws.findings() if f["kind"] == "ip_sync_failed"]
@@ -125,15 +139,10 @@ def test_a_portal_row_with_blanks_is_written_back_in_normal_form(
 def test_a_put_the_client_refuses_to_send_rolls_the_record_back(
     simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS=ADMIN_IP)
-    (user_id,) = _users(simulator, 1)
-
-    def refuse(self: DocSpaceClient, *args: Any, **kwargs: Any) -> None:
-        raise ValueError("IP restrictions take single addresses only, got ' x'")
-
-    monkeypatch.setattr(DocSpaceClient, "put_ip_restrictions", refuse)
-    answer = register({"userId": user_id, "allowedIps": ["203.0.113.10"]})
-    assert answer["portalSync"]["status"] == "failed"
+    refused = ValueError("IP restrictions take single addresses only, got ' x'")
+    _register_with_a_failing_sync(
+        simulator, aws, monkeypatch, DocSpaceClient, "put_ip_restrictions", refused
+    )
     # nothing reached the portal, so the record claims nothing
     assert AddedStore(_store(aws)).get().addresses == frozenset()
     assert run("ip_allowlist", scheduled(iso(utc_now())))["status"] == "completed"

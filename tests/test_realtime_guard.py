@@ -279,3 +279,21 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     ticks = iter([0.0, 0.0, 100.0, 100.0])
     late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
     assert late.sampled == 1 and late.verdict == c.UNCONFIRMED
+
+
+def test_the_confirmation_refuses_an_old_createon_matched_to_a_later_real_edit() -> None:
+    """A forged burst naming real files the user edited recently, with createOn chosen well
+    before those edits (the receiver accepts createOn days old), is not confirmed: a file's
+    content time must fall near the deliveries that name it, not merely after them."""
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    entries = _changes(21)  # createOn T0 .. T0 + 140 s
+    edited = T0 + timedelta(days=10)  # the user's real edits, ten days after the forged createOn
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            return FileEntry(file_id, updated=edited, updated_by=user)
+
+    assert c.confirm(Portal(), user, entries).verdict == c.UNCONFIRMED

@@ -297,3 +297,24 @@ def test_the_confirmation_refuses_an_old_createon_matched_to_a_later_real_edit()
             return FileEntry(file_id, updated=edited, updated_by=user)
 
     assert c.confirm(Portal(), user, entries).verdict == c.UNCONFIRMED
+
+
+def test_odd_file_ids_or_records_never_fail_the_confirmation_or_the_enrichment() -> None:
+    """A forged burst naming file 0 (or a non-ASCII digit), or a portal record without an id,
+    is unconfirmed / left out, never an exception that sends every delivery to the DLQ."""
+    from docspace_sentinel.docspace.client import int_id
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+    from docspace_sentinel.workflows.realtime_guard import findings as f
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            if int_id(file_id, "fileId") == 7:
+                return FileEntry.from_wire({"title": "no id"})
+            raise AssertionError("not looked up")
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    odd = [Entry(T0, "0"), Entry(T0 + timedelta(seconds=1), "00"), Entry(T0, "7")]
+    assert c.confirm(Portal(), user, odd).verdict == c.UNCONFIRMED
+    around = f.enrich(Portal(), ["0", "\u00b2", "7"])
+    assert around.titles == {} and not around.complete

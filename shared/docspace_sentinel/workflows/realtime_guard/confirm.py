@@ -99,8 +99,10 @@ def confirm(
         except (NotFound, Forbidden):
             missing += 1
             continue
-        except DocSpaceError:
-            continue  # unknown: not confirmed, never a failure
+        except (DocSpaceError, ValueError):
+            # unknown (a portal error, an id the client refuses such as 0, a record without
+            # an id: MalformedRecord is a ValueError): not confirmed, never a failure
+            continue
         if not changes:
             confirmed += 1
             continue

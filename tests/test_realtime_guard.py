@@ -318,3 +318,22 @@ def test_odd_file_ids_or_records_never_fail_the_confirmation_or_the_enrichment()
     assert c.confirm(Portal(), user, odd).verdict == c.UNCONFIRMED
     around = f.enrich(Portal(), ["0", "\u00b2", "7"])
     assert around.titles == {} and not around.complete
+
+
+def test_one_real_file_named_with_leading_zeros_is_one_file() -> None:
+    """ "7", "07", "007" … name one file: they count once toward the threshold, and one real
+    edit cannot confirm a forged burst by being sampled three times."""
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    assert entry_key("file.updated", "007") == entry_key("file.updated", 7) == "7"
+    assert entry_key("file.updated", "sbox-007") == "sbox-007"
+    variants = [Entry(T0 + timedelta(seconds=i), "0" * i + "7") for i in range(21)]
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            return FileEntry(file_id, updated=T0, updated_by=user)
+
+    check = c.confirm(Portal(), user, variants)
+    assert check.sampled == 1 and check.verdict == c.UNCONFIRMED

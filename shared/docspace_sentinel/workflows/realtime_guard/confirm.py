@@ -60,8 +60,8 @@ def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime, datetime]]:
     spread over the burst (first, middle, last)."""
     entries = sorted(set(entries))
     gone = {e.key for e in entries if e.deleted}
-    first: dict[str, datetime] = {}
-    last: dict[str, datetime] = {}
+    first: dict[int, datetime] = {}  # by file id: "7" and "007" are one file, sampled once
+    last: dict[int, datetime] = {}
     for entry in entries:
         if (
             entry.key not in gone
@@ -69,9 +69,10 @@ def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime, datetime]]:
             and entry.key.isdigit()
             and len(entry.key) <= 18
         ):
-            first.setdefault(entry.key, entry.at)
-            last[entry.key] = max(entry.at, last.get(entry.key, entry.at))
-    files = [(int(key), at, last[key]) for key, at in first.items()]
+            file_id = int(entry.key)
+            first.setdefault(file_id, entry.at)
+            last[file_id] = max(entry.at, last.get(file_id, entry.at))
+    files = [(file_id, at, last[file_id]) for file_id, at in first.items()]
     if len(files) <= SAMPLES:
         return files
     picks = sorted({0, len(files) // 2, len(files) - 1})

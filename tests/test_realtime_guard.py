@@ -279,3 +279,61 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     ticks = iter([0.0, 0.0, 100.0, 100.0])
     late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
     assert late.sampled == 1 and late.verdict == c.UNCONFIRMED
+
+
+def test_the_confirmation_refuses_an_old_createon_matched_to_a_later_real_edit() -> None:
+    """A forged burst naming real files the user edited recently, with createOn chosen well
+    before those edits (the receiver accepts createOn days old), is not confirmed: a file's
+    content time must fall near the deliveries that name it, not merely after them."""
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    entries = _changes(21)  # createOn T0 .. T0 + 140 s
+    edited = T0 + timedelta(days=10)  # the user's real edits, ten days after the forged createOn
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            return FileEntry(file_id, updated=edited, updated_by=user)
+
+    assert c.confirm(Portal(), user, entries).verdict == c.UNCONFIRMED
+
+
+def test_odd_file_ids_or_records_never_fail_the_confirmation_or_the_enrichment() -> None:
+    """A forged burst naming file 0 (or a non-ASCII digit), or a portal record without an id,
+    is unconfirmed / left out, never an exception that sends every delivery to the DLQ."""
+    from docspace_sentinel.docspace.client import int_id
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+    from docspace_sentinel.workflows.realtime_guard import findings as f
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            if int_id(file_id, "fileId") == 7:
+                return FileEntry.from_wire({"title": "no id"})
+            raise AssertionError("not looked up")
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    odd = [Entry(T0, "0"), Entry(T0 + timedelta(seconds=1), "00"), Entry(T0, "7")]
+    assert c.confirm(Portal(), user, odd).verdict == c.UNCONFIRMED
+    around = f.enrich(Portal(), ["0", "\u00b2", "7"])
+    assert around.titles == {} and not around.complete
+
+
+def test_one_real_file_named_with_leading_zeros_is_one_file() -> None:
+    """ "7", "07", "007" … name one file: they count once toward the threshold, and one real
+    edit cannot confirm a forged burst by being sampled three times."""
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    assert entry_key("file.updated", "007") == entry_key("file.updated", 7) == "7"
+    assert entry_key("file.updated", "sbox-007") == "sbox-007"
+    variants = [Entry(T0 + timedelta(seconds=i), "0" * i + "7") for i in range(21)]
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            return FileEntry(file_id, updated=T0, updated_by=user)
+
+    check = c.confirm(Portal(), user, variants)
+    assert check.sampled == 1 and check.verdict == c.UNCONFIRMED

@@ -446,6 +446,20 @@ def test_a_previous_secret_without_a_readable_deadline_is_never_accepted(
     assert call(signed(delivery(2), secret="Rotated-Secret-2!"))["statusCode"] == 200
 
 
+@pytest.mark.parametrize("until", ["9999-12-31T23:59:59+00:00", "far"])
+def test_a_previous_secret_with_a_deadline_far_ahead_is_never_accepted(
+    aws: Aws, until: str
+) -> None:
+    # a rotation writes now + 2 h; a deadline days ahead (a clock or format slip) would keep
+    # the old secret valid for good.
+    if until == "far":
+        until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    document = {"secret": "Rotated-Secret-2!", "previous": SECRET, "previousUntil": until}
+    aws.secrets.put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(document))
+    assert call(signed(delivery(1)))["statusCode"] == 401
+    assert call(signed(delivery(2), secret="Rotated-Secret-2!"))["statusCode"] == 200
+
+
 def test_bad_signatures_make_no_aws_call_but_one_rate_limited_secret_read(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

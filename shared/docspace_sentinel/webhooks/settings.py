@@ -20,7 +20,9 @@ in a ``Secret`` (redacted repr).
 Rotation overlap: DocSpace's sender caches webhook configs for up to an hour, so after
 ``webhooks install --rotate-secret`` deliveries may still be signed with the old secret. The
 document then names it as ``previous``, accepted until ``previousUntil`` (an ISO time with a
-zone; a naive one is UTC); without a readable ``previousUntil`` it is never accepted.
+zone; a naive one is UTC); without a readable ``previousUntil``, or with one more than
+``MAX_OVERLAP`` ahead (a clock or format slip would keep the old secret valid for good), it is
+never accepted.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import ClassVar, NamedTuple
 from urllib.parse import urlsplit
@@ -44,6 +46,9 @@ CACHE_SECONDS = 300
 REFRESH_SECONDS = 60
 #: DocSpace's password policy caps a webhook secret at 30 printable ASCII characters.
 DOCSPACE_SECRET_MAX = 30
+#: The furthest ahead a ``previousUntil`` may be (``webhooks install --rotate-secret`` writes
+#: two hours from now).
+MAX_OVERLAP = timedelta(days=1)
 
 
 class WebhookSecrets(NamedTuple):
@@ -55,10 +60,11 @@ class WebhookSecrets(NamedTuple):
 
     def accepted(self, now: datetime | None = None) -> tuple[Secret, ...]:
         """The secrets a signature may be made with at ``now``: the previous one only while
-        its ``previousUntil`` is in the future."""
+        its ``previousUntil`` is in the future, and not more than ``MAX_OVERLAP`` ahead."""
         if self.previous is None or self.previous_until is None:
             return (self.secret,)
-        if (now or datetime.now(UTC)) >= self.previous_until:
+        now = now or datetime.now(UTC)
+        if not now < self.previous_until <= now + MAX_OVERLAP:
             return (self.secret,)
         return (self.secret, self.previous)
 

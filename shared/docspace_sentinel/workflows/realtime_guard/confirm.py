@@ -3,8 +3,9 @@
 Anyone holding the webhook secret can sign deliveries, so a burst seen on webhooks is only
 acted on when the portal agrees: up to ``SAMPLES`` of its files (changes other than trash and
 delete, spread over the burst) are looked up (``GET files/file/{id}``). A sample is confirmed
-when the file exists, its ``updated`` time is not before the delivery's ``createOn`` minus
-``SKEW``, and the user is its ``updatedBy`` (or ``createdBy``). ``file.updated`` also fires for
+when the file exists, its ``updated`` time is not before the first delivery's ``createOn``
+minus ``SKEW`` nor after the last one's plus ``LATE`` (a forged burst cannot pick an old
+``createOn`` and lean on a later real edit of the same file), and the user is its ``updatedBy`` (or ``createdBy``). ``file.updated`` also fires for
 a lock, a comment, a custom order or an owner change, which the polling guard does not count;
 our reading of the server (unconfirmed) is that none of those moves the file's ``updated``
 (content) time, so such a sample is not confirmed. A download does not change the file: a
@@ -34,6 +35,9 @@ FORGED = "forged"
 SAMPLES = 3
 NEEDED = 2
 SKEW = timedelta(minutes=2)
+#: A sampled file saved again this long after the burst's last delivery naming it is not
+#: counted (report only; the polling guard still acts on the audit trail).
+LATE = timedelta(minutes=10)
 CONFIRM_SECONDS = 4.0
 
 
@@ -51,12 +55,13 @@ class Confirmation(NamedTuple):
         )
 
 
-def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime]]:
-    """Up to ``SAMPLES`` (file id, first createOn) of files changed other than by a delete,
+def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime, datetime]]:
+    """Up to ``SAMPLES`` (file id, first createOn, last createOn) of files changed other than by a delete,
     spread over the burst (first, middle, last)."""
     entries = sorted(set(entries))
     gone = {e.key for e in entries if e.deleted}
-    first: dict[str, datetime] = {}
+    first: dict[int, datetime] = {}  # by file id: "7" and "007" are one file, sampled once
+    last: dict[int, datetime] = {}
     for entry in entries:
         if (
             entry.key not in gone
@@ -64,8 +69,10 @@ def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime]]:
             and entry.key.isdigit()
             and len(entry.key) <= 18
         ):
-            first.setdefault(entry.key, entry.at)
-    files = [(int(key), at) for key, at in first.items()]
+            file_id = int(entry.key)
+            first.setdefault(file_id, entry.at)
+            last[file_id] = max(entry.at, last.get(file_id, entry.at))
+    files = [(file_id, at, last[file_id]) for file_id, at in first.items()]
     if len(files) <= SAMPLES:
         return files
     picks = sorted({0, len(files) // 2, len(files) - 1})
@@ -84,7 +91,7 @@ def confirm(
     deadline = clock() + CONFIRM_SECONDS
     user = user_id.lower()
     sampled = confirmed = missing = 0
-    for file_id, at in picked:
+    for file_id, at, until in picked:
         if clock() > deadline:
             break
         sampled += 1
@@ -93,13 +100,16 @@ def confirm(
         except (NotFound, Forbidden):
             missing += 1
             continue
-        except DocSpaceError:
-            continue  # unknown: not confirmed, never a failure
+        except (DocSpaceError, ValueError):
+            # unknown (a portal error, an id the client refuses such as 0, a record without
+            # an id: MalformedRecord is a ValueError): not confirmed, never a failure
+            continue
         if not changes:
             confirmed += 1
             continue
         by = {(entry.updated_by or "").lower(), (entry.created_by or "").lower()}
-        if entry.updated is not None and entry.updated >= at - SKEW and user in by:
+        updated = entry.updated
+        if updated is not None and at - SKEW <= updated <= until + LATE and user in by:
             confirmed += 1
     if confirmed >= NEEDED:
         verdict = CONFIRMED

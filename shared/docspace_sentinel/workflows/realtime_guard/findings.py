@@ -80,7 +80,7 @@ def enrich(client: Any, keys: list[str], clock: Callable[[], float] = time.monot
             room = folder_rooms.get(folder) if folder is not None else None
             if room is not None:
                 rooms[room[0]] = room[1]
-        except DocSpaceError:
+        except (DocSpaceError, ValueError):  # also an id the client refuses, a bad record
             complete = False
     return Enrichment(titles, rooms, complete)
 

@@ -50,6 +50,8 @@ def entry_key(trigger: str, entity_id: int | str) -> str:
     """What makes entries distinct: the file id (a change's, as the audit trail's target), or
     ``folder:<id>`` for a folder download (one entry, never mixed with a file of that id)."""
     prefix = "folder:" if trigger.startswith("folder.") else ""
+    if isinstance(entity_id, str) and entity_id.isascii() and entity_id.isdigit():
+        entity_id = int(entity_id)  # "007" is file 7: counted once, however it is spelled
     return f"{prefix}{entity_id}"
 
 

@@ -259,16 +259,14 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     changed = {e.key: FileEntry(int(e.key), updated=e.at, updated_by=user) for e in entries}
     portal = Portal({int(k): v for k, v in changed.items()})
     check = c.confirm(portal, user.upper(), entries)
-    assert check.verdict == c.CONFIRMED and portal.calls == [1000, 1010, 1020]
+    assert check.verdict == c.CONFIRMED and len(portal.calls) == 3
+    assert set(portal.calls) <= {int(k) for k in changed} and portal.calls == sorted(portal.calls)
     # a lock or comment: the content time did not move; someone else's change; a portal error
     stale = {int(k): v._replace(updated=T0 - timedelta(days=3)) for k, v in changed.items()}
     assert c.confirm(Portal(stale), user, entries).verdict == c.UNCONFIRMED
     other = {int(k): v._replace(updated_by="someone") for k, v in changed.items()}
     assert c.confirm(Portal(other), user, entries).verdict == c.UNCONFIRMED
-    flaky: dict[int, FileEntry | Exception] = {
-        1000: ServerError("e"),
-        1010: NotFound("e"),
-    }
+    flaky: dict[int, FileEntry | Exception] = {int(k): ServerError("e") for k in changed}
     assert c.confirm(Portal(flaky), user, entries).verdict == c.UNCONFIRMED
     # no such files at all: forged; a burst of deletes cannot be confirmed (never looked up)
     assert c.confirm(Portal({}), user, entries).verdict == c.FORGED
@@ -279,6 +277,36 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     ticks = iter([0.0, 0.0, 100.0, 100.0])
     late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
     assert late.sampled == 1 and late.verdict == c.UNCONFIRMED
+
+
+def test_a_forger_cannot_choose_which_files_are_sampled() -> None:
+    """A forged burst of made-up ids with three real recent edits of the victim placed first,
+    in the middle and last (where fixed picks would look) is not confirmed: the picks are
+    random, and one made-up file among them is enough to refuse."""
+    import random
+
+    from docspace_sentinel.docspace.errors import NotFound
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    entries = _changes(21)  # files 1000..1020
+    real = {1000, 1010, 1020}
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            if file_id not in real:
+                raise NotFound("no")
+            at = T0 + timedelta(seconds=7 * (file_id - 1000))
+            return FileEntry(file_id, updated=at, updated_by=user)
+
+    verdicts = {
+        c.confirm(Portal(), user, entries, pick=random.Random(n)).verdict for n in range(50)
+    }
+    assert c.CONFIRMED not in verdicts
+    # and the default picks are not the fixed places
+    picked = {tuple(f for f, _, _ in c.samples(entries)) for _ in range(20)}
+    assert len(picked) > 1
 
 
 def test_the_confirmation_refuses_an_old_createon_matched_to_a_later_real_edit() -> None:

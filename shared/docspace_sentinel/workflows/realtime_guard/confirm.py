@@ -2,7 +2,7 @@
 
 Anyone holding the webhook secret can sign deliveries, so a burst seen on webhooks is only
 acted on when the portal agrees: up to ``SAMPLES`` of its files (changes other than trash and
-delete, spread over the burst) are looked up (``GET files/file/{id}``). A sample is confirmed
+delete, picked at random with the system's CSPRNG) are looked up (``GET files/file/{id}``). A sample is confirmed
 when the file exists, its ``updated`` time is not before the first delivery's ``createOn``
 minus ``SKEW`` nor after the last one's plus ``LATE`` (a forged burst cannot pick an old
 ``createOn`` and lean on a later real edit of the same file), and the user is its ``updatedBy`` (or ``createdBy``). ``file.updated`` also fires for
@@ -11,7 +11,13 @@ our reading of the server (unconfirmed) is that none of those moves the file's `
 (content) time, so such a sample is not confirmed. A download does not change the file: a
 download sample is confirmed when the file exists.
 
-Verdicts: ``CONFIRMED`` (at least ``NEEDED`` samples confirmed: act), ``FORGED`` (at least
+Whoever forges a burst chooses which files it names and in what order: picks at fixed places
+(first, middle, last) would let them put three files the victim really edited there and pad the
+rest with made-up ids. Random picks, and a burst with any sampled file the portal does not know
+counted as unconfirmed, leave a forger needing nearly every file named to be a real recent edit
+by the victim, which is a real burst.
+
+Verdicts: ``CONFIRMED`` (at least ``NEEDED`` samples confirmed and none missing: act), ``FORGED`` (at least
 ``NEEDED`` samples and none of the files exists: the deliveries are made up), else
 ``UNCONFIRMED`` (too few samples, e.g. a burst of deletes, or portal errors, or files changed by
 someone else or not at all: report only, the polling guard acts on the audit trail). At most
@@ -20,6 +26,7 @@ someone else or not at all: report only, the polling guard acts on the audit tra
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -55,9 +62,15 @@ class Confirmation(NamedTuple):
         )
 
 
-def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime, datetime]]:
-    """Up to ``SAMPLES`` (file id, first createOn, last createOn) of files changed other than by a delete,
-    spread over the burst (first, middle, last)."""
+#: Unpredictable picks (``os.urandom``): a forger must not know which files are looked up.
+_PICK = random.SystemRandom()
+
+
+def samples(
+    entries: Iterable[Entry], pick: random.Random = _PICK
+) -> list[tuple[int, datetime, datetime]]:
+    """Up to ``SAMPLES`` (file id, first createOn, last createOn) of files changed other than
+    by a delete, picked at random, in file-id order."""
     entries = sorted(set(entries))
     gone = {e.key for e in entries if e.deleted}
     first: dict[int, datetime] = {}  # by file id: "7" and "007" are one file, sampled once
@@ -75,8 +88,7 @@ def samples(entries: Iterable[Entry]) -> list[tuple[int, datetime, datetime]]:
     files = [(file_id, at, last[file_id]) for file_id, at in first.items()]
     if len(files) <= SAMPLES:
         return files
-    picks = sorted({0, len(files) // 2, len(files) - 1})
-    return [files[i] for i in picks]
+    return sorted(pick.sample(files, SAMPLES))
 
 
 def confirm(
@@ -86,8 +98,9 @@ def confirm(
     *,
     changes: bool = True,
     clock: Callable[[], float] = time.monotonic,
+    pick: random.Random = _PICK,
 ) -> Confirmation:
-    picked = samples(entries)
+    picked = samples(entries, pick)
     deadline = clock() + CONFIRM_SECONDS
     user = user_id.lower()
     sampled = confirmed = missing = 0
@@ -111,7 +124,7 @@ def confirm(
         updated = entry.updated
         if updated is not None and at - SKEW <= updated <= until + LATE and user in by:
             confirmed += 1
-    if confirmed >= NEEDED:
+    if confirmed >= NEEDED and not missing:
         verdict = CONFIRMED
     elif sampled >= NEEDED and missing == sampled:
         verdict = FORGED

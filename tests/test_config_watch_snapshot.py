@@ -190,6 +190,17 @@ def test_digest_is_stable_across_key_order_and_round_trips() -> None:
     assert restored == BEFORE and restored.digest() == BEFORE.digest()
 
 
+def test_a_stored_snapshot_with_dynamodb_decimals_has_the_same_digest() -> None:
+    from decimal import Decimal
+
+    stored = copy.deepcopy(base())
+    stored["password"]["minLength"] = Decimal(12)
+    stored["ip_restrictions"]["entries"] = [("10.0.0.1", False)]
+    restored = Snapshot.from_dict({"sections": stored, "unreadable": {}})
+    assert restored.digest() == BEFORE.digest() and diff(BEFORE, restored) == []
+    assert Snapshot.from_dict({"sections": "{not json"}) == Snapshot({}, {})
+
+
 def test_section_names_are_the_catalogue_subjects() -> None:
     catalogue = pytest.importorskip("docspace_sentinel.workflows.config_watch.catalogue")
     names = {name for name, _ in snap._READERS} | {snap.OWNER, snap.TRUSTED_DOMAINS}

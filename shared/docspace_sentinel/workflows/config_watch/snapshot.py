@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -55,16 +56,24 @@ class Snapshot(NamedTuple):
     unreadable: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sections": self.sections, "unreadable": self.unreadable}
+        """For the state table: the sections as one canonical JSON string (DynamoDB would turn
+        numbers into ``Decimal`` and reject some shapes; a string round-trips exactly)."""
+        return {"sections": _canonical(self.sections), "unreadable": dict(self.unreadable)}
 
     @classmethod
     def from_dict(cls, raw: Any) -> Snapshot:
-        """Tolerant: a stored item of another shape reads as an empty snapshot."""
+        """Tolerant: a stored item of another shape reads as an empty snapshot (sections given
+        as a dict, as an older item might hold, are accepted too)."""
         raw = raw if isinstance(raw, dict) else {}
         sections = raw.get("sections")
+        if isinstance(sections, str):
+            try:
+                sections = json.loads(sections)
+            except ValueError:
+                sections = None
         unreadable = raw.get("unreadable")
         return cls(
-            sections=dict(sections) if isinstance(sections, dict) else {},
+            sections=_plain(sections) if isinstance(sections, dict) else {},
             unreadable={str(k): str(v) for k, v in unreadable.items()}
             if isinstance(unreadable, dict)
             else {},
@@ -72,8 +81,22 @@ class Snapshot(NamedTuple):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the sections (key order does not matter)."""
-        text = json.dumps(self.sections, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(_canonical(self.sections).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able plain values: ``Decimal`` (from DynamoDB) back to int, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 class SnapshotChange(NamedTuple):

@@ -89,6 +89,7 @@ def test_webhook_host_change_is_medium_and_delete_is_reported() -> None:
     assert (change.change, change.severity) == ("changed", Severity.MEDIUM)
     change = only(diff(BEFORE, changed(webhook={})))
     assert (change.change, change.key, change.severity) == ("deleted", "3", Severity.MEDIUM)
+    assert change.actor is None  # the creator did not necessarily delete it
 
 
 def test_ip_restrictions_switched_off_is_high() -> None:

@@ -144,6 +144,8 @@ def _webhooks(client: DocSpaceClient) -> dict[str, Any]:
 
 
 def _admins(client: DocSpaceClient) -> dict[str, Any]:
+    """Members of the admin group (``isAdministrator=true``); the owner is not one of them on
+    the server and is its own section."""
     return {
         u.id.lower(): u.display_name or u.email or u.id
         for u in client.users(is_admin=True)
@@ -314,8 +316,8 @@ def _diff_webhooks(before: Any, after: Any) -> list[SnapshotChange]:
             changes.append(_change(WEBHOOK, "created", Severity.HIGH, summary, None, new,
                                    key=hook_id, actor=new.get("createdBy")))  # fmt: skip
             continue
-        name = old.get("name")
-        actor = (new or old).get("createdBy")
+        # Only a creation has a known actor: the list names the creator, not who changed it.
+        name, actor = old.get("name"), None
         if new is None:
             summary = f"webhook {name!r} deleted (was sending to {old.get('host')})"
             changes.append(_change(WEBHOOK, "deleted", Severity.MEDIUM, summary, old, None,

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from local.simulator.actions import LOCATION_FILES, LOCATION_FOLDERS, LOCATION_ROOMS, audit_action
+from local.simulator.admin_actions import AdminActions
 from local.simulator.enums import FOLDER_TYPE_USER
 from local.simulator.events import NO_USER, AuditLog, LoginLog, Profile
 from local.simulator.model import (
@@ -24,6 +25,7 @@ from local.simulator.model import (
     Folder,
     Group,
     IpRestrictionState,
+    PortalSecurity,
     Share,
     User,
 )
@@ -75,6 +77,8 @@ class Scenario:
     layout: Layout
     planted: Planted = field(default_factory=Planted.empty)
     ip_restrictions: IpRestrictionState = field(default_factory=IpRestrictionState)
+    #: 2FA, password, login, session, SSO, Developer Tools, trusted domains, audit lifetime.
+    portal_security: PortalSecurity = field(default_factory=PortalSecurity)
     #: Test hook: wire fields of given audit event ids replaced (a value) or removed (None),
     #: to serve the malformed rows a client must count and skip.
     audit_overrides: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -88,6 +92,8 @@ class Scenario:
         self.webhooks = WebhookHub(self)
         #: File changes and downloads by a user: audit events and webhooks together.
         self.actions = PortalActions(self)
+        #: A test acting as an administrator outside the product (settings, admins, webhooks).
+        self.admin_actions = AdminActions(self)
 
     # --- clock -------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Configuration and privilege watch (issue 15): the audit catalogue and settings snapshots."""

@@ -31,12 +31,13 @@ SNAPSHOT_ACTIONS: dict[tuple[str, str], int] = {
     (Subject.WEBHOOK, "enabled"): 6056,
     (Subject.WEBHOOK, "disabled"): 6056,
     (Subject.WEBHOOK, "deleted"): 6057,
-    (Subject.ADMINS, "added"): 6009,
+    (Subject.ADMINS, "added"): 6010,  # AdministratorOpenedFullAccess: what the API writes
     (Subject.ADMINS, "removed"): 6011,
     (Subject.OWNER, "changed"): 6022,
     (Subject.IP_RESTRICTIONS, "disabled"): 6094,
     (Subject.IP_RESTRICTIONS, "enabled"): 6094,
     (Subject.IP_RESTRICTIONS, "changed"): 6094,
+    (Subject.IP_RESTRICTIONS, "removed"): 6094,
     (Subject.TFA, "disabled"): 6036,
     (Subject.PASSWORD, "weakened"): 6004,
     (Subject.PASSWORD, "changed"): 6004,
@@ -113,7 +114,7 @@ def audit_finding(
     for seen in confirmed:
         severity = _higher(severity, seen.severity)
     words = event.action or watched.name
-    what = confirmed[0].summary if confirmed else words
+    what = _sentence(confirmed[0].summary) if confirmed else words
     title = f"{what} (by {actor.name or actor.id or 'an unknown user'})"
     if not change.known:
         title = f"Unknown settings action {event.action_id}: {title}"
@@ -177,7 +178,7 @@ def snapshot_finding(
     code = SNAPSHOT_ACTIONS.get((change.subject, change.change))
     severity = overrides.get(code, change.severity) if code is not None else change.severity
     window = f"between {_when(since)} and {_when(seen_at)}" if since else f"by {_when(seen_at)}"
-    summary = [f"{change.summary}: seen in the portal's settings {window}."]
+    summary = [f"{_sentence(change.summary)}: seen in the portal's settings {window}."]
     if actor is not None:
         summary.append(f"Created by {_actor_label(actor)}.")
     summary.append(
@@ -197,7 +198,7 @@ def snapshot_finding(
         workflow=WORKFLOW,
         kind="config_snapshot_change",
         severity=severity,
-        title=change.summary,
+        title=_sentence(change.summary),
         summary=" ".join(summary),
         dedup=("snapshot", change.subject, change.key, change.change, _digest(change.after)),
         portal_url=portal_url,
@@ -254,6 +255,10 @@ def audit_unavailable_finding(reason: str, snapshots: bool, portal_url: str, day
         portal_url=portal_url,
         evidence={"reason": reason},
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _change_dict(change: SnapshotChange) -> dict[str, Any]:

@@ -56,8 +56,10 @@ def audit_keys(change: AuditChange) -> frozenset[str]:
 def explains(audit: AuditChange, pending: Pending) -> bool:
     if family(audit.watched.subject) != family(pending.change.subject):
         return False
-    key = pending.change.key.lower()
-    if key and key not in audit_keys(audit):
+    # An event that names its targets must name this one; one that names none (the owner
+    # change, most settings) explains any change of its subject.
+    key, named = pending.change.key.lower(), audit_keys(audit)
+    if key and named and key not in named:
         return False
     return pending.since is None or audit.event.date >= pending.since - SKEW
 

@@ -1,0 +1,1 @@
+"""Configuration watch: changes to who may do what and how the portal is protected."""

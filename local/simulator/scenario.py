@@ -82,6 +82,9 @@ class Scenario:
     #: Test hook: wire fields of given audit event ids replaced (a value) or removed (None),
     #: to serve the malformed rows a client must count and skip.
     audit_overrides: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The portal's language: audit texts and module names are served in it ("ru-RU" has
+    #: Russian texts; anything else is English).
+    culture: str = "en-US"
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _started: float = field(default_factory=time.monotonic, repr=False)
 
@@ -259,9 +262,14 @@ class Scenario:
 
 
 def _module(location: int) -> str:
-    return {1: "Files", 2: "Folders", 27: "Rooms", 29: "Settings", 30: "Contacts"}.get(
-        location, "Files"
-    )
+    return {
+        1: "Files",
+        2: "Folders",
+        3: "Settings",
+        27: "Rooms",
+        29: "Settings",
+        30: "Contacts",
+    }.get(location, "Files")
 
 
 def _profile(base: ClientProfile | None, ip: str | None) -> Profile:

@@ -82,9 +82,10 @@ def test_ordinary_events_and_unwatched_settings_are_ignored() -> None:
     assert result == Classified([], 4, 4, 0, 0)
 
 
-def test_an_event_without_a_user_id_is_malformed_not_a_change() -> None:
+def test_an_event_without_a_user_id_is_still_a_change_with_its_actor_unknown() -> None:
     result = classify([_event(1, 6036, user_id=None), _event(2, 6036, user_id="  ")])
-    assert result == Classified([], 2, 0, 0, 2)
+    assert [c.event.id for c in result.changes] == [1, 2]
+    assert (result.scanned, result.malformed) == (2, 0)
 
 
 def test_hostile_and_odd_input_never_raises() -> None:

@@ -126,3 +126,17 @@ def test_without_an_audit_trail_every_change_goes_alone_at_once() -> None:
     pending = [Pending(_snap(Subject.WEBHOOK, "3", "created"), None, T0)]
     merged = merge(None, pending, audit_read_until=None, lag=TEN)
     assert merged.alone == pending
+
+
+def test_the_documented_catalogue_is_the_catalogue() -> None:
+    """docs/config-watch.md lists every watched action with its default severity."""
+    import re
+    from pathlib import Path
+
+    from docspace_sentinel.workflows.config_watch.catalogue import CATALOGUE
+
+    text = Path(__file__).resolve().parent.parent.joinpath("docs", "config-watch.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| (\w+) \| (\w+) \| (LOW|MEDIUM|HIGH|CRITICAL)", text, re.M)
+    documented = {int(code): (name, subject, level.lower()) for code, name, subject, level in rows}
+    expected = {code: (w.name, w.subject, w.severity.value) for code, w in CATALOGUE.items()}
+    assert documented == expected

@@ -20,19 +20,18 @@ journal (``ownership``) and reported as ours, never as an intruder's change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 from ...docspace.errors import AuditUnavailable, DocSpaceError, NotFound
 from ...findings.finding import Finding
 from ...runtime.runner import RunContext, RunOutcome
-from ...state.journal import OwnActions
+from ...state.journal import OwnAction, OwnActions
 from .audit import AuditChange, Classified, classify
 from .findings import (
     WORKFLOW,
     Person,
     audit_finding,
-    audit_unavailable_finding,
     own_finding,
     role_of,
     snapshot_finding,
@@ -40,6 +39,7 @@ from .findings import (
 from .merge import Merged, Pending, merge
 from .ownership import Ownership
 from .settings import ConfigWatchSettings
+from .side_effects import SideEffects
 from .snapshot import Snapshot, diff, read_snapshot
 from .state import SnapshotStore
 
@@ -51,7 +51,11 @@ Settings = ConfigWatchSettings
 
 
 class People:
-    """``GET people/{id}`` once per user per run; a user who cannot be read keeps no role."""
+    """``GET people/{id}`` once per user per run, at most ``LOOKUPS`` in all (a flood of
+    events naming many users must not turn into as many requests); a user who cannot be read,
+    or is past the budget, keeps no role."""
+
+    LOOKUPS = 200
 
     def __init__(self, context: RunContext) -> None:
         self.client = context.client
@@ -59,6 +63,8 @@ class People:
 
     def get(self, user_id: str, name: str | None = None) -> Person:
         key = user_id.lower()
+        if key not in self._seen and len(self._seen) >= self.LOOKUPS:
+            return Person(user_id, name, None)
         if key not in self._seen:
             try:
                 user = self.client.user(user_id)
@@ -73,111 +79,155 @@ class People:
         return person if person.name or not name else person._replace(name=name)
 
 
+class Sorted(NamedTuple):
+    """The audit changes of a run, sorted by who made them."""
+
+    #: Someone's changes: reported, and matched to the snapshot changes they explain.
+    foreign: list[AuditChange]
+    #: Our own writes, with the journal entry that shows it.
+    own: list[tuple[AuditChange, OwnAction]]
+    #: Side effects of something else (a password change's cookie reset).
+    side_effects: int
+    #: Foreign changes made with our own API key (Sentinel has no record of them).
+    with_our_key: frozenset[int]
+
+
+def sort_changes(
+    context: RunContext,
+    settings: ConfigWatchSettings,
+    classified: Classified,
+    side_effects: SideEffects,
+    key_user_id: str,
+) -> Sorted:
+    plan, tolerance = context.plan, settings.own_action_tolerance
+    journal = OwnActions(context.store).between(plan.start - tolerance, plan.end + tolerance)
+    ownership = Ownership(key_user_id, journal, tolerance)
+    foreign: list[AuditChange] = []
+    own: list[tuple[AuditChange, OwnAction]] = []
+    for change in classified.changes:
+        entry = ownership.explain(change.event)
+        if entry is not None:
+            own.append((change, entry))
+        elif not side_effects.explained(change.event):
+            foreign.append(change)
+    ours = frozenset(c.event.id for c in foreign if ownership.by_key_user(c.event))
+    return Sorted(foreign, own, side_effects.count, ours)
+
+
 def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
     url = context.client.portal_url
     key_user = context.client.me()
-    details: dict[str, Any] = {}
-    classified: Classified | None = None
+    details: dict[str, Any] = {"keyUser": key_user.id}
+    sorted_: Sorted | None = None
+    side_effects = SideEffects()
     try:
-        classified = classify(context.scan.audit_events(), settings.severity_overrides)
+        events = side_effects.watch(context.scan.audit_events())
+        classified = classify(events, settings.severity_overrides)
+        sorted_ = sort_changes(context, settings, classified, side_effects, key_user.id)
+        details |= {
+            "changes": len(sorted_.foreign),
+            "ownChanges": len(sorted_.own),
+            "sideEffects": sorted_.side_effects,
+            "unknownActions": classified.unknown,
+        }
     except AuditUnavailable as exc:
+        # Not a finding: without the option every run would say it again. The run summary
+        # and the log say it; the snapshots below still watch the settings.
         details["auditUnavailable"] = exc.message
         log.warning("audit trail unavailable: %s", exc.message)
-    findings: list[Finding] = []
-    if classified is None:
-        day = context.plan.end.date().isoformat()
-        findings.append(audit_unavailable_finding(_reason(details), settings.snapshots, url, day))
     people = People(context)
     # Snapshots belong to the schedule: an on-demand window re-reads the audit trail only.
-    watch = settings.snapshots and context.plan.moves_cursor
-    snapshots = SnapshotStore(context.store) if watch else None
-    record = snapshots.load() if snapshots else None
+    snapshots = (
+        SnapshotStore(context.store) if settings.snapshots and context.plan.moves_cursor else None
+    )
+    record = snapshots.load() if snapshots is not None else None
     current: Snapshot | None = None
     merged = Merged({}, [], [])
-    if snapshots is not None and record is not None:
+    if record is not None:
         current = read_snapshot(context.client)
         fresh = diff(record.snapshot, current)
         pending = [*record.pending, *(Pending(c, record.taken_at, context.now) for c in fresh)]
-        merged = merge(
-            classified.changes if classified else None,
-            pending,
-            audit_read_until=context.scan.completed_until if classified else None,
-            lag=context.settings.lag,
-        )
+        merged = _merge(context, sorted_, pending)
         details |= {
             "snapshotDigest": current.digest(),
             "snapshotUnreadable": sorted(current.unreadable),
             "snapshotChanges": len(fresh),
             "waitingForAudit": len(merged.waiting),
         }
-    if classified is not None:
-        findings += _audit_findings(
-            context, settings, classified, merged, current, people, key_user.id
-        )
-        details |= {"changes": len(classified.changes), "unknownActions": classified.unknown}
-    for item in merged.alone:
-        actor = people.get(item.change.actor) if item.change.actor else None
-        findings.append(
-            snapshot_finding(
-                item.change,
-                since=item.since,
-                seen_at=item.seen_at,
-                audit_available=classified is not None,
-                actor=actor,
-                overrides=settings.severity_overrides,
-                portal_url=url,
-            )
-        )
+    findings = [
+        *(_audit_findings(sorted_, merged, current, people, settings, url) if sorted_ else ()),
+        *_snapshot_findings(merged, sorted_ is not None, settings, people, url),
+    ]
     # Published before the snapshot is saved: a run that fails in between compares the same
     # snapshots again, and what was already sent is suppressed by its fingerprint.
     for finding in findings:
         context.publish(finding)
     if snapshots is not None and record is not None and current is not None:
         snapshots.save(current, context.now, merged.waiting, record.version)
-    details["keyUser"] = key_user.id
     return RunOutcome(
-        events_scanned=classified.scanned if classified else 0,
-        events_skipped=(classified.malformed if classified else 0),
+        events_scanned=classified.scanned if sorted_ is not None else 0,
+        events_skipped=classified.malformed if sorted_ is not None else 0,
         details=details,
         # Without the audit trail nothing was read: the cursor stays for when it comes back.
-        advances_cursor=classified is not None,
+        advances_cursor=sorted_ is not None,
     )
 
 
-def _reason(details: dict[str, Any]) -> str:
-    return str(details.get("auditUnavailable") or "the audit trail is unavailable").rstrip(".")
-
-
 def _audit_findings(
-    context: RunContext,
-    settings: ConfigWatchSettings,
-    classified: Classified,
+    sorted_: Sorted,
     merged: Merged,
     current: Snapshot | None,
     people: People,
-    key_user_id: str,
-) -> Iterable[Finding]:
-    plan = context.plan
-    tolerance = settings.own_action_tolerance
-    journal = OwnActions(context.store).between(plan.start - tolerance, plan.end + tolerance)
-    ownership = Ownership(key_user_id, journal, tolerance)
-    url = context.client.portal_url
-    for change in classified.changes:
+    settings: ConfigWatchSettings,
+    url: str,
+) -> Iterator[Finding]:
+    yield from (own_finding(change, entry, url) for change, entry in sorted_.own)
+    for change in sorted_.foreign:
         event = change.event
-        entry = ownership.explain(event)
-        if entry is not None:
-            yield own_finding(change, entry, url)
-            continue
-        actor = people.get(event.user_id, event.user) if event.user_id else Person("", event.user)
         yield audit_finding(
             change,
-            actor=actor,
+            actor=people.get(event.user_id, event.user)
+            if event.user_id
+            else Person("", event.user),
             targets=_targets(change, people),
             confirmed=merged.confirmed.get(event.id, []),
             webhook=_webhook(change, current),
-            with_our_key=ownership.by_key_user(event),
+            with_our_key=event.id in sorted_.with_our_key,
+            overrides=settings.severity_overrides,
             portal_url=url,
         )
+
+
+def _snapshot_findings(
+    merged: Merged, audit: bool, settings: ConfigWatchSettings, people: People, url: str
+) -> Iterator[Finding]:
+    for item in merged.alone:
+        yield snapshot_finding(
+            item.change,
+            since=item.since,
+            seen_at=item.seen_at,
+            audit_available=audit,
+            actor=people.get(item.change.actor) if item.change.actor else None,
+            overrides=settings.severity_overrides,
+            portal_url=url,
+        )
+
+
+def _merge(context: RunContext, sorted_: Sorted | None, pending: list[Pending]) -> Merged:
+    """Someone's events explain the snapshot changes first; what is left and one of our own
+    writes explains (the IP sync's new list) is dropped, never reported as a change."""
+    read_until = context.scan.completed_until if sorted_ is not None else None
+    lag = context.settings.lag
+    if sorted_ is None:
+        return merge(None, pending, audit_read_until=None, lag=lag)
+    first = merge(sorted_.foreign, pending, audit_read_until=read_until, lag=lag)
+    ours = merge(
+        [change for change, _ in sorted_.own],
+        [*first.alone, *first.waiting],
+        audit_read_until=read_until,
+        lag=lag,
+    )
+    return Merged(first.confirmed, ours.alone, ours.waiting)
 
 
 def _targets(change: AuditChange, people: People) -> Sequence[Person]:

@@ -32,7 +32,7 @@ class Classified(NamedTuple):
     scanned: int
     ignored: int  # not this workflow's business
     unknown: int  # settings-product codes this version does not know (also in changes)
-    malformed: int  # not an AuditEvent, or no userId (a change must name its actor)
+    malformed: int  # not an AuditEvent, or an action id that cannot be one
 
 
 def unknown_action(action_id: int) -> Watched:
@@ -68,9 +68,8 @@ def classify(events: Iterable[AuditEvent], overrides: Mapping[int, Severity] = {
                 ignored += 1
                 continue
             watched, known = unknown_action(code), False
-        if not isinstance(event.user_id, str) or not event.user_id.strip():
-            malformed += 1
-            continue
+        # An event without a userId is still a change: reported with its actor unknown, never
+        # dropped (a portal that hides who did it must not hide what was done).
         if not known:
             unknown += 1
         severity = _severity(overrides.get(code), watched.severity)

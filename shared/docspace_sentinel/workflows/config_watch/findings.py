@@ -1,6 +1,6 @@
 """The configuration watch's findings: a change from the audit trail (``config_change``), one
 only a settings snapshot saw (``config_snapshot_change``), Sentinel's own change
-(``config_change_by_sentinel``) and the portal without an audit trail (``audit_unavailable``).
+(``config_change_by_sentinel``).
 
 Every portal string (the actor's name, DocSpace's own words for the change in the portal's
 language, webhook names) goes into the finding as it came; the renderers neutralise it.
@@ -17,12 +17,17 @@ from typing import Any, NamedTuple
 from ...docspace.dates import format_utc
 from ...docspace.models import User
 from ...findings.finding import Finding, Severity, UserRef
+from ...findings.normalize import shorten
 from ...state.journal import OwnAction
 from .audit import AuditChange
 from .catalogue import Subject
 from .snapshot import SnapshotChange
 
 WORKFLOW = "config_watch"
+#: Portal text kept in a title or summary, and in the evidence (a hostile portal can write
+#: a megabyte into one audit event's text).
+TEXT_CHARS = 300
+EVIDENCE_CHARS = 2000
 
 #: The ``actionId`` a snapshot change stands for, so ``SEVERITY_OVERRIDES`` tunes both paths.
 SNAPSHOT_ACTIONS: dict[tuple[str, str], int] = {
@@ -82,8 +87,12 @@ def _higher(a: Severity, b: Severity) -> Severity:
     return a if a.rank >= b.rank else b
 
 
+def _name(person: Person) -> str:
+    return shorten(person.name or person.id or "an unknown user", 120)
+
+
 def _actor_label(actor: Person) -> str:
-    name = actor.name or actor.id or "an unknown user"
+    name = _name(actor)
     return f"{name} ({actor.role})" if actor.role else name
 
 
@@ -99,27 +108,38 @@ def audit_finding(
     confirmed: Sequence[SnapshotChange],
     webhook: Mapping[str, Any] | None,
     with_our_key: bool,
+    overrides: Mapping[int, Severity],
     portal_url: str,
 ) -> Finding:
     """A change the audit trail recorded, with what the snapshot says of it now."""
     event, watched = change.event, change.watched
     severity = change.severity
     reasons: list[str] = []
+
+    def raise_to(level: Severity, reason: str) -> None:
+        nonlocal severity
+        if level.rank > severity.rank:
+            severity = level
+            reasons.append(reason)
+
     if watched.actor_must_be_admin and actor.is_admin is False:
-        severity = _higher(severity, Severity.HIGH)
-        reasons.append("made by someone who is not a DocSpace admin")
+        raise_to(Severity.HIGH, "made by someone who is not a DocSpace admin")
+    if watched.raises_privilege and any(t.is_admin for t in targets):
+        # A type change (4019) does not say which way it went: the role read back does.
+        raise_to(Severity.HIGH, "the target user is now a DocSpace admin or the owner")
     if with_our_key:
-        severity = _higher(severity, Severity.MEDIUM)
-        reasons.append("made with Sentinel's own API key, and Sentinel has no record of it")
+        raise_to(
+            Severity.MEDIUM, "made with Sentinel's own API key, and Sentinel has no record of it"
+        )
     for seen in confirmed:
-        severity = _higher(severity, seen.severity)
-    words = event.action or watched.name
+        severity = _higher(severity, snapshot_severity(seen, overrides))
+    words = shorten(event.action or watched.name, TEXT_CHARS)
     what = _sentence(confirmed[0].summary) if confirmed else words
-    title = f"{what} (by {actor.name or actor.id or 'an unknown user'})"
+    title = f"{what} (by {_name(actor)})"
     if not change.known:
         title = f"Unknown settings action {event.action_id}: {title}"
-    summary = [f"{_actor_label(actor)} changed the portal's configuration: {words}."]
-    summary.append(watched.meaning if watched.meaning.endswith(".") else watched.meaning + ".")
+    summary = [f"DocSpace recorded: {words} (by {_actor_label(actor)})."]
+    summary.append(_sentence(watched.meaning.rstrip(".")) + ".")
     summary.extend(f"Now: {seen.summary}." for seen in confirmed[1:] if seen.summary != what)
     if targets:
         summary.append(
@@ -132,7 +152,7 @@ def audit_finding(
     evidence: dict[str, Any] = {
         "actionId": event.action_id,
         "actionName": watched.name,
-        "action": event.action,
+        "action": shorten(event.action, EVIDENCE_CHARS) if event.action else None,
         "subject": watched.subject,
         "eventId": event.id,
         "date": format_utc(event.date),
@@ -176,7 +196,7 @@ def snapshot_finding(
     """A change only the settings snapshots saw."""
     change = pending_change
     code = SNAPSHOT_ACTIONS.get((change.subject, change.change))
-    severity = overrides.get(code, change.severity) if code is not None else change.severity
+    severity = snapshot_severity(change, overrides)
     window = f"between {_when(since)} and {_when(seen_at)}" if since else f"by {_when(seen_at)}"
     summary = [f"{_sentence(change.summary)}: seen in the portal's settings {window}."]
     if actor is not None:
@@ -209,6 +229,12 @@ def snapshot_finding(
     )
 
 
+def snapshot_severity(change: SnapshotChange, overrides: Mapping[int, Severity]) -> Severity:
+    """The snapshot change's severity, or the override of the action it stands for."""
+    code = SNAPSHOT_ACTIONS.get((change.subject, change.change))
+    return overrides.get(code, change.severity) if code is not None else change.severity
+
+
 def own_finding(change: AuditChange, entry: OwnAction, portal_url: str) -> Finding:
     """One of Sentinel's own writes, as the audit trail shows it: reported as ours, LOW."""
     event = change.event
@@ -217,7 +243,7 @@ def own_finding(change: AuditChange, entry: OwnAction, portal_url: str) -> Findi
         workflow=WORKFLOW,
         kind="config_change_by_sentinel",
         severity=Severity.LOW,
-        title=f"Sentinel's own change: {event.action or change.watched.name}",
+        title=f"Sentinel's own change: {shorten(event.action or change.watched.name, TEXT_CHARS)}",
         summary=(
             f"The audit trail shows {by}'s own {entry.kind.replace('_', ' ')} "
             f"({entry.target}) at {_when(event.date)}, made with Sentinel's API key. "
@@ -229,7 +255,7 @@ def own_finding(change: AuditChange, entry: OwnAction, portal_url: str) -> Findi
         period_end=event.date,
         evidence={
             "actionId": event.action_id,
-            "action": event.action,
+            "action": shorten(event.action, EVIDENCE_CHARS) if event.action else None,
             "eventId": event.id,
             "date": format_utc(event.date),
             "journal": {"kind": entry.kind, "target": entry.target, "at": format_utc(entry.at)},
@@ -237,27 +263,8 @@ def own_finding(change: AuditChange, entry: OwnAction, portal_url: str) -> Findi
     )
 
 
-def audit_unavailable_finding(reason: str, snapshots: bool, portal_url: str, day: str) -> Finding:
-    return Finding(
-        workflow=WORKFLOW,
-        kind="audit_unavailable",
-        severity=Severity.LOW,
-        title="The portal's audit trail cannot be read: watching settings snapshots only"
-        if snapshots
-        else "The portal's audit trail cannot be read: configuration changes are not watched",
-        summary=(
-            f"{reason}. Changes are still found by comparing the portal's settings between runs, "
-            "but who made them is not recorded."
-            if snapshots
-            else f"{reason}. Switch SETTINGS_SNAPSHOTS on to watch the settings without it."
-        ),
-        dedup=("audit_unavailable", day),
-        portal_url=portal_url,
-        evidence={"reason": reason},
-    )
-
-
 def _sentence(text: str) -> str:
+    text = shorten(text, TEXT_CHARS)
     return text[:1].upper() + text[1:]
 
 

@@ -13,6 +13,7 @@ record stays one small item (the portal's protection settings, webhooks and admi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import datetime
@@ -24,6 +25,44 @@ from .merge import Pending
 from .snapshot import Snapshot, SnapshotChange
 
 log = logging.getLogger(__name__)
+
+#: DynamoDB refuses an item over 400 KB: a bigger record would fail every run for good. The
+#: JSON is ASCII (``ensure_ascii``), so characters are bytes.
+ITEM_BUDGET = 300_000
+#: A pending change's before/after kept whole up to this size (else a digest of it).
+VALUE_CHARS = 2_000
+MAX_PENDING = 100
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _compact(value: Any) -> Any:
+    text = _dumps(value)
+    if len(text) <= VALUE_CHARS:
+        return value
+    return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}
+
+
+def fit(snapshot: Snapshot, pending: list[Pending]) -> tuple[Snapshot, list[Pending]]:
+    """The record cut to fit ``ITEM_BUDGET``: the biggest sections become unreadable ("too large
+    to keep": not compared next run, never a crash), pending values become digests, and at
+    most ``MAX_PENDING`` changes wait (the newest)."""
+    pending = [
+        p._replace(change=p.change._replace(before=_compact(p.change.before),
+                                            after=_compact(p.change.after)))
+        for p in pending[-MAX_PENDING:]
+    ]  # fmt: skip
+    room = ITEM_BUDGET - len(_dumps([_pending_to_dict(p) for p in pending]))
+    sections, unreadable = dict(snapshot.sections), dict(snapshot.unreadable)
+    sizes = {name: len(_dumps(value)) for name, value in sections.items()}
+    while sections and sum(sizes.values()) > room:
+        name = max(sizes, key=lambda n: sizes[n])
+        log.warning("settings section %s is too large to keep (%d bytes)", name, sizes[name])
+        unreadable[name] = f"too large to keep ({sizes.pop(name)} bytes)"
+        del sections[name]
+    return Snapshot(sections, unreadable), pending
 
 
 class SnapshotRecord(NamedTuple):
@@ -87,13 +126,12 @@ class SnapshotStore:
     ) -> int:
         """Written after the run's findings are out: a run that fails before this reads the
         same changes again, and their findings are not sent twice (the runner's suppression)."""
+        snapshot, pending = fit(snapshot, pending)
         item = {
             **state_keys.CONFIG_SNAPSHOT.item(),
-            "snapshot": json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":")),
+            "snapshot": _dumps(snapshot.to_dict()),
             "digest": snapshot.digest(),
             "takenAt": to_iso(taken_at),
-            "pending": json.dumps(
-                [_pending_to_dict(p) for p in pending], sort_keys=True, separators=(",", ":")
-            ),
+            "pending": _dumps([_pending_to_dict(p) for p in pending]),
         }
         return self.store.put_versioned(item, expected)

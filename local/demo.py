@@ -132,6 +132,32 @@ def _print_findings(aws: Any) -> int:
     return len(findings)
 
 
+def _intruder(scenario: Scenario) -> list[str]:
+    """An administrator's stolen session at work, outside Sentinel: what the watch must see."""
+    layout = scenario.layout
+    admin = next(a for a in layout.admin_ids if a != layout.key_user_id)
+    plain = [
+        u
+        for u in scenario.users
+        if u.status == 1
+        and not (u.is_admin or u.is_owner or u.is_room_admin or u.is_ldap or u.is_sso)
+        and u.id != layout.key_user_id
+    ]
+    actions = scenario.admin_actions
+    actions.add_admin(admin, plain[0].id)
+    actions.create_webhook(plain[1].id, "Nightly export", "https://collector.example.net/in")
+    actions.set_ip_restrictions(admin, False)
+    actions.set_tfa(admin, "none")
+    actions.download_audit_report(admin)
+    name = scenario.user_by_id(admin).name
+    return [
+        f"{name} made {plain[0].name} a DocSpace admin",
+        f"{plain[1].name} (a plain user) created a webhook sending to collector.example.net",
+        f"{name} switched IP restrictions and two-factor authentication off",
+        f"{name} downloaded the audit trail report",
+    ]
+
+
 def _realtime(simulator: SimulatorServer, aws: Any, scenario: Scenario) -> int:
     """A burst seen through the webhooks (in seconds), then through the polling guard."""
     from local.simulator.webhooks import WebhookFaults
@@ -242,6 +268,16 @@ def main(argv: list[str] | None = None) -> int:
 
         now = datetime.now(UTC).replace(microsecond=0)
         total = 0
+        _heading("Configuration watch: the first run takes the settings snapshot")
+        admin = next(a for a in scenario.layout.admin_ids if a != scenario.layout.key_user_id)
+        # Protection as a careful team set it up, weeks ago.
+        scenario.admin_actions.set_ip_restrictions(
+            admin, True, ["203.0.113.7"], at=now - timedelta(days=20)
+        )
+        scenario.admin_actions.set_tfa(admin, "app", at=now - timedelta(days=20))
+        _scheduled("config_watch", now)
+        total += _print_findings(aws)
+
         _heading("VDR activity monitor (scheduled run)")
         _scheduled("vdr_activity", now)
         total += _print_findings(aws)
@@ -314,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         _scheduled("ip_allowlist", now)
         total += _print_findings(aws)
 
+        _heading("Configuration and privilege watch: an intruder at work, and our own changes")
+        for line in _intruder(scenario):
+            print(f"- {line}")
+        _scheduled("config_watch", now + timedelta(minutes=4), "config_watch (next run)")
+        total += _print_findings(aws)
+
         total += _realtime(simulator, aws, scenario)
 
         _heading("The same schedules fire again (a retried delivery): nothing is sent twice")
@@ -323,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             "bulk_change_guard",
             "inactive_members",
             "ip_allowlist",
+            "config_watch",
         ):
             again = _scheduled(function, now, f"{function} retried")
             if again["status"] != "duplicate":

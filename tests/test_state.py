@@ -296,6 +296,8 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.realtime_window("<userId>", "<kind>", "<minute>"),
         state_keys.realtime_burst("<userId>", "<kind>"),
         state_keys.realtime_cap("<window start>"),
+        state_keys.own_action("<time>", "<kind>", "<target>", "…"),
+        state_keys.CONFIG_SNAPSHOT,
     ]
     assert documented == [tuple(key) for key in built]
     assert state_keys.cursor("wf") == ("cursor#wf", "default")

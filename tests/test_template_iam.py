@@ -57,6 +57,8 @@ ALLOW = (("Query",), ("allow",))  # the allowlist listing
 #: Until the marker says the allowlists are in the version-2 layout, one Scan looks for old ones.
 LAYOUT = (("GetItem", "PutItem"), ("schema",))
 SCAN = (("Scan",), (None,))
+#: Our own portal writes, noted before each is made (state/journal.py).
+JOURNAL = (("PutItem",), ("ownact",))
 
 
 def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
@@ -66,13 +68,20 @@ def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
 STATE_ACCESS: dict[str, Grants] = {
     "VdrActivityFunction": (_runner("vdr_activity"), (("UpdateItem", "Query"), ("activity#*",))),
     "LoginAuditFunction": (_runner("login_audit"),),
+    "ConfigWatchFunction": (
+        _runner("config_watch"),
+        (("GetItem", "PutItem"), ("cfgsnap",)),  # the last settings snapshot
+        (("Query",), ("ownact",)),  # our own writes, to tell them from an intruder's
+    ),
     "BulkChangeGuardFunction": (
         _runner("bulk_change_guard"),
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
+        JOURNAL,
     ),
     "RestrictionReleaseFunction": (
         _runner("restriction_release"),
         (("GetItem", "UpdateItem", "Query"), ("restriction",)),
+        JOURNAL,
     ),
     "InactiveMembersFunction": (
         _runner("inactive_members"),
@@ -86,12 +95,14 @@ STATE_ACCESS: dict[str, Grants] = {
         ALLOW,
         LAYOUT,
         SCAN,
+        JOURNAL,
     ),
     "IpAllowlistRegisterFunction": (
         (RUN, ("allow", *SYNC, "sent#ip_allowlist")),
         ALLOW,
         LAYOUT,
         SCAN,
+        JOURNAL,
     ),
     "RealtimeGuardFunction": (
         # claims: a delivery (by event id and content key), a burst, a published finding
@@ -103,6 +114,7 @@ STATE_ACCESS: dict[str, Grants] = {
         (("GetItem",), ("rtburst#*",)),  # a burst already reported: no window read
         (("UpdateItem",), ("rtcap",)),
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
+        JOURNAL,
     ),
     # The webhook receiver only verifies and queues: no state at all.
     "WebhookReceiverFunction": (),
@@ -442,13 +454,17 @@ def _run_everything(
 
     _receive_a_webhook(recorder)
     _consume_webhooks(recorder, simulator)
+    # After the others, and after their writes (dated now): it reads their journal.
+    watch = scheduled(iso(now + timedelta(minutes=4)))
+    assert recorder.run("ConfigWatchFunction", watch)["ownChanges"] >= 1
 
     for name in FUNCTIONS:
         if name != register and name not in NOT_SCANNING | NOT_SCHEDULED:
-            release = name == "RestrictionReleaseFunction"
-            again = recorder.run(
-                name, scheduled(iso(now + timedelta(minutes=10))) if release else event
-            )
+            later = {
+                "RestrictionReleaseFunction": scheduled(iso(now + timedelta(minutes=10))),
+                "ConfigWatchFunction": watch,
+            }
+            again = recorder.run(name, later.get(name, event))
             assert again["status"] == "duplicate", (name, again)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from local.simulator.message_actions import MESSAGE_ACTIONS
+from local.simulator.texts_ru import RU_AUDIT_TEXTS, RU_MODULES, RUSSIAN
 
 PRODUCT_DOCUMENTS = 2
 PRODUCT_LOGIN = 3
@@ -18,9 +19,15 @@ PRODUCT_CONTACTS = 8
 
 LOCATION_FILES = 1
 LOCATION_FOLDERS = 2
+LOCATION_DOCUMENTS_SETTINGS = 3
 LOCATION_ROOMS = 27
 LOCATION_SETTINGS = 29
 LOCATION_CONTACTS = 30
+
+# ActionType values of the mappers (docspace-api.md section 2.1).
+CREATE, UPDATE, DELETE, SEND, EXPORT, UPDATE_ACCESS, DOWNLOAD, UPLOAD = 1, 2, 3, 8, 10, 11, 12, 13
+# OAuth actions: the server formats their text with the target items, not the description.
+OAUTH_ACTIONS = range(9901, 10001)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ _NAMES = {value: name for name, value in MESSAGE_ACTIONS.items()}
 _MODULES = {
     LOCATION_FILES: "Files",
     LOCATION_FOLDERS: "Folders",
+    LOCATION_DOCUMENTS_SETTINGS: "Settings",
     LOCATION_ROOMS: "Rooms",
     LOCATION_SETTINGS: "Settings",
     LOCATION_CONTACTS: "Contacts",
@@ -58,6 +66,18 @@ def _file(code: int, text: str, action_type: int) -> ActionInfo:
 
 def _room(code: int, text: str, action_type: int) -> ActionInfo:
     return ActionInfo(code, text, action_type, PRODUCT_DOCUMENTS, LOCATION_ROOMS, (25,))
+
+
+def _settings(code: int, text: str, action_type: int) -> ActionInfo:
+    return ActionInfo(code, text, action_type, PRODUCT_SETTINGS, LOCATION_SETTINGS, ())
+
+
+def _people(code: int, text: str, action_type: int) -> ActionInfo:
+    return ActionInfo(code, text, action_type, PRODUCT_CONTACTS, LOCATION_CONTACTS, (23,))
+
+
+def _documents_settings(code: int, text: str, action_type: int) -> ActionInfo:
+    return ActionInfo(code, text, action_type, PRODUCT_DOCUMENTS, LOCATION_DOCUMENTS_SETTINGS, ())
 
 
 AUDIT_ACTIONS: dict[int, ActionInfo] = {
@@ -107,6 +127,74 @@ AUDIT_ACTIONS: dict[int, ActionInfo] = {
         ActionInfo(
             6094, "IP Security settings updated", 2, PRODUCT_SETTINGS, LOCATION_SETTINGS, ()
         ),
+        # The configuration watch's catalogue (privileges and protection); the parts each
+        # takes are those the server's controllers write, see its catalogue.py.
+        _people(4019, "Users [{0}]. Updated Type", UPDATE),
+        _people(4022, "Users Deleted: {0}", DELETE),
+        _people(4033, "Authenticator application disconnected: {0}", DELETE),
+        _documents_settings(5031, "Third-Party Settings Updated", UPDATE),
+        _settings(5037, "Document Service Location Updated", UPDATE),
+        _settings(5038, "Third-party authorization keys updated", UPDATE),
+        _settings(5040, "Start portal region migration", UPDATE),
+        _settings(5041, "Backup started", UPDATE),
+        _settings(5050, "Start storage encryption", UPDATE),
+        _settings(5053, "Start storage decryption", UPDATE),
+        _documents_settings(5069, "Access settings for external links updated", UPDATE),
+        _room(5106, "Export of the room index saved to Documents", EXPORT),
+        _settings(5130, "Scheduled backup deleted", DELETE),
+        _settings(5132, "Restore started", UPDATE),
+        _settings(5501, "LDAP authentication enabled", UPDATE),
+        _settings(5502, "LDAP authentication disabled", UPDATE),
+        _settings(5503, "LDAP synchronization completed", UPDATE),
+        _settings(6002, "DNS Settings Updated", UPDATE),
+        _settings(6003, "Trusted mail domain settings updated", UPDATE),
+        _settings(6004, "Password Strength Settings Updated", UPDATE),
+        _settings(6005, "Two-factor Authentication Settings Updated", UPDATE),
+        _settings(6009, "Administrator Added: {0}", CREATE),
+        _settings(6010, "Administrators [{0}]. Full Access Opened", UPDATE_ACCESS),
+        _settings(6011, "Administrator Deleted: {0}", UPDATE_ACCESS),
+        _settings(6012, "Products: [{0}]. Users [{1}]. Access Opened", UPDATE_ACCESS),
+        _settings(6013, "Products: [{0}]. Groups [{1}]. Access Opened", UPDATE_ACCESS),
+        _settings(6014, "Products [{0}]. Access Opened", UPDATE_ACCESS),
+        _settings(6016, "Products [{0}]. Administrator Added: {1}", CREATE),
+        _settings(6017, "Products [{0}]. Administrator Deleted: {1}", DELETE),
+        _settings(6021, "Owner [{0}]. Sent Change Owner Instructions", SEND),
+        _settings(6022, "Owner Changed: {0}", UPDATE),
+        _settings(6023, "Owner [{0}]. Sent Portal Deactivation Instructions", UPDATE),
+        _settings(6024, "Owner [{0}]. Sent Portal Delete Instructions", SEND),
+        _settings(6025, "Portal Deactivated", UPDATE),
+        _settings(6026, "Portal Deleted", DELETE),
+        _settings(6027, "Login History Report Downloaded", DOWNLOAD),
+        _settings(6028, "Audit Trail Report Downloaded", DOWNLOAD),
+        _settings(6029, "SSO Enabled", UPDATE),
+        _settings(6030, "SSO Disabled", UPDATE),
+        _settings(6031, "Portal Access Settings Updated", UPDATE),
+        _settings(6033, "Mail Service Settings Updated", UPDATE),
+        _settings(6035, "Audit Lifetime Settings Updated", UPDATE),
+        _settings(
+            6036, "Two-factor Authentication Settings Updated: Two-factor auth was disabled", UPDATE
+        ),
+        _settings(
+            6037, "Two-factor Authentication Settings Updated: SMS confirmation was enabled", UPDATE
+        ),
+        _settings(
+            6038,
+            "Two-factor Authentication Settings Updated: Authentication app was enabled",
+            UPDATE,
+        ),
+        _settings(6039, "Portal Renamed", UPDATE),
+        _settings(6054, "Developer Tools access settings changed", UPDATE),
+        _settings(6058, "User Api Key Created: {0}", CREATE),
+        _settings(6059, "User Api Key Updated: {0}", UPDATE),
+        _settings(6060, "User Api Key Deleted: {0}", DELETE),
+        _settings(6085, "Plugin uploaded: {0}", UPLOAD),
+        _settings(6086, "Plugin updated: {0}", UPDATE),
+        _settings(6087, "Plugin deleted: {0}", DELETE),
+        _settings(6093, "Invitation settings updated", UPDATE),
+        _settings(6095, "Brute force protection settings updated", UPDATE),
+        _settings(9901, "Client created", CREATE),
+        _settings(9903, "Client's {0} secret regenerated", UPDATE),
+        _settings(9909, "Generated personal access token for client {0}", UPDATE),
     )
 }
 
@@ -137,12 +225,37 @@ FILE_READS = (5009, 5054, 5064)
 
 
 def audit_action(code: int) -> ActionInfo:
-    """Mapper data for any audit code; unknown codes get neutral Documents/Files data."""
+    """Mapper data for any audit code; unknown codes get neutral Documents/Files data, but
+    for a code in the settings range (6000-6999), a newer server's settings action, the
+    Settings product's."""
     known = AUDIT_ACTIONS.get(code)
     if known is not None:
         return known
     name = _NAMES.get(code, str(code))
+    if 6000 <= code < 7000 and code not in _NAMES:
+        return ActionInfo(code, name + ": {0}", UPDATE, PRODUCT_SETTINGS, LOCATION_SETTINGS, ())
     return ActionInfo(code, name + ": {0}", 0, PRODUCT_DOCUMENTS, LOCATION_FILES, ())
+
+
+def audit_text(code: int, culture: str = "en-US") -> str:
+    """The action's text template in a portal culture, English where the culture has none."""
+    if culture == RUSSIAN:
+        text = RU_AUDIT_TEXTS.get(code)
+        if text is not None:
+            return text
+    return audit_action(code).text
+
+
+def module_text(context: str, culture: str = "en-US") -> str:
+    """An event's `context` in a portal culture: the module name, or its "Rooms: " prefix."""
+    if culture != RUSSIAN:
+        return context
+    if context in RU_MODULES:
+        return RU_MODULES[context]
+    prefix, sep, rest = context.partition(": ")
+    if sep and prefix in RU_MODULES:
+        return f"{RU_MODULES[prefix]}: {rest}"
+    return context
 
 
 def login_text(code: int) -> str:

@@ -35,11 +35,13 @@ def generate_scenario(
     tenant_offset: str = "+03:00",
     audit_option: bool = True,
     plant: bool = True,
+    culture: str = "en-US",
 ) -> Scenario:
     """Build a portal whose history spans `days` up to `now` (default: the current time).
 
     Deterministic for a given seed and `now`. Stores events columnar, so a million audit
-    events take seconds and tens of megabytes.
+    events take seconds and tens of megabytes. `culture` "ru-RU" serves a Russian portal's
+    audit texts and module names.
     """
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
@@ -124,6 +126,7 @@ def generate_scenario(
         audit=audit_log,
         logins=login_log,
         layout=layout,
+        culture=culture,
     )
     if planted is not None:
         scenario.planted = planted

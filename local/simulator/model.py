@@ -126,3 +126,62 @@ class IpRestrictionState:
     enable: bool = False
     last_modified: int = 0
     next_id: int = 1
+
+
+@dataclass
+class SsoState:
+    """`SsoSettingsV2`, reduced to what the simulator serves. `sp_key` is the service
+    provider's private key, which the real GET returns too (a client must drop it)."""
+
+    enabled: bool = False
+    entity_id: str = ""
+    sso_url: str = ""
+    slo_url: str = ""
+    idp_certificate: str = ""
+    sp_key: str = ""
+    hide_auth_page: bool = False
+    users_type: int = 1
+    disable_email_verification: bool = False
+
+
+@dataclass
+class ApiKey:
+    id: str
+    name: str
+    key_postfix: str  # the last characters the portal keeps and shows ("sk-...abcd")
+    created_by: str
+    created_on: int
+
+
+@dataclass
+class PortalSecurity:
+    """The protection settings beyond IP restrictions and webhooks (the settings endpoints).
+
+    Defaults are a fresh cloud portal's: 2FA off, password minimum 8, login settings 5
+    attempts in 60 s block for 60 min, no session lifetime, Developer Tools open to users,
+    no trusted mail domains, audit and login history kept 180 days, SSO configured off.
+    """
+
+    tfa: str = "none"  # "none", "sms" or "app"
+    sms_visible: bool = False  # the "sms" row is only listed where SMS is sold
+    tfa_trusted_ips: list[str] = field(default_factory=list)
+    tfa_mandatory_users: list[str] = field(default_factory=list)
+    tfa_mandatory_groups: list[str] = field(default_factory=list)
+    password_min_length: int = 8
+    password_upper_case: bool = False
+    password_digits: bool = False
+    password_spec_symbols: bool = False
+    login_attempt_count: int = 5
+    login_block_time: int = 60
+    login_check_period: int = 60
+    cookie_enabled: bool = False
+    cookie_life_time: int = 0
+    dev_tools_limited: bool = False
+    trusted_domains_type: int = 0  # 0 none, 1 custom, 2 any domain
+    trusted_domains: list[str] = field(default_factory=list)
+    audit_life_time: int = 180
+    login_history_life_time: int = 180
+    sso: SsoState = field(default_factory=SsoState)
+    sso_option: bool = True  # False: the tariff has no SSO, GET settings/ssov2 is a 402
+    api_keys: list[ApiKey] = field(default_factory=list)
+    last_modified: int = 0

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.simulator.actions import audit_action, login_text, render_text
+from local.simulator.actions import (
+    OAUTH_ACTIONS,
+    audit_action,
+    audit_text,
+    login_text,
+    module_text,
+    render_text,
+)
 from local.simulator.enums import (
     ACCESS_ROOM_MANAGER,
     FOLDER_TYPE_USER,
@@ -21,6 +28,7 @@ from local.simulator.enums import (
 from local.simulator.events import AuditRow, LoginRow
 from local.simulator.model import STATUS_TERMINATED, File, Folder, Group, Share, User
 from local.simulator.scenario import PORTAL, Scenario
+from local.simulator.texts_ru import RU_SYSTEM_ACCOUNT, RUSSIAN
 from local.simulator.wire import format_api_datetime, html_encode
 
 JsonDict = dict[str, Any]
@@ -35,12 +43,15 @@ def audit_event(s: Scenario, row: AuditRow, limited: bool = False) -> JsonDict:
     info = audit_action(row.action)
     p = row.profile
     target = row.target
+    # The server formats an OAuth action's text with its target items, unlimited.
+    oauth = row.action in OAUTH_ACTIONS and bool(target)
+    text = audit_text(row.action, s.culture)
     event = {
         "id": row.id,
         "date": _date(s, row.micros),
-        "user": s.user_name_at(row.user) if row.user >= 0 else "System Account",
+        "user": s.user_name_at(row.user) if row.user >= 0 else _system_account(s),
         "userId": s.user_id_at(row.user),
-        "action": render_text(info.text, row.parts, limited),
+        "action": render_text(text, target if oauth else row.parts, limited and not oauth),
         "actionId": row.action,
         "ip": p.ip,
         "country": p.country,
@@ -53,7 +64,7 @@ def audit_event(s: Scenario, row: AuditRow, limited: bool = False) -> JsonDict:
         "location": info.location,
         "target": list(target) if target else None,
         "entries": list(info.entries),
-        "context": row.context,
+        "context": module_text(row.context, s.culture),
     }
     for key, value in s.audit_overrides.get(row.id, {}).items():
         if value is None:
@@ -61,6 +72,10 @@ def audit_event(s: Scenario, row: AuditRow, limited: bool = False) -> JsonDict:
         else:
             event[key] = value
     return event
+
+
+def _system_account(s: Scenario) -> str:
+    return RU_SYSTEM_ACCOUNT if s.culture == RUSSIAN else "System Account"
 
 
 def _audit_page(action: int, target: tuple[str, ...]) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from local.simulator.actions import LOCATION_FILES, LOCATION_FOLDERS, LOCATION_ROOMS, audit_action
+from local.simulator.admin_actions import AdminActions
 from local.simulator.enums import FOLDER_TYPE_USER
 from local.simulator.events import NO_USER, AuditLog, LoginLog, Profile
 from local.simulator.model import (
@@ -24,6 +25,7 @@ from local.simulator.model import (
     Folder,
     Group,
     IpRestrictionState,
+    PortalSecurity,
     Share,
     User,
 )
@@ -75,9 +77,14 @@ class Scenario:
     layout: Layout
     planted: Planted = field(default_factory=Planted.empty)
     ip_restrictions: IpRestrictionState = field(default_factory=IpRestrictionState)
+    #: 2FA, password, login, session, SSO, Developer Tools, trusted domains, audit lifetime.
+    portal_security: PortalSecurity = field(default_factory=PortalSecurity)
     #: Test hook: wire fields of given audit event ids replaced (a value) or removed (None),
     #: to serve the malformed rows a client must count and skip.
     audit_overrides: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The portal's language: audit texts and module names are served in it ("ru-RU" has
+    #: Russian texts; anything else is English).
+    culture: str = "en-US"
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _started: float = field(default_factory=time.monotonic, repr=False)
 
@@ -88,6 +95,8 @@ class Scenario:
         self.webhooks = WebhookHub(self)
         #: File changes and downloads by a user: audit events and webhooks together.
         self.actions = PortalActions(self)
+        #: A test acting as an administrator outside the product (settings, admins, webhooks).
+        self.admin_actions = AdminActions(self)
 
     # --- clock -------------------------------------------------------------------------
 
@@ -253,9 +262,14 @@ class Scenario:
 
 
 def _module(location: int) -> str:
-    return {1: "Files", 2: "Folders", 27: "Rooms", 29: "Settings", 30: "Contacts"}.get(
-        location, "Files"
-    )
+    return {
+        1: "Files",
+        2: "Folders",
+        3: "Settings",
+        27: "Rooms",
+        29: "Settings",
+        30: "Contacts",
+    }.get(location, "Files")
 
 
 def _profile(base: ClientProfile | None, ip: str | None) -> Profile:

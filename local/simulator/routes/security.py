@@ -1,4 +1,5 @@
-"""`api/2.0/security`: audit trail, login history, active connections (sections 2 and 3)."""
+"""`api/2.0/security`: audit trail and its retention settings, login history, active
+connections (sections 2 and 3)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from local.simulator.routing import Request, Response, Router, ok
 from local.simulator.scenario import Scenario
 from local.simulator.wire import (
     ApiError,
+    access_denied,
     bind_api_datetime,
     bind_count,
     bind_enum,
     bind_guid,
     bind_int,
+    format_plain_datetime,
     not_found,
 )
 
@@ -88,8 +91,21 @@ def logout_all(s: Scenario, r: Request) -> Response:
     return ok(r, None)
 
 
+def audit_lifetime(s: Scenario, r: Request) -> Response:
+    """Admins only; answers without the Audit option too (only the *setter* demands it)."""
+    if not s.key_user.is_docspace_admin:
+        raise access_denied()
+    state = s.portal_security
+    return ok(r, {
+        "loginHistoryLifeTime": state.login_history_life_time,
+        "auditTrailLifeTime": state.audit_life_time,
+        "lastModified": format_plain_datetime(state.last_modified),
+    })  # fmt: skip
+
+
 def register(router: Router) -> None:
     base = "/api/2.0/security"
+    router.add("GET", f"{base}/audit/settings/lifetime", audit_lifetime)
     router.add("GET", f"{base}/audit/events/filter", audit_filter)
     router.add("GET", f"{base}/audit/events/last", audit_last)
     router.add("GET", f"{base}/audit/login/filter", login_filter)

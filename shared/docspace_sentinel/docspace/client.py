@@ -17,14 +17,22 @@ from .dates import format_query_date
 from .errors import MalformedRecord, MalformedResponse
 from .models import (
     AuditEvent,
+    AuditSettings,
+    CookieSettings,
+    DevToolsAccess,
     FileEntry,
     Folder,
     Group,
     IpRestriction,
     IpRestrictionSettings,
     LoginEvent,
+    LoginSettings,
+    PasswordSettings,
+    PortalSettings,
     Room,
     RoomMember,
+    SsoSettings,
+    TfaSetting,
     User,
     WebhookConfig,
     parse_int,
@@ -317,6 +325,45 @@ class DocSpaceClient:
         echoed = response.get("ipRestrictions")
         rows = echoed if isinstance(echoed, list) else []
         return list(parse_rows(rows, IpRestriction.from_wire, ScanStats()))
+
+    # -- portal protection settings (read-only; the settings snapshot) -----------------------
+
+    def portal_settings(self) -> PortalSettings:
+        """``GET settings``: the owner's id and the trusted mail domains."""
+        return PortalSettings.from_wire(as_object(self._get("settings"), "settings"))
+
+    def tfa_settings(self) -> list[TfaSetting]:
+        """``GET settings/tfaapp``: one row per second factor the portal offers ("sms" only
+        where SMS is sold). Rows that cannot be read are skipped."""
+        path = "settings/tfaapp"
+        return list(parse_rows(as_list(self._get(path), path), TfaSetting.from_wire, ScanStats()))
+
+    def password_settings(self) -> PasswordSettings:
+        path = "settings/security/password"
+        return PasswordSettings.from_wire(as_object(self._get(path), path))
+
+    def login_settings(self) -> LoginSettings:
+        path = "settings/security/loginSettings"
+        return LoginSettings.from_wire(as_object(self._get(path), path))
+
+    def cookie_settings(self) -> CookieSettings:
+        """``GET settings/cookiesettings``: the session lifetime."""
+        path = "settings/cookiesettings"
+        return CookieSettings.from_wire(as_object(self._get(path), path))
+
+    def dev_tools_access(self) -> DevToolsAccess:
+        path = "settings/devtoolsaccess"
+        return DevToolsAccess.from_wire(as_object(self._get(path), path))
+
+    def sso_settings(self) -> SsoSettings:
+        """``GET settings/ssov2`` (402 without the SSO option). Secrets are dropped on read."""
+        path = "settings/ssov2"
+        return SsoSettings.from_wire(as_object(self._get(path), path))
+
+    def audit_settings(self) -> AuditSettings:
+        """``GET security/audit/settings/lifetime`` (an admin; 402 where the plan hides it)."""
+        path = "security/audit/settings/lifetime"
+        return AuditSettings.from_wire(as_object(self._get(path), path))
 
     # -- rooms and files --------------------------------------------------------------------
 

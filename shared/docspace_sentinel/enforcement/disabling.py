@@ -24,6 +24,7 @@ from typing import NamedTuple
 from ..docspace.client import DocSpaceClient
 from ..docspace.errors import DocSpaceError, Forbidden, NotFound
 from ..docspace.models import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, User
+from ..state.journal import DISABLE, ENABLE, OwnActions
 from ..state.restrictions import (
     ACTIVE,
     CLOSED,
@@ -43,6 +44,7 @@ def disable(client: DocSpaceClient, records: RestrictionStore, target: str) -> t
     """Call and confirm one disable, once its record is claimed (``RestrictionStore.begin``:
     none -> restricting): the action's status and detail (``done`` is left for the caller to
     word)."""
+    OwnActions(records.store).record(DISABLE, target)
     try:
         updated = client.set_user_status([target], STATUS_TERMINATED)
     except Forbidden as exc:
@@ -114,6 +116,7 @@ def lift(client: DocSpaceClient, records: RestrictionStore, record: Restriction)
         )
         what = "an administrator disabled the user again meanwhile; left disabled"
         return Settled("closed", "restriction_closed", what, "skipped")
+    OwnActions(records.store).record(ENABLE, user_id)
     try:
         updated = client.set_user_status([user_id], STATUS_ACTIVE)
     except DocSpaceError as exc:

@@ -57,7 +57,9 @@ from ..docspace.models import STATUS_PENDING, STATUS_TERMINATED, User
 from ..findings.finding import ActionTaken, Finding
 from ..runtime.env import Env, env_bool, env_choice, env_int, env_list
 from ..runtime.errors import ConfigError
+from ..state import journal
 from ..state import keys as state_keys
+from ..state.journal import OwnActions
 from ..state.restrictions import Restriction, RestrictionStore
 from . import disabling
 
@@ -436,6 +438,7 @@ class Gate:
         until = max(request.evidence_at, now) + self.settings.act_within + LOGOUT_KEEP_MARGIN
         if not store.claim(*key, self.owner, until=until, lease=LOGOUT_LEASE):
             return ActionTaken(LOGOUT, target, "skipped", "another run is acting on this login")
+        OwnActions(store).record(journal.LOGOUT, target)
         try:
             self.client.logout_all(target)
         except DocSpaceError as exc:

@@ -28,6 +28,11 @@ pk                          sk                           what (attributes: see t
                                                          minute (workflows/realtime_guard/window.py)
 ``rtburst#<userId>``        ``<kind>``                   one real-time finding per burst
 ``rtcap``                   ``<window start>``           real-time restrictions in one window
+``ownact``                  ``<time>#<kind>#<target>#…`` one of our own portal writes, noted
+                                                         before it is made (state/journal.py)
+``cfgsnap``                 ``latest``                   the portal settings snapshot and the
+                                                         changes awaiting their audit event
+                                                         (workflows/config_watch/state.py)
 =========================== ============================ =========================================
 
 Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one partition per
@@ -159,3 +164,16 @@ def realtime_burst(user_id: str, kind: str) -> Key:
 
 def realtime_cap(window_start: str) -> Key:
     return Key(REALTIME_CAP, window_start)
+
+
+#: Our own portal writes (state/journal.py), one partition ordered by time.
+OWN_ACTION = "ownact"
+
+
+def own_action(at: str, kind: str, target: str, nonce: str) -> Key:
+    """``nonce`` keeps two writes noted in the same microsecond apart."""
+    return Key(OWN_ACTION, f"{at}#{kind}#{target}#{nonce}")
+
+
+#: The configuration watch's last settings snapshot (workflows/config_watch/state.py).
+CONFIG_SNAPSHOT = Key("cfgsnap", "latest")

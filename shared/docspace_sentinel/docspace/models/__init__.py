@@ -1,7 +1,7 @@
 """Typed records parsed once, tolerantly, from DocSpace wire JSON.
 
 One module per kind of record: ``events`` (audit and login events), ``people`` (users,
-groups), ``files`` (rooms, shares, folders, files), ``ip_restrictions``, ``webhooks``; ``wire``
+groups), ``files`` (rooms, shares, folders, files), ``ip_restrictions``, ``webhooks``, ``portal_settings``; ``wire``
 holds the field readers they share. Everything is re-exported here, the one import path callers use.
 
 Records are ``NamedTuple`` classes: immutable and typed like frozen dataclasses, but a tenth of
@@ -31,6 +31,16 @@ from .files import (
 )
 from .ip_restrictions import IpRestriction, IpRestrictionSettings
 from .people import STATUS_ACTIVE, STATUS_PENDING, STATUS_TERMINATED, Group, User
+from .portal_settings import (
+    AuditSettings,
+    CookieSettings,
+    DevToolsAccess,
+    LoginSettings,
+    PasswordSettings,
+    PortalSettings,
+    SsoSettings,
+    TfaSetting,
+)
 from .webhooks import WebhookConfig
 from .wire import Wire, parse_int
 
@@ -44,14 +54,22 @@ __all__ = [
     "SUBJECT_GROUP",
     "SUBJECT_USER",
     "AuditEvent",
+    "AuditSettings",
+    "CookieSettings",
+    "DevToolsAccess",
     "FileEntry",
     "Folder",
     "Group",
     "IpRestriction",
     "IpRestrictionSettings",
     "LoginEvent",
+    "LoginSettings",
+    "PasswordSettings",
+    "PortalSettings",
     "Room",
     "RoomMember",
+    "SsoSettings",
+    "TfaSetting",
     "User",
     "WebhookConfig",
     "Wire",

@@ -28,6 +28,7 @@ from ...docspace.client import DocSpaceClient
 from ...docspace.errors import DocSpaceError
 from ...findings.finding import Finding
 from ...state import keys as state_keys
+from ...state.journal import IP_SYNC, OwnActions
 from ...state.store import StateStore
 from .findings import WORKFLOW, held_finding, sync_failure, sync_finding
 from .settings import SyncSettings
@@ -167,6 +168,7 @@ def _sync(
         added = records.put(previous | set(plan.add), expected=added.version, always_allowed=always)
     except SyncConflict:
         return result("aborted", plan, "another sync ran meanwhile", "conflict")
+    OwnActions(records.store).record(IP_SYNC)
     try:
         client.put_ip_restrictions(plan.entries, enable=plan.enable)
     except ValueError as exc:

@@ -1,0 +1,93 @@
+"""Sentinel's own portal writes, recorded so the configuration watch can tell them apart.
+
+Disabling a user writes ``CookieSettingsUpdated`` (6032) and ``UsersUpdatedStatus`` (4020) to
+the portal's audit trail, a log-out everywhere ``UserLogoutActiveConnectionsForUser`` (4036), the
+IP allowlist's portal sync ``IPRestrictionsSettingsUpdated`` (6094): all under the API key's user,
+like the same change made by whoever else holds that key or that account. An entry here is
+written *before* the portal call (a crash after the call must not leave our change looking
+foreign; a call that then fails leaves an entry that explains nothing, which is harmless), and
+``config_watch`` calls an audit event ours only when the key's user made it and an entry of the
+matching kind lies within a few minutes of it.
+
+============ ======================================= ==============================================
+pk           sk                                      attributes
+============ ======================================= ==============================================
+``ownact``   ``<ISO UTC time>#<kind>#<target>``      ``kind``, ``target`` (user id, or ``portal``),
+                                                     ``at``, ``workflow``, ``expiresAt``
+============ ======================================= ==============================================
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from . import keys as state_keys
+from .errors import StateError
+from .store import StateStore, to_epoch, to_iso
+
+log = logging.getLogger(__name__)
+
+#: Long enough for a stalled watch to catch up (its scans span at most a week).
+KEEP = timedelta(days=35)
+
+DISABLE = "disable"
+ENABLE = "enable"
+LOGOUT = "logout"
+IP_SYNC = "ip_sync"
+#: The target of a write that concerns the whole portal.
+PORTAL = "portal"
+
+
+class OwnAction(NamedTuple):
+    kind: str
+    target: str
+    at: datetime
+    workflow: str = ""
+
+
+class OwnActions:
+    """The journal of our own portal writes (``ownact``)."""
+
+    def __init__(self, store: StateStore, workflow: str = "") -> None:
+        self.store = store
+        self.workflow = workflow
+
+    def record(self, kind: str, target: str = PORTAL) -> None:
+        """Note a write about to be made. Never fails the action it notes: without the entry,
+        the watch reports our change as a change made with our key, which is the safe side."""
+        at = self.store.now()
+        target = target.lower()
+        # A random tail keeps two writes in the same microsecond apart.
+        key = state_keys.own_action(to_iso(at), kind, target, secrets.token_hex(3))
+        try:
+            self.store.put(
+                {
+                    **key.item(),
+                    "kind": kind,
+                    "target": target,
+                    "at": to_iso(at),
+                    "workflow": self.workflow,
+                    "expiresAt": to_epoch(at + KEEP),
+                }
+            )
+        except StateError as exc:
+            log.warning("could not journal our own %s of %s: %s", kind, target, exc)
+
+    def between(self, start: datetime, end: datetime) -> Iterator[OwnAction]:
+        """Entries with ``start <= at <= end``, oldest first."""
+        low, high = to_iso(start), to_iso(end) + "\uffff"
+        for item in self.store.query(state_keys.OWN_ACTION, sk_from=low, sk_to=high):
+            try:
+                at = datetime.fromisoformat(str(item["at"]))
+            except (KeyError, ValueError):
+                continue
+            yield OwnAction(
+                str(item.get("kind", "")),
+                str(item.get("target", "")),
+                at,
+                str(item.get("workflow", "")),
+            )

@@ -1,0 +1,246 @@
+"""Configuration and privilege watch: who changed who may do what, and how the portal is
+protected.
+
+Two paths, one report per change:
+
+* **The audit trail** (``audit``, ``catalogue``): the ``MessageAction`` codes that change
+  privileges or protection (admins, owner, user types, API keys, webhooks, IP restrictions, 2FA,
+  password, SSO, …), each with a default severity (``SEVERITY_OVERRIDES`` tunes it per
+  ``actionId``); unknown codes of the settings product are reported at low severity. The actor is
+  the event's ``userId``; the target user's role is read back from ``GET people/{id}``.
+* **Settings snapshots** (``snapshot``): each scheduled run reads what the key may read of the
+  portal's protection and compares it with the last run's. Without the Audit option this is the
+  only path; with it, a snapshot change waits for its audit event (``merge``) and is reported
+  with it, once.
+
+Our own writes (a disable, a log-out, the IP allowlist's portal sync) are recognised from the
+journal (``ownership``) and reported as ours, never as an intruder's change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+
+from ...docspace.errors import AuditUnavailable, DocSpaceError, NotFound
+from ...findings.finding import Finding
+from ...runtime.runner import RunContext, RunOutcome
+from ...state.journal import OwnAction, OwnActions
+from .audit import AuditChange, Classified, classify
+from .findings import (
+    WORKFLOW,
+    Person,
+    audit_finding,
+    own_finding,
+    role_of,
+    snapshot_finding,
+)
+from .merge import Merged, Pending, merge
+from .ownership import Ownership
+from .settings import ConfigWatchSettings
+from .side_effects import SideEffects
+from .snapshot import Snapshot, diff, read_snapshot
+from .state import SnapshotStore
+
+__all__ = ["WORKFLOW", "ConfigWatchSettings", "Settings", "run"]
+
+log = logging.getLogger(__name__)
+
+Settings = ConfigWatchSettings
+
+
+class People:
+    """``GET people/{id}`` once per user per run, at most ``LOOKUPS`` in all (a flood of
+    events naming many users must not turn into as many requests); a user who cannot be read,
+    or is past the budget, keeps no role."""
+
+    LOOKUPS = 200
+
+    def __init__(self, context: RunContext) -> None:
+        self.client = context.client
+        self._seen: dict[str, Person] = {}
+
+    def get(self, user_id: str, name: str | None = None) -> Person:
+        key = user_id.lower()
+        if key not in self._seen and len(self._seen) >= self.LOOKUPS:
+            return Person(user_id, name, None)
+        if key not in self._seen:
+            try:
+                user = self.client.user(user_id)
+                self._seen[key] = Person(user.id, user.label, role_of(user))
+            except NotFound:
+                self._seen[key] = Person(user_id, name, "deleted")
+            except (DocSpaceError, ValueError) as exc:
+                # A forbidden or unreadable profile, or an id the client refuses to send.
+                log.info("could not read user %s back: %s", user_id[:64], exc)
+                self._seen[key] = Person(user_id, name, None)
+        person = self._seen[key]
+        return person if person.name or not name else person._replace(name=name)
+
+
+class Sorted(NamedTuple):
+    """The audit changes of a run, sorted by who made them."""
+
+    #: Someone's changes: reported, and matched to the snapshot changes they explain.
+    foreign: list[AuditChange]
+    #: Our own writes, with the journal entry that shows it.
+    own: list[tuple[AuditChange, OwnAction]]
+    #: Side effects of something else (a password change's cookie reset).
+    side_effects: int
+    #: Foreign changes made with our own API key (Sentinel has no record of them).
+    with_our_key: frozenset[int]
+
+
+def sort_changes(
+    context: RunContext,
+    settings: ConfigWatchSettings,
+    classified: Classified,
+    side_effects: SideEffects,
+    key_user_id: str,
+) -> Sorted:
+    plan, tolerance = context.plan, settings.own_action_tolerance
+    journal = OwnActions(context.store).between(plan.start - tolerance, plan.end + tolerance)
+    ownership = Ownership(key_user_id, journal, tolerance)
+    foreign: list[AuditChange] = []
+    own: list[tuple[AuditChange, OwnAction]] = []
+    for change in classified.changes:
+        entry = ownership.explain(change.event)
+        if entry is not None:
+            own.append((change, entry))
+        elif not side_effects.explained(change.event):
+            foreign.append(change)
+    ours = frozenset(c.event.id for c in foreign if ownership.by_key_user(c.event))
+    return Sorted(foreign, own, side_effects.count, ours)
+
+
+def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
+    url = context.client.portal_url
+    key_user = context.client.me()
+    details: dict[str, Any] = {"keyUser": key_user.id}
+    sorted_: Sorted | None = None
+    side_effects = SideEffects()
+    try:
+        events = side_effects.watch(context.scan.audit_events())
+        classified = classify(events, settings.severity_overrides)
+        sorted_ = sort_changes(context, settings, classified, side_effects, key_user.id)
+        details |= {
+            "changes": len(sorted_.foreign),
+            "ownChanges": len(sorted_.own),
+            "sideEffects": sorted_.side_effects,
+            "unknownActions": classified.unknown,
+        }
+    except AuditUnavailable as exc:
+        # Not a finding: without the option every run would say it again. The run summary
+        # and the log say it; the snapshots below still watch the settings.
+        details["auditUnavailable"] = exc.message
+        log.warning("audit trail unavailable: %s", exc.message)
+    people = People(context)
+    # Snapshots belong to the schedule: an on-demand window re-reads the audit trail only.
+    snapshots = (
+        SnapshotStore(context.store) if settings.snapshots and context.plan.moves_cursor else None
+    )
+    record = snapshots.load() if snapshots is not None else None
+    current: Snapshot | None = None
+    merged = Merged({}, [], [])
+    if record is not None:
+        current = read_snapshot(context.client)
+        fresh = diff(record.snapshot, current)
+        pending = [*record.pending, *(Pending(c, record.taken_at, context.now) for c in fresh)]
+        merged = _merge(context, sorted_, pending)
+        details |= {
+            "snapshotDigest": current.digest(),
+            "snapshotUnreadable": sorted(current.unreadable),
+            "snapshotChanges": len(fresh),
+            "waitingForAudit": len(merged.waiting),
+        }
+    findings = [
+        *(_audit_findings(sorted_, merged, current, people, settings, url) if sorted_ else ()),
+        *_snapshot_findings(merged, sorted_ is not None, settings, people, url),
+    ]
+    # Published before the snapshot is saved: a run that fails in between compares the same
+    # snapshots again, and what was already sent is suppressed by its fingerprint.
+    for finding in findings:
+        context.publish(finding)
+    if snapshots is not None and record is not None and current is not None:
+        snapshots.save(current, context.now, merged.waiting, record.version)
+    return RunOutcome(
+        events_scanned=classified.scanned if sorted_ is not None else 0,
+        events_skipped=classified.malformed if sorted_ is not None else 0,
+        details=details,
+        # Without the audit trail nothing was read: the cursor stays for when it comes back.
+        advances_cursor=sorted_ is not None,
+    )
+
+
+def _audit_findings(
+    sorted_: Sorted,
+    merged: Merged,
+    current: Snapshot | None,
+    people: People,
+    settings: ConfigWatchSettings,
+    url: str,
+) -> Iterator[Finding]:
+    yield from (own_finding(change, entry, url) for change, entry in sorted_.own)
+    for change in sorted_.foreign:
+        event = change.event
+        yield audit_finding(
+            change,
+            actor=people.get(event.user_id, event.user)
+            if event.user_id
+            else Person("", event.user),
+            targets=_targets(change, people),
+            confirmed=merged.confirmed.get(event.id, []),
+            webhook=_webhook(change, current),
+            with_our_key=event.id in sorted_.with_our_key,
+            overrides=settings.severity_overrides,
+            portal_url=url,
+        )
+
+
+def _snapshot_findings(
+    merged: Merged, audit: bool, settings: ConfigWatchSettings, people: People, url: str
+) -> Iterator[Finding]:
+    for item in merged.alone:
+        yield snapshot_finding(
+            item.change,
+            since=item.since,
+            seen_at=item.seen_at,
+            audit_available=audit,
+            actor=people.get(item.change.actor) if item.change.actor else None,
+            overrides=settings.severity_overrides,
+            portal_url=url,
+        )
+
+
+def _merge(context: RunContext, sorted_: Sorted | None, pending: list[Pending]) -> Merged:
+    """Someone's events explain the snapshot changes first; what is left and one of our own
+    writes explains (the IP sync's new list) is dropped, never reported as a change."""
+    read_until = context.scan.completed_until if sorted_ is not None else None
+    lag = context.settings.lag
+    if sorted_ is None:
+        return merge(None, pending, audit_read_until=None, lag=lag)
+    first = merge(sorted_.foreign, pending, audit_read_until=read_until, lag=lag)
+    ours = merge(
+        [change for change, _ in sorted_.own],
+        [*first.alone, *first.waiting],
+        audit_read_until=read_until,
+        lag=lag,
+    )
+    return Merged(first.confirmed, ours.alone, ours.waiting)
+
+
+def _targets(change: AuditChange, people: People) -> Sequence[Person]:
+    """The target users' roles as they are now, for the changes that raise privileges."""
+    if not change.watched.raises_privilege or change.watched.target not in ("user", "users"):
+        return []
+    return [people.get(t) for t in change.event.target[:10] if t.strip()]
+
+
+def _webhook(change: AuditChange, current: Snapshot | None) -> dict[str, Any] | None:
+    """The webhook an event names, as the snapshot shows it now (name, host, creator)."""
+    if change.watched.target != "webhook" or current is None or not change.event.target:
+        return None
+    hooks = current.sections.get("webhook")
+    found = hooks.get(change.event.target[0]) if isinstance(hooks, dict) else None
+    return dict(found) if isinstance(found, dict) else None

@@ -1,0 +1,142 @@
+"""The configuration watch's own rules: settings, which events are ours, merging both paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from docspace_sentinel.docspace.models import AuditEvent
+from docspace_sentinel.findings.finding import Severity
+from docspace_sentinel.runtime.errors import ConfigError
+from docspace_sentinel.state import journal
+from docspace_sentinel.state.journal import OwnAction
+from docspace_sentinel.workflows.config_watch.audit import AuditChange
+from docspace_sentinel.workflows.config_watch.catalogue import Subject, Watched
+from docspace_sentinel.workflows.config_watch.merge import Pending, merge
+from docspace_sentinel.workflows.config_watch.ownership import Ownership
+from docspace_sentinel.workflows.config_watch.settings import ConfigWatchSettings
+from docspace_sentinel.workflows.config_watch.snapshot import SnapshotChange
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+KEY_USER = "aaaaaaaa-1111-4111-8111-111111111111"
+OTHER = "bbbbbbbb-2222-4222-8222-222222222222"
+VICTIM = "cccccccc-3333-4333-8333-333333333333"
+TEN = timedelta(minutes=10)
+
+
+def _event(action: int, *, user: str = KEY_USER, at: datetime = T0, target: tuple[str, ...] = (),
+           event_id: int = 1) -> AuditEvent:  # fmt: skip
+    return AuditEvent(event_id, at, action, user, "Someone", "text", target=target)
+
+
+def _change(event: AuditEvent, subject: str, target: str = "") -> AuditChange:
+    watched = Watched(event.action_id, "Name", Severity.MEDIUM, subject, "meaning", target)
+    return AuditChange(event, watched, Severity.MEDIUM, True)
+
+
+def _snap(subject: str, key: str = "", change: str = "changed") -> SnapshotChange:
+    return SnapshotChange(subject, key, change, Severity.HIGH, f"{subject} {change}", 1, 2, None)
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def test_severity_overrides_read_per_action_id() -> None:
+    settings = ConfigWatchSettings.from_env({"SEVERITY_OVERRIDES": "6094=low, 6028:High"})
+    assert dict(settings.severity_overrides) == {6094: Severity.LOW, 6028: Severity.HIGH}
+    assert ConfigWatchSettings.from_env({}).severity_overrides == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("6094", "items must be <actionId>=<severity>"),
+        ("x=high", "items must be"),
+        ("6094=urgent", "severity of 6094 must be one of low, medium, high, critical"),
+        ("6094=low 6094=high", "gives 6094 two different severities"),
+    ],
+)
+def test_a_bad_override_names_the_setting(value: str, words: str) -> None:
+    with pytest.raises(ConfigError, match="SEVERITY_OVERRIDES") as raised:
+        ConfigWatchSettings.from_env({"SEVERITY_OVERRIDES": value})
+    assert words in str(raised.value)
+
+
+# -- ownership --------------------------------------------------------------------------------
+
+
+def test_our_disable_and_ip_sync_are_ours_once_each() -> None:
+    entries = [
+        OwnAction(journal.DISABLE, VICTIM, T0 - timedelta(seconds=3), "bulk_change_guard"),
+        OwnAction(journal.IP_SYNC, journal.PORTAL, T0 + timedelta(minutes=1), "ip_allowlist"),
+    ]
+    own = Ownership(KEY_USER.upper(), entries, TEN)
+    assert own.explain(_event(6032, target=(VICTIM,))) == entries[0]
+    assert own.explain(_event(4020, target=(VICTIM.upper(),))) == entries[0]  # another code
+    assert own.explain(_event(6032, target=(VICTIM,))) is None  # the entry is used up for 6032
+    assert own.explain(_event(6094)) == entries[1]
+    assert own.explain(_event(6094)) is None  # a second 6094: not ours
+
+
+def test_not_ours_by_another_user_far_in_time_or_for_another_target() -> None:
+    entries = [OwnAction(journal.DISABLE, VICTIM, T0, "bulk_change_guard")]
+    assert Ownership(KEY_USER, entries, TEN).explain(_event(6032, user=OTHER)) is None
+    late = _event(6032, at=T0 + timedelta(minutes=11), target=(VICTIM,))
+    assert Ownership(KEY_USER, entries, TEN).explain(late) is None
+    elsewhere = _event(6032, target=(OTHER,))
+    assert Ownership(KEY_USER, entries, TEN).explain(elsewhere) is None
+    assert Ownership(KEY_USER, entries, TEN).explain(_event(6009)) is None  # not a code we write
+    assert Ownership(KEY_USER, entries, TEN).by_key_user(_event(6009))
+
+
+# -- merge ------------------------------------------------------------------------------------
+
+
+def test_a_snapshot_change_joins_the_audit_event_that_explains_it() -> None:
+    hook = _change(_event(6055, user=OTHER, target=("17",), event_id=5), Subject.WEBHOOK, "webhook")
+    other_hook = _change(
+        _event(6055, user=OTHER, target=("18",), event_id=6), Subject.WEBHOOK, "webhook"
+    )
+    pending = [Pending(_snap(Subject.WEBHOOK, "17", "created"), T0 - timedelta(hours=1), T0)]
+    merged = merge([other_hook, hook], pending, audit_read_until=T0, lag=TEN)
+    assert merged.confirmed == {5: [pending[0].change]}
+    assert merged.alone == merged.waiting == []
+
+
+def test_a_user_type_change_explains_a_new_admin() -> None:
+    raised = _change(_event(4019, user=OTHER, target=(VICTIM,), event_id=9), Subject.USER_TYPE)
+    pending = [Pending(_snap(Subject.ADMINS, VICTIM.upper(), "added"), None, T0)]
+    assert merge([raised], pending, audit_read_until=T0, lag=TEN).confirmed == {
+        9: [pending[0].change]
+    }
+
+
+def test_an_unexplained_change_waits_for_the_lag_then_goes_alone() -> None:
+    pending = [Pending(_snap(Subject.IP_RESTRICTIONS, "", "disabled"), T0 - timedelta(hours=1), T0)]
+    # an older event of the same subject (before the previous snapshot) explains nothing
+    old = _change(_event(6094, user=OTHER, at=T0 - timedelta(hours=2)), Subject.IP_RESTRICTIONS)
+    waiting = merge([old], pending, audit_read_until=T0 + timedelta(minutes=5), lag=TEN)
+    assert waiting.waiting == pending and waiting.alone == []
+    later = merge([], pending, audit_read_until=T0 + TEN, lag=TEN)
+    assert later.alone == pending and later.waiting == []
+
+
+def test_without_an_audit_trail_every_change_goes_alone_at_once() -> None:
+    pending = [Pending(_snap(Subject.WEBHOOK, "3", "created"), None, T0)]
+    merged = merge(None, pending, audit_read_until=None, lag=TEN)
+    assert merged.alone == pending
+
+
+def test_the_documented_catalogue_is_the_catalogue() -> None:
+    """docs/config-watch.md lists every watched action with its default severity."""
+    import re
+    from pathlib import Path
+
+    from docspace_sentinel.workflows.config_watch.catalogue import CATALOGUE
+
+    text = Path(__file__).resolve().parent.parent.joinpath("docs", "config-watch.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| (\w+) \| (\w+) \| (LOW|MEDIUM|HIGH|CRITICAL)", text, re.M)
+    documented = {int(code): (name, subject, level.lower()) for code, name, subject, level in rows}
+    expected = {code: (w.name, w.subject, w.severity.value) for code, w in CATALOGUE.items()}
+    assert documented == expected

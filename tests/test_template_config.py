@@ -262,6 +262,45 @@ def test_with_subnets_every_function_that_calls_the_portal_is_in_the_vpc(region:
             assert "VpcConfig" not in properties, f"{logical_id} never calls the portal"
 
 
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+def _inline_statements(logical_id: str, **parameters: str) -> list[dict[str, Any]]:
+    translated = iam.translate(TEMPLATE)
+    role = translated["Resources"][logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    resolver = iam.Resolver(translated, {**iam.PARAMETERS, **parameters})
+    found: list[dict[str, Any]] = []
+    for policy in resolver.value(translated["Resources"][role]["Properties"].get("Policies", [])):
+        statement = policy["PolicyDocument"]["Statement"]
+        found += statement if isinstance(statement, list) else [statement]
+    return found
+
+
+@pytest.mark.parametrize("logical_id", sorted(READERS))
+def test_network_interface_rights_only_in_vpc_mode(logical_id: str, region: None) -> None:
+    """SAM attaches AWSLambdaVPCAccessExecutionRole to a function declaring VpcConfig even when
+    the condition leaves it unset; outside VPC mode an inline Deny takes its ENI rights back."""
+    translated = iam.translate(TEMPLATE)["Resources"]
+    role = translated[f"{logical_id}Role"]["Properties"]
+    assert any("AWSLambdaVPCAccessExecutionRole" in str(a) for a in role["ManagedPolicyArns"])
+    off = _inline_statements(logical_id)
+    on = _inline_statements(logical_id, **VPC)
+    for action in ENI_ACTIONS:
+        request = iam.Request(action, "*")
+        assert iam.decide(off, request) == "deny", (logical_id, action)
+        assert iam.decide(on, request) != "deny", (logical_id, action)
+
+
+def test_the_receiver_has_no_network_interface_rights(region: None) -> None:
+    role = iam.translate(TEMPLATE)["Resources"]["WebhookReceiverFunctionRole"]["Properties"]
+    assert not [a for a in role["ManagedPolicyArns"] if "VPCAccess" in str(a)]
+
+
 def _rule_holds(node: Any, parameters: dict[str, list[str]]) -> bool:
     [(key, arg)] = node.items()
     if key == "Fn::Not":

@@ -112,7 +112,7 @@ def _entry_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
 
 
-def _guard(monkeypatch: pytest.MonkeyPatch) -> Any:
+def _guard() -> Any:
     return read_settings(bulk_change_guard.Settings, bulk_change_guard.WORKFLOW)
 
 
@@ -121,11 +121,11 @@ def test_the_document_sets_what_the_environment_leaves_empty_and_a_set_variable_
 ) -> None:
     _entry_env(monkeypatch)
     _put({"shared": {"SCAN_LAG_MINUTES": 40}, "bulk_change_guard": {"FILE_CHANGE_THRESHOLD": 7}})
-    entry = _guard(monkeypatch)
+    entry = _guard()
     assert entry.workflow.threshold == 7 and entry.run.lag == timedelta(minutes=40)
     parameters.clear_caches()
     monkeypatch.setenv("FILE_CHANGE_THRESHOLD", "9")  # an operator's emergency override
-    entry = _guard(monkeypatch)
+    entry = _guard()
     assert entry.workflow.threshold == 9 and entry.run.lag == timedelta(minutes=40)
 
 
@@ -135,11 +135,11 @@ def test_a_bad_value_in_the_document_fails_with_the_same_error_as_in_the_environ
     _entry_env(monkeypatch)
     monkeypatch.setenv("FILE_CHANGE_THRESHOLD", "2O")
     with pytest.raises(ConfigError) as from_env:
-        _guard(monkeypatch)
+        _guard()
     monkeypatch.setenv("FILE_CHANGE_THRESHOLD", "")
     _put({"bulk_change_guard": {"FILE_CHANGE_THRESHOLD": "2O"}})
     with pytest.raises(ConfigError) as from_document:
-        _guard(monkeypatch)
+        _guard()
     assert str(from_document.value) == str(from_env.value)
     assert from_document.value.setting == "FILE_CHANGE_THRESHOLD"
 
@@ -152,11 +152,11 @@ def test_the_rules_across_settings_see_the_document_and_the_environment_together
     # document's 45-minute lag allows it.
     monkeypatch.setenv("WINDOW_MINUTES", "30")
     _put({"shared": {"SCAN_LAG_MINUTES": 45}})
-    assert _guard(monkeypatch).workflow.window == timedelta(minutes=30)
+    assert _guard().workflow.window == timedelta(minutes=30)
     parameters.clear_caches()
     _put({"shared": {"SCAN_LAG_MINUTES": 20}})
     with pytest.raises(ConfigError) as caught:
-        _guard(monkeypatch)
+        _guard()
     assert caught.value.setting == "SCAN_LAG_MINUTES"
 
 
@@ -170,7 +170,7 @@ def test_a_missing_or_unparsable_document_names_the_parameter(
     if stored is not None:
         _put(stored)
     with pytest.raises(ConfigError) as caught:
-        _guard(monkeypatch)
+        _guard()
     assert caught.value.setting == config.CONFIG_PARAMETER and problem in str(caught.value)
 
 
@@ -179,14 +179,14 @@ def test_the_document_is_cached_briefly_then_read_again(
 ) -> None:
     _entry_env(monkeypatch)
     _put({"bulk_change_guard": {"FILE_CHANGE_THRESHOLD": 7}})
-    assert _guard(monkeypatch).workflow.threshold == 7
+    assert _guard().workflow.threshold == 7
     _put({"bulk_change_guard": {"FILE_CHANGE_THRESHOLD": 8}})
-    assert _guard(monkeypatch).workflow.threshold == 7  # within CACHE_SECONDS: no SSM call
+    assert _guard().workflow.threshold == 7  # within CACHE_SECONDS: no SSM call
     provider = parameters.base.DEFAULT_PROVIDERS["ssm"]
     for key, cached in list(provider.store.items()):
         # As if CACHE_SECONDS had passed.
         provider.store[key] = type(cached)(cached.value, cached.ttl - timedelta(seconds=61))
-    assert _guard(monkeypatch).workflow.threshold == 8
+    assert _guard().workflow.threshold == 8
 
 
 # -- a handler end to end (simulator + moto) ---------------------------------------------------------

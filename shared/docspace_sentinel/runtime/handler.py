@@ -67,10 +67,11 @@ class EntrySettings(NamedTuple):
 def read_settings(workflow_settings: SettingsClass[Any], workflow: str) -> EntrySettings:
     """Read and validate every setting (``ConfigError`` names a bad one).
 
-    The environment's are checked first, without an AWS call. When the stack names a
-    configuration document (``SENTINEL_CONFIG_PARAMETER``), ``workflow``'s settings are then
-    read again from the document with the environment's set variables over it (one SSM read,
-    cached), and only then are the rules across settings checked.
+    The environment alone is checked first, without an AWS call. When the stack names a
+    configuration document (``SENTINEL_CONFIG_PARAMETER``), every setting is then read again
+    from ``workflow``'s view of the document with the environment's set variables over it (one
+    SSM read, cached), and only then are the rules across settings checked (one half of such a
+    pair may come from each place).
     """
     document = config_parameter()
     entry = _read_settings(workflow_settings, None, cross_checks=document is None)

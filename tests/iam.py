@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,10 @@ PARAMETERS = {
 REALTIME_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:sentinel-RealtimeQueue"
 
 #: What ``Ref`` / ``Fn::GetAtt`` of the stack's resources resolve to.
+CONFIG_PARAMETER_NAME = f"/{STACK}/config"
+CONFIG_PARAMETER_ARN = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{CONFIG_PARAMETER_NAME}"
 REFS = {
+    "ConfigDocument": CONFIG_PARAMETER_NAME,
     "StateTable": TABLE_NAME,
     "FindingsTopic": TOPIC_ARN,
     "OperationsTopic": f"arn:aws:sns:{REGION}:{ACCOUNT}:sentinel-OperationsTopic",
@@ -128,6 +132,9 @@ class Resolver:
             if key == "Fn::Join":
                 separator, items = arg
                 return separator.join(str(i) for i in self.value(items))
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.value(a) for a in arg)
+                return self.template["Mappings"][mapping][top][second]
             if key.startswith("Fn::"):
                 raise Unsupported(f"intrinsic {key}")
         resolved = {k: self.value(v) for k, v in node.items()}
@@ -156,6 +163,14 @@ class Resolver:
             return str(self._ref(name))
 
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def config_document(template: Mapping[str, Any], **parameters: str) -> Any:
+    """The template's configuration document (ConfigDocument's value), parsed."""
+    resolver = Resolver(template, {**PARAMETERS, **parameters})
+    return json.loads(
+        resolver.value(template["Resources"]["ConfigDocument"]["Properties"]["Value"])
+    )
 
 
 def translate(template: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import pytest
 
 import docspace_sentinel
 from docspace_sentinel.docspace import settings as client_settings_module
+from docspace_sentinel.runtime import config
 from local.invoke import FunctionSpec, load_template, template_functions
 from local.lambda_runtime import ROOT, load_handler
 from tests.support import env_constants, parts
@@ -38,6 +39,13 @@ from tests.support import env_constants, parts
 TEMPLATE = load_template()
 FUNCTIONS = template_functions(TEMPLATE)
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+def config_section(spec: FunctionSpec) -> str | None:
+    """The configuration document's section the function reads, if it reads the document."""
+    section: str | None = getattr(load_handler(spec.folder, spec.attribute), "config_section", None)
+    return section
 
 
 def settings_classes(spec: FunctionSpec) -> tuple[type, ...]:
@@ -94,6 +102,8 @@ def variables_read(spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch) -> set[s
     env = RecordingEnv(DEPLOYED_VALUES)
     for cls in settings_classes(spec):
         cls.from_env(env)  # type: ignore[attr-defined]
+    if config_section(spec) is not None:
+        config.config_parameter(env)  # the handler reads the document's name too
     deprecated = set().union(*(env_constants(c, "DEPRECATED_") for c in settings_classes(spec)))
     return env.read - deprecated
 
@@ -143,7 +153,8 @@ def test_declared_environment_equals_what_the_code_reads(
     if unread:
         problems.append(f"declared but never read by the code: {', '.join(unread)}")
     # One place per name: every variable read is an env-name constant of a settings class.
-    unnamed = sorted(read - set().union(*(env_constants(c) for c in settings_classes(spec))))
+    named = set().union(*(env_constants(c) for c in settings_classes(spec)))
+    unnamed = sorted(read - named - {config.CONFIG_PARAMETER})
     if unnamed:
         problems.append(f"read but no settings class's constant: {', '.join(unnamed)}")
     assert not problems, f"{logical_id}: " + "; ".join(problems)
@@ -183,13 +194,13 @@ def _all_template_variables() -> set[str]:
     return names
 
 
-def test_readme_documents_every_template_variable() -> None:
+def test_the_docs_document_every_template_variable() -> None:
     missing = sorted(
         name
         for name in _all_template_variables()
-        if not re.search(rf"(?<![A-Z0-9_]){re.escape(name)}(?![A-Z0-9_])", README)
+        if not re.search(rf"(?<![A-Z0-9_]){re.escape(name)}(?![A-Z0-9_])", README + CONFIGURATION)
     )
-    assert not missing, f"README.md does not mention: {', '.join(missing)}"
+    assert not missing, f"README.md and docs/configuration.md do not mention: {', '.join(missing)}"
 
 
 def _override_names(value: Any) -> list[str]:
@@ -282,8 +293,8 @@ def test_every_function_has_an_example_event(logical_id: str) -> None:
         elif source["Type"] == "EventBridgeRule":
             pattern = source["Properties"]["Pattern"]
             [source_ref] = pattern["source"]
-            default = TEMPLATE["Parameters"][source_ref["Ref"]]["Default"]
-            assert event["source"] == default
+            mapping, top, second = source_ref["Fn::FindInMap"]
+            assert event["source"] == TEMPLATE["Mappings"][mapping][top][second]
             assert [event["detail-type"]] == pattern["detail-type"]
             detail = event["detail"]
             assert ("userId" in detail or "email" in detail) and detail["allowedIps"]

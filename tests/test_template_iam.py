@@ -32,6 +32,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from docspace_sentinel.findings.errors import MailError
+from docspace_sentinel.runtime import config
 from docspace_sentinel.state import keys as state_keys
 from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
@@ -374,6 +375,9 @@ def as_request(service: str, operation: str, params: dict[str, Any], aws: LocalA
     if service == "sqs" and operation == "SendMessage":
         assert params["QueueUrl"].endswith("/realtime"), params["QueueUrl"]
         return iam.Request("sqs:SendMessage", iam.REALTIME_QUEUE_ARN)
+    if service == "ssm" and operation == "GetParameter":
+        assert params["Name"] == iam.CONFIG_PARAMETER_NAME, params["Name"]
+        return iam.Request("ssm:GetParameter", iam.CONFIG_PARAMETER_ARN)
     if service == "secretsmanager" and operation == "GetSecretValue":
         client = boto3.client("secretsmanager", region_name=iam.REGION)
         arn = client.describe_secret(SecretId=params["SecretId"])["ARN"]
@@ -407,6 +411,13 @@ def _run_everything(
     )
     monkeypatch.delenv("DOCSPACE_API_KEY")
     monkeypatch.setenv("DOCSPACE_API_KEY_SECRET", secret)
+    # The template's configuration document, read by every function but the receiver.
+    boto3.client("ssm", region_name=iam.REGION).put_parameter(
+        Name=iam.CONFIG_PARAMETER_NAME,
+        Value=json.dumps(iam.config_document(TEMPLATE)),
+        Type="String",
+    )
+    monkeypatch.setenv(config.CONFIG_PARAMETER, iam.CONFIG_PARAMETER_NAME)
     now = utc_now()
     event = scheduled(iso(now))
     scenario = simulator.scenario
@@ -545,6 +556,8 @@ def test_the_policies_allow_exactly_what_the_code_does(
     unused: list[str] = []
     for function in FUNCTIONS:
         assert recorder.calls[function], f"{function} made no AWS call"
+        reads_document = ("ssm", "GetParameter") in {(c[0], c[1]) for c in recorder.calls[function]}
+        assert reads_document == (function not in NOT_SCANNING), function
         policy = statements(function)
         dynamodb: list[tuple[str, tuple[str | None, ...]]] = []
         for service, operation, params in recorder.calls[function]:
@@ -565,6 +578,24 @@ def test_the_policies_allow_exactly_what_the_code_does(
     assert not denied, "calls the policies would refuse in AWS:\n" + "\n".join(sorted(set(denied)))
     # A grant no run used is privilege nobody needs (each action, and each key pattern).
     assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_the_configuration_document_and_no_other_parameter_is_readable(
+    function: str, region: None
+) -> None:
+    policy = statements(function)
+    reads = function not in NOT_SCANNING
+    own = iam.Request("ssm:GetParameter", iam.CONFIG_PARAMETER_ARN)
+    assert (iam.decide(policy, own) == "allow") == reads, function
+    for other in (
+        f"arn:aws:ssm:{iam.REGION}:{iam.ACCOUNT}:parameter/{iam.STACK}/config-old",
+        f"arn:aws:ssm:{iam.REGION}:{iam.ACCOUNT}:parameter/other/config",
+        f"arn:aws:ssm:{iam.REGION}:{iam.ACCOUNT}:parameter{iam.CONFIG_PARAMETER_NAME}/x",
+    ):
+        assert iam.decide(policy, iam.Request("ssm:GetParameter", other)) != "allow", other
+    for action in ("ssm:GetParameters", "ssm:GetParametersByPath", "ssm:PutParameter"):
+        assert iam.decide(policy, iam.Request(action, iam.CONFIG_PARAMETER_ARN)) != "allow"
 
 
 # -- the topic key and the onboarding bus (resource policies) -----------------------------------
@@ -662,7 +693,7 @@ def _resolved(**parameters: str) -> dict[str, Any]:
     return resolved
 
 
-def test_the_consumer_runs_at_most_5_at_once_and_the_receiver_is_capped_on_request(
+def test_the_consumer_runs_at_most_5_at_once_and_the_receiver_is_unreserved(
     region: None,
 ) -> None:
     translated = iam.translate(TEMPLATE)["Resources"]
@@ -676,5 +707,3 @@ def test_the_consumer_runs_at_most_5_at_once_and_the_receiver_is_capped_on_reque
     receiver = _resolved()["WebhookReceiverFunction"]["Properties"]
     # Unreserved by default: a new account may have only 10 concurrent executions.
     assert "ReservedConcurrentExecutions" not in receiver
-    capped = _resolved(ReceiverReservedConcurrency="5")["WebhookReceiverFunction"]["Properties"]
-    assert int(capped["ReservedConcurrentExecutions"]) == 5

@@ -6,12 +6,14 @@ A handler module is three lines::
     from docspace_sentinel.workflows import vdr_activity
     handler = workflow_handler(vdr_activity.WORKFLOW, vdr_activity.run, vdr_activity.Settings)
 
-Settings are read on every invocation (environment reads are cheap), all of them at the entry
-(``read_settings``): the run settings, the client settings, the workflow's own and the rules
-across them (``Settings.validate(run_settings)``, e.g. the bulk guard's window against the scan
-lag). A bad one fails the invocation with a ``ConfigError`` naming it before the first AWS call:
-no run is claimed, nothing is written. The API key is read last (from Secrets Manager, itself
-an AWS call). The AWS clients are created once per container.
+Settings are read on every invocation, all of them at the entry (``read_settings``): the run
+settings, the client settings, the workflow's own and the rules across them
+(``Settings.validate(run_settings)``, e.g. the bulk guard's window against the scan lag), from
+the environment and, in a deployed stack, the configuration document (``runtime.config``: one
+SSM read, cached a minute). A bad one fails the invocation with a ``ConfigError`` naming it
+before the run is claimed: nothing is written. The environment's are checked before any AWS
+call, the document next, the API key last (from Secrets Manager, itself an AWS call). The AWS
+clients are created once per container.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.settings import ClientSettings
 from ..findings.publisher import FindingPublisher
 from ..state.store import StateStore
+from .config import config_parameter, settings_env
 from .env import Env
 from .errors import InvalidInvocation
 from .invocation import check_shape, http_body, is_http_request, url_invocation
@@ -61,13 +64,30 @@ class EntrySettings(NamedTuple):
     workflow: Any
 
 
-def read_settings(workflow_settings: SettingsClass[Any]) -> EntrySettings:
-    """Read and validate every setting, without an AWS call (``ConfigError`` names a bad one)."""
-    run = RunSettings.from_env()
-    client = ClientSettings.prepare()
-    workflow = workflow_settings.from_env()
+def read_settings(workflow_settings: SettingsClass[Any], workflow: str) -> EntrySettings:
+    """Read and validate every setting (``ConfigError`` names a bad one).
+
+    The environment alone is checked first, without an AWS call. When the stack names a
+    configuration document (``SENTINEL_CONFIG_PARAMETER``), every setting is then read again
+    from ``workflow``'s view of the document with the environment's set variables over it (one
+    SSM read, cached), and only then are the rules across settings checked (one half of such a
+    pair may come from each place).
+    """
+    document = config_parameter()
+    entry = _read_settings(workflow_settings, None, cross_checks=document is None)
+    if document is None:
+        return entry
+    return _read_settings(workflow_settings, settings_env(workflow, document), cross_checks=True)
+
+
+def _read_settings(
+    workflow_settings: SettingsClass[Any], env: Env | None, *, cross_checks: bool
+) -> EntrySettings:
+    run = RunSettings.from_env(env)
+    client = ClientSettings.prepare(env)
+    workflow = workflow_settings.from_env(env)
     validate = getattr(workflow, "validate", None)
-    if validate is not None:
+    if validate is not None and cross_checks:
         validate(run)
     return EntrySettings(run, client, workflow)
 
@@ -192,7 +212,7 @@ def workflow_handler(
             raise  # a direct invoke: the caller gets the error, errorType InvalidInvocation
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        entry = read_settings(settings)
+        entry = read_settings(settings, workflow)
         workflow_settings: S = entry.workflow
         with DocSpaceClient(entry.client(), remaining_time=remaining_time_of(context)) as client:
             if query is not None:
@@ -213,6 +233,8 @@ def workflow_handler(
 
     #: The settings classes this handler reads (tests derive the environment it needs from them).
     handler.settings_classes = (RunSettings, ClientSettings, settings)
+    #: The configuration document's section it reads (over ``shared``).
+    handler.config_section = workflow
     return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
 

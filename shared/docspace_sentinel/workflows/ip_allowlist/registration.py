@@ -258,7 +258,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         shared.set_workflow_dimension(WORKFLOW)
         # Registration needs only the sync settings of its own (see ``register``); all are
         # checked before the first AWS call, the API key's read last.
-        entry = shared.read_settings(SyncSettings)
+        entry = shared.read_settings(SyncSettings, WORKFLOW)
         run_settings, sync_settings = entry.run, entry.workflow
         store = shared.state_store(run_settings.state_table)
         owner = f"register@{getattr(context, 'aws_request_id', None) or utcnow().isoformat()}"
@@ -296,4 +296,5 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         ClientSettings,
         SyncSettings,
     )
+    register_handler.config_section = WORKFLOW
     return register_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -40,7 +40,7 @@ METRICS = {
 @metrics.log_metrics(capture_cold_start_metric=True)
 def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(workflow=WORKFLOW)
-    settings = read_settings(RealtimeSettings)
+    settings = read_settings(RealtimeSettings, WORKFLOW)
     set_workflow_dimension(WORKFLOW)
     with ExitStack() as stack:
         clients: list[DocSpaceClient] = []
@@ -74,3 +74,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 #: The settings classes this handler reads (tests derive the environment it needs from them).
 handler.settings_classes = (RunSettings, ClientSettings, RealtimeSettings)  # type: ignore[attr-defined]
+handler.config_section = WORKFLOW  # type: ignore[attr-defined]

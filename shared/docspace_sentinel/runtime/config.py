@@ -81,6 +81,9 @@ DOCUMENT_KEYS: Mapping[str, frozenset[str]] = {
     "login_audit": frozenset(
         {"BRUTE_FORCE_FAILURES", "BRUTE_FORCE_WINDOW_MINUTES", "DIGEST_ENABLED", "DIGEST_TOP_USERS"}
     ),
+    "config_watch": frozenset(
+        {"SEVERITY_OVERRIDES", "SETTINGS_SNAPSHOTS", "OWN_ACTION_TOLERANCE_MINUTES"}
+    ),
     "bulk_change_guard": frozenset({"FILE_CHANGE_THRESHOLD", "WINDOW_MINUTES", *_RESPONSE}),
     "realtime_guard": frozenset(
         {

@@ -68,8 +68,26 @@ def test_a_scheduled_run_emits_its_scan_lag_with_the_workflow_dimension(
     # the cursor stands at the scheduled time: the lag is how long ago that was
     assert behind.total_seconds() <= lag["value"] < behind.total_seconds() + 60
     assert named(metrics, "RunSucceeded")
+    assert named(metrics, "EventsScanned")[0]["value"] == summary["eventsScanned"] > 0
     assert not named(metrics, "ColdStart")  # no signal on scheduled functions
     assert not named(metrics, "RateLimitHits")  # no 429, no data point
+
+
+def test_zero_counts_are_left_out(
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A metric with no data in an hour is not billed for it: a quiet run sends no zeros."""
+    point_at(monkeypatch, simulator, aws)
+    capsys.readouterr()
+    summary = run("restriction_release", scheduled(iso(datetime.now(UTC))))
+    assert summary["status"] == "completed" and summary["findingsPublished"] == 0
+    metrics = emf(capsys.readouterr().out)
+    assert named(metrics, "RunSucceeded") and named(metrics, "ApiCalls")
+    assert not named(metrics, "FindingsPublished") and not named(metrics, "EventsScanned")
+    assert not named(metrics, "ScanLagSeconds")  # no cursor: it lifts what is due now
 
 
 def test_an_on_demand_window_emits_no_scan_lag(

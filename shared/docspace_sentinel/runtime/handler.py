@@ -150,9 +150,10 @@ def run_workflow(
 
 
 def add_client_metrics(client: DocSpaceClient) -> None:
-    """``ApiCalls`` (every attempt) and, when the portal sent any, ``RateLimitHits`` (429s the
-    client waited out): a metric with no data points costs nothing, so it is left out at 0."""
-    metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
+    """``ApiCalls`` (every attempt) and ``RateLimitHits`` (429s the client waited out), each
+    left out at 0: a metric is billed for every hour it gets a data point."""
+    if client.requests_sent:
+        metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=client.requests_sent)
     if client.rate_limited:
         metrics.add_metric(name="RateLimitHits", unit=MetricUnit.Count, value=client.rate_limited)
 

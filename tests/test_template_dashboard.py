@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from docspace_sentinel.runtime.handler import outcome_metric
+from docspace_sentinel.runtime.handler import SUMMARY_COUNTS, outcome_metric
 from docspace_sentinel.webhooks import receiver
 from docspace_sentinel.workflows.realtime_guard.entry import METRICS as REALTIME_METRICS
 from local.invoke import load_template
@@ -26,7 +26,7 @@ def emitted() -> set[str]:
         for status in ("completed", "partial", "busy", "duplicate")
         for source in ("schedule", "on-demand")
     }
-    return names | set(REALTIME_METRICS.values()) | {receiver.METRIC}
+    return names | set(SUMMARY_COUNTS) | set(REALTIME_METRICS.values()) | {receiver.METRIC}
 
 
 def dashboard() -> dict[str, Any]:

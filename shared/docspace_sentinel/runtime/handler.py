@@ -39,6 +39,8 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "docspace-sent
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocSpaceSentinel"))
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+#: Metrics a run's summary counts: metric name -> summary key.
+SUMMARY_COUNTS = {"EventsScanned": "eventsScanned", "FindingsPublished": "findingsPublished"}
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
 
@@ -134,10 +136,7 @@ def run_workflow(
         raise
     # Counts are left out at 0: CloudWatch bills a custom metric for every hour it gets data,
     # and a missing point reads as 0 on the dashboard (no alarm watches these two).
-    for name, key in (
-        ("EventsScanned", "eventsScanned"),
-        ("FindingsPublished", "findingsPublished"),
-    ):
+    for name, key in SUMMARY_COUNTS.items():
         if summary.get(key):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
     add_client_metrics(client)

@@ -44,6 +44,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
 
 from docspace_sentinel.docspace.client import DocSpaceClient, guid
@@ -535,6 +537,17 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.run(args)
     except (SentinelError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NoRegionError:
+        print(
+            "error: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in your"
+            " AWS profile) to the stack's region",
+            file=sys.stderr,
+        )
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        # No credentials, an expired token, access denied, a missing table: one line, no trace.
+        print(f"error: AWS: {exc}", file=sys.stderr)
         return 2
     return result
 

@@ -18,11 +18,18 @@ Where the settings come from:
   template declares for the function (Globals plus its own); others are ignored with a note;
 * ``--simulator`` starts the bundled DocSpace simulator (a small seeded portal whose history
   ends at the event's time, so the example events always find their planted cases) and points
-  ``DOCSPACE_URL``/``DOCSPACE_API_KEY`` at it (``DOCSPACE_API_KEY_SECRET`` is dropped);
+  ``DOCSPACE_URL``/``DOCSPACE_API_KEY`` at it (``DOCSPACE_API_KEY_SECRET`` is dropped); unless
+  set otherwise, a first run looks back 96 hours (``INITIAL_LOOKBACK_HOURS``: the planted cases
+  are up to two days old);
 * ``--moto`` runs inside moto's ``mock_aws`` with the state table, the findings topic and an
   SQS reader created by ``local.aws.create_local_aws()``, and prints what reached SNS;
   with both, the function runs as of the event's time (an example event's time is fixed, and
-  the functions refuse a scheduled time more than a day old).
+  the functions refuse a scheduled time more than a day old);
+* ``--plant`` (with both) first does what a deployment would have done before the event, so a
+  function that needs earlier state shows something on an empty table: the IP allowlist's
+  login check gets the simulator's planted allowlists registered; the restriction release
+  gets the bulk guard's planted burst restricted (``MODE=enforce``) and runs when that
+  restriction is due (``RESTRICTION_MINUTES`` + 1 after the event's time).
 
 The handler's JSON result goes to stdout (an error as ``{"errorType", "errorMessage"}``, exit
 status 1); the function's logs and metrics, and the SNS messages, go to stderr.
@@ -39,7 +46,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -230,6 +237,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--moto", action="store_true", help="AWS in-process (moto mock_aws)")
     parser.add_argument("--seed", type=int, default=7, help="the simulator's seed (7)")
     parser.add_argument(
+        "--plant",
+        action="store_true",
+        help="with --simulator --moto, first create the state the function acts on",
+    )
+    parser.add_argument(
         "--findings-json",
         action="store_true",
         help="with --moto, print each finding that reached SNS as JSON (stderr)",
@@ -243,6 +255,8 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     args = parser().parse_args(argv)
+    if args.plant and not (args.simulator and args.moto):
+        parser().error("--plant needs --simulator and --moto")
     spec = resolve_function(args.function, template_functions(), args.handler)
     attribute = args.handler or spec.attribute
     event = _read_event(args.event)
@@ -266,6 +280,7 @@ def main(
                 now=event_time(event),
             )
             simulator = stack.enter_context(SimulatorServer(scenario))
+            planted = scenario.planted
             print(f"local.invoke: DocSpace simulator at {simulator.url}", file=err)
             changes |= {
                 "DOCSPACE_URL": simulator.url,
@@ -274,6 +289,11 @@ def main(
                 # The simulator is on this machine: no request-rate budget (as in make demo).
                 "DOCSPACE_REQUESTS_PER_SECOND": "0",
             }
+            if (
+                "INITIAL_LOOKBACK_HOURS" not in changes
+                and "INITIAL_LOOKBACK_HOURS" not in os.environ
+            ):
+                changes["INITIAL_LOOKBACK_HOURS"] = "96"  # the planted cases are up to 2 days old
         if args.moto:
             from local.aws import REGION
 
@@ -310,6 +330,8 @@ def main(
             aws = create_local_aws()
             os.environ.update(aws.env())
         context = FakeContext(spec.logical_id, float(spec.timeout), spec.memory)
+        if args.plant:
+            plant(spec.folder, attribute, event, planted, stack, err)
         status = 0
         try:
             with contextlib.redirect_stdout(err):
@@ -326,6 +348,43 @@ def main(
                 for finding in findings:
                     print(json.dumps(finding, default=str), file=err)
     return status
+
+
+def plant(
+    folder: str,
+    attribute: str,
+    event: Any,
+    planted: Any,
+    stack: contextlib.ExitStack,
+    err: TextIO,
+) -> None:
+    """Before ``folder``'s invocation, what a deployment would have done earlier (``--plant``)."""
+    if folder == "ip_allowlist" and attribute == "handler":
+        register = load_handler("ip_allowlist", "register_handler")
+        for user_id, entries in sorted(planted.allowlists.items()):
+            with contextlib.redirect_stdout(err):
+                register({"userId": user_id, "allowedIps": list(entries)}, FakeContext("register"))
+            print(f"local.invoke --plant: registered {user_id}: {list(entries)}", file=err)
+    elif folder == "restriction_release":
+        when = event_time(event)
+        if when is None:
+            raise SystemExit("--plant: the release event needs a scheduledTime in the past")
+        guard = load_handler("bulk_change_guard")
+        with patched_environ({"MODE": "enforce"}), contextlib.redirect_stdout(err):
+            summary = guard(
+                {"scheduledTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "scheduleArn": "plant"},
+                FakeContext("bulk_change_guard"),
+            )
+        print(
+            "local.invoke --plant: bulk_change_guard (MODE=enforce) published "
+            f"{summary.get('findingsPublished')} finding(s)",
+            file=err,
+        )
+        minutes = int(os.environ.get("RESTRICTION_MINUTES") or 60)
+        stack.enter_context(clock_at(when + timedelta(minutes=minutes + 1)))
+        print(f"local.invoke --plant: the release runs {minutes + 1} minutes later", file=err)
+    else:
+        print(f"local.invoke --plant: nothing to plant for {folder}", file=err)
 
 
 if __name__ == "__main__":

@@ -55,8 +55,7 @@ def load_handler(function: str, attribute: str = "handler") -> Handler:
     path = folder / "app.py"
     if not path.is_file():
         raise FileNotFoundError(f"no handler at {path}")
-    if str(LAYER) not in sys.path:
-        sys.path.insert(0, str(LAYER))
+    use_layer()
     spec = importlib.util.spec_from_file_location(f"functions_{function}_app", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -89,6 +88,7 @@ def fire_at(event: Any) -> None:
     the local clock moves the clock there instead of sleeping (the functions refuse a scheduled
     time in the future). The clock never goes back, so later runs see the time pass."""
     global _clock_offset
+    use_layer()
     import docspace_sentinel.docspace.dates as dates
 
     dates.utcnow = local_now  # the state store's clock, which every run reads "now" from
@@ -104,6 +104,12 @@ def fire_at(event: Any) -> None:
         _clock_offset = ahead
 
 
+def use_layer() -> None:
+    """Put the layer on ``sys.path``, as ``/opt/python`` is in Lambda."""
+    if str(LAYER) not in sys.path:
+        sys.path.insert(0, str(LAYER))
+
+
 @contextlib.contextmanager
 def clock_at(when: datetime) -> Iterator[None]:
     """Run as of ``when``, which may be in the past: ``local.invoke`` delivers an example event
@@ -111,6 +117,7 @@ def clock_at(when: datetime) -> Iterator[None]:
     there, and moto), as the Scheduler would have delivered it then. The functions refuse a
     scheduled time more than a day old against the real clock. The clock is put back after."""
     global _clock_offset
+    use_layer()
     import docspace_sentinel.docspace.dates as dates
 
     dates.utcnow = local_now

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -127,3 +131,35 @@ def test_extend_to_a_time_in_the_future(
     capsys.readouterr()
     assert main(["restrictions", "extend", user_id, "--until", until.isoformat()]) == 0
     assert datetime.fromisoformat(json.loads(capsys.readouterr().out)["liftAt"]) == until
+
+
+@pytest.mark.parametrize("command", [["restrictions", "list"], ["allowlist", "list"]])
+def test_without_an_aws_region_the_error_is_one_line(
+    command: list[str], tmp_path: pathlib.Path
+) -> None:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name not in ("DOCSPACE_API_KEY_SECRET",)
+    }
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "STATE_TABLE": "sentinel-state",
+        "DOCSPACE_URL": "https://portal.example.com",
+        "DOCSPACE_API_KEY": "sk-test",
+    }
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "local.cli", *command],
+        cwd=pathlib.Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in your AWS"
+        " profile) to the stack's region"
+    ]

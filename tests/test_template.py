@@ -201,6 +201,7 @@ def test_the_docs_document_every_template_variable() -> None:
         if not re.search(rf"(?<![A-Z0-9_]){re.escape(name)}(?![A-Z0-9_])", README + CONFIGURATION)
     )
     assert not missing, f"README.md and docs/configuration.md do not mention: {', '.join(missing)}"
+    assert "(docs/configuration.md)" in README
 
 
 def _override_names(value: Any) -> list[str]:

@@ -101,6 +101,11 @@ class DocSpaceClient:
     def requests_sent(self) -> int:
         return self.transport.requests_sent
 
+    @property
+    def rate_limited(self) -> int:
+        """429 answers the portal sent this client (the transport waited and retried them)."""
+        return self.transport.rate_limited
+
     def __repr__(self) -> str:
         return f"DocSpaceClient({self.settings.url!r})"
 

@@ -101,6 +101,8 @@ class Transport:
         #: Requests sent (each attempt counts), for the "API calls" metric and benchmarks.
         self.requests_sent = 0
         self.retries = 0
+        #: 429 answers received (each one paused the limiter or was retried), for the metric.
+        self.rate_limited = 0
         self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -138,6 +140,9 @@ class Transport:
                 reloaded = True
                 attempt -= 1  # the resend is not one of the attempts the retry policy counts
             except DocSpaceError as error:
+                if isinstance(error, RateLimited):
+                    with self._count_lock:
+                        self.rate_limited += 1
                 # With an injected sleep the clock does not move: count the waits as well.
                 spent = max(self._clock() - started, waited)
                 delay = self._retry_delay(method, error, attempt, spent)

@@ -64,7 +64,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics()
 def _entry(event: Any, context: Any) -> dict[str, Any]:
     # Powertools shares default dimensions between Metrics objects in one process: none but
     # the service's belong on the receiver's metric (the alarms match on exactly these).

@@ -252,7 +252,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     from ...runtime.runner import Runner, RunSettings
 
     @shared.logger.inject_lambda_context(clear_state=True)
-    @shared.metrics.log_metrics(capture_cold_start_metric=True)
+    @shared.metrics.log_metrics()
     def register_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         shared.logger.append_keys(workflow=WORKFLOW)
         shared.set_workflow_dimension(WORKFLOW)

@@ -37,7 +37,7 @@ METRICS = {
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics()
 def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(workflow=WORKFLOW)
     settings = read_settings(RealtimeSettings, WORKFLOW)

@@ -379,3 +379,23 @@ def test_bounding_keeps_normal_fingerprints_and_tells_long_parts_apart() -> None
     first = make_finding(dedup=("z" * 1000 + "a",))
     second = make_finding(dedup=("z" * 1000 + "b",))
     assert first.fingerprint != second.fingerprint
+
+
+def test_a_follow_up_names_the_finding_it_follows_and_round_trips() -> None:
+    from docspace_sentinel.findings.finding import FollowRef
+
+    original = Finding(
+        workflow="bulk_change_guard", kind="bulk_file_change", severity=Severity.HIGH,
+        title="t", summary="s", dedup=("u", "d"), portal_url="https://p.example",
+    )  # fmt: skip
+    follow = Finding(
+        workflow="restriction_release", kind="restriction_lifted", severity=Severity.LOW,
+        title="lifted", summary="s", dedup=("u",), portal_url="https://p.example",
+        follows=FollowRef(original.fingerprint, original.title),
+    )  # fmt: skip
+    record = follow.to_dict()
+    assert record["follows"] == {"id": original.fingerprint, "title": "t"}
+    assert Finding.from_dict(record) == follow
+    assert (
+        original.to_dict()["follows"] is None and Finding.from_dict(original.to_dict()) == original
+    )

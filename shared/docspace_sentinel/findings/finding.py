@@ -87,6 +87,15 @@ class ActionTaken(NamedTuple):
     detail: str = ""
 
 
+class FollowRef(NamedTuple):
+    """The finding a follow-up is about (a restriction lifted, failed or extended; a finding
+    closed later): its ``id`` (fingerprint) and title, so mail clients, chat threads and Security
+    Hub can group them."""
+
+    id: str
+    title: str | None = None
+
+
 def _utc(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
@@ -115,6 +124,8 @@ class Finding:
     context: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"logins": {...}}
     actions: tuple[ActionTaken, ...] = ()
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: For a follow-up: the finding it follows (None: a finding of its own).
+    follows: FollowRef | None = None
 
     def __post_init__(self) -> None:
         for name in ("workflow", "kind", "title"):
@@ -133,6 +144,8 @@ class Finding:
             set_(self, "user", UserRef(*(bounded(v) for v in self.user)))
         if self.room is not None and self.room.title is not None:
             set_(self, "room", self.room._replace(title=bounded(self.room.title)))
+        if self.follows is not None:
+            set_(self, "follows", FollowRef(str(self.follows.id), bounded(self.follows.title)))
         set_(self, "actions", tuple(self.actions))
         set_(self, "evidence", json_safe(self.evidence))
         set_(self, "context", json_safe(self.context))
@@ -184,6 +197,9 @@ class Finding:
             ],
             "portalUrl": self.portal_url,
             "createdAt": format_utc(self.created_at),
+            "follows": (
+                {"id": self.follows.id, "title": self.follows.title} if self.follows else None
+            ),
         }
 
     def to_json(self) -> str:
@@ -230,6 +246,7 @@ class Finding:
                     for a in raw.get("actions") or ()
                 ),
                 created_at=_parse_time(raw.get("createdAt")) or datetime.now(UTC),
+                follows=_follows(raw.get("follows")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedRecord("finding", f"{type(exc).__name__}: {exc}", record_id) from None
@@ -285,3 +302,9 @@ def _parse_time(value: Any) -> datetime | None:
         raise ValueError(f"expected an ISO-8601 string, got {value!r}")
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _follows(raw: Any) -> FollowRef | None:
+    if not raw:
+        return None
+    return FollowRef(str(raw["id"]), raw.get("title"))

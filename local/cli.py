@@ -15,6 +15,10 @@
     python -m local.cli webhooks install --url URL [--secret-name NAME] [--rotate-secret]
     python -m local.cli webhooks status [--url URL]
     python -m local.cli webhooks remove [--url URL] --yes
+    python -m local.cli suppress add --user USER_ID --workflow WORKFLOW [--kind KIND]
+        [--room ROOM_ID] (--until 2026-12-31[T08:00:00Z] | --permanent) --reason "..." [--by WHO]
+    python -m local.cli suppress list [--all | --hits]
+    python -m local.cli suppress remove RULE_ID
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
@@ -25,7 +29,10 @@ that names one user twice (e.g. once by id, once by email) is refused whole. ``s
 
 Settings come from the environment as for the functions: ``STATE_TABLE`` (and AWS credentials
 for it), ``DOCSPACE_URL`` with ``DOCSPACE_API_KEY`` or ``DOCSPACE_API_KEY_SECRET``, and
-optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift or a sync did. ``webhooks``
+optionally ``FINDINGS_TOPIC_ARN`` to publish what a manual lift or a sync did. ``suppress``
+(rules that keep a workflow's findings about one user back, and every action on them:
+``docspace_sentinel.findings.suppression``) needs only the state table; a rule's author is the
+AWS caller identity when STS answers, else ``$USER``, unless ``--by`` says. ``webhooks``
 needs no state table; ``install`` writes the secret with the AWS credentials of the environment
 (``local.webhook_setup``).
 """
@@ -133,6 +140,72 @@ def rooms_create_vdr(args: argparse.Namespace) -> int:
     with DocSpaceClient.from_env() as client:
         room = client.create_room(args.title, room_type=8)
     _print({"id": room.id, "title": room.title, "roomType": room.room_type})
+    return 0
+
+
+# -- suppression rules ----------------------------------------------------------------------------
+
+
+def _author(given: str | None) -> str:
+    """Who adds a rule: ``--by``, else the AWS caller identity, else the local user."""
+    if given and given.strip():
+        return " ".join(given.split())[:200]
+    try:
+        import boto3
+
+        return str(boto3.client("sts").get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError, KeyError):
+        return f"cli:{getpass.getuser()}"
+
+
+def suppress_add(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings import suppression as sup
+
+    store = _state()
+    now = store.now()
+    if args.permanent and args.until:
+        raise ValueError("give either --until or --permanent, not both")
+    if not args.permanent and not args.until:
+        raise ValueError(
+            "a rule needs an end: --until 2026-12-31 (or an ISO 8601 time), or --permanent"
+        )
+    rule = sup.Rule(
+        id=sup.new_rule_id(),
+        user_id=sup.user_id(args.user),
+        workflow=sup.workflow(args.workflow),
+        reason=sup.reason(args.reason),
+        created_by=_author(args.by),
+        created_at=now,
+        until=None if args.permanent else sup.until_of(args.until, now),
+        kind=sup.kind(args.kind) if args.kind is not None else None,
+        room_id=sup.room_id(args.room) if args.room is not None else None,
+    )
+    sup.RuleStore(store).add(rule)
+    _print(rule.to_dict(now))
+    return 0
+
+
+def suppress_list(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings import suppression as sup
+
+    store = _state()
+    rules = sup.RuleStore(store)
+    if args.hits:
+        _print(rules.hits())
+        return 0
+    now = store.now()
+    _print([r.to_dict(now) for r in rules.stored() if args.all or r.active(now)])
+    return 0
+
+
+def suppress_remove(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings import suppression as sup
+
+    removed = sup.RuleStore(_state()).remove(args.rule_id)
+    if removed is None:
+        print(f"no suppression rule {args.rule_id}", file=sys.stderr)
+        return 1
+    _print({"removed": removed.to_dict()})
     return 0
 
 
@@ -528,6 +601,31 @@ def parser() -> argparse.ArgumentParser:
     drop.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
     drop.add_argument("--yes", action="store_true", help="really delete it")
     drop.set_defaults(run=webhooks_remove)
+    suppress = groups.add_parser(
+        "suppress", help="suppression rules: keep a workflow's findings on one user back"
+    )
+    sup_commands = suppress.add_subparsers(dest="command", required=True)
+    add = sup_commands.add_parser("add", help="add a rule (an end or --permanent is required)")
+    # Checked by the command, not by argparse, so a bad value is one line, not a usage text.
+    add.add_argument("--user", required=True, help="the user id (a GUID)")
+    add.add_argument("--workflow", required=True, help="e.g. bulk_change_guard")
+    add.add_argument("--kind", help="only this finding kind (e.g. bulk_file_change)")
+    add.add_argument("--room", help="only findings about this room id")
+    add.add_argument("--until", help="a date (through that day, UTC) or an ISO 8601 time")
+    add.add_argument("--permanent", action="store_true", help="no end: until removed")
+    add.add_argument("--reason", required=True, help="why (kept with the rule)")
+    add.add_argument("--by", help="who adds it (default: the AWS caller identity, else $USER)")
+    add.set_defaults(run=suppress_add)
+    sup_list = sup_commands.add_parser("list", help="active rules (--all: expired ones too)")
+    which = sup_list.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true")
+    which.add_argument(
+        "--hits", action="store_true", help="the findings rules kept back (last 30 days)"
+    )
+    sup_list.set_defaults(run=suppress_list)
+    drop_rule = sup_commands.add_parser("remove", help="delete a rule now")
+    drop_rule.add_argument("rule_id")
+    drop_rule.set_defaults(run=suppress_remove)
     return top
 
 

@@ -283,6 +283,8 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.lock(state_keys.IP_SYNC_LOCK),
         state_keys.cursor("<workflow>", "<scope>"),
         state_keys.sent("<workflow>", "<fingerprint>"),
+        state_keys.suppress_hit("<workflow>", "<ruleId>", "<fp>"),
+        state_keys.suppress_rule("<ruleId>"),
         state_keys.reminder("<userId>", "<roomId>"),
         state_keys.report_mail("<roomId>", "<YYYY-MM-DD>", "<address>"),
         state_keys.activity("<userId>", "<roomId>", "<YYYY-MM-DD>"),  # type: ignore[arg-type]

@@ -5,6 +5,9 @@ real-time guard's tomorrow) is an ``ActionRequest`` — a user id, when the beha
 was last seen, the finding's fingerprint, an action kind — put to the run's ``Gate``. The gate
 asks one pure function, ``refusal``, for the reason not to act (``None``: go). The rules:
 
+* Never act on a finding a suppression rule names (``findings.suppression``: the request's
+  ``subject``, its finding's workflow, kind, user and room, against the run's rules): checked
+  first, with no portal read, and reported ``skipped`` "suppressed by rule <id> (<reason>)".
 * ``MODE`` is ``dry-run`` unless set to ``enforce``: a dry run reports what would be done. It is
   the last check, so a dry run also reports every refusal enforce would meet.
 * Never touch the portal owner, DocSpace admins, the API key's own user, LDAP or SSO users
@@ -55,6 +58,7 @@ from ..docspace.client import DocSpaceClient, guid
 from ..docspace.errors import DocSpaceError, NotFound
 from ..docspace.models import STATUS_PENDING, STATUS_TERMINATED, User
 from ..findings.finding import ActionTaken, Finding
+from ..findings.suppression import Rules, Subject, suppressed_detail
 from ..runtime.env import Env, env_bool, env_choice, env_int, env_list
 from ..runtime.errors import ConfigError
 from ..state import journal
@@ -184,6 +188,10 @@ class ActionRequest(NamedTuple):
     reason: str = ""  # recorded with a restriction
     #: What identifies the evidence (a log-out's offending login id): one log-out per id.
     evidence_id: str = ""
+    #: The finding's identity, for the suppression rules (``Subject.of(finding)``); without it
+    #: the gate matches the rules on its workflow and the user only (a rule naming a kind or a
+    #: room then does not match).
+    subject: Subject | None = None
 
     @property
     def once_key(self) -> state_keys.Key:
@@ -398,12 +406,15 @@ class Gate:
         *,
         source: str,
         owner: str,
+        rules: Rules | None = None,
     ) -> None:
         self.client = client
         self.records = records
         self.settings = settings
         self.source = source
         self.owner = owner
+        #: The run's suppression rules (``RunContext.rules``); read here, once, when not given.
+        self.rules = rules if rules is not None else Rules(records.store, source)
         self.counts: dict[str, int] = {}
         self._me: User | None = None
 
@@ -415,6 +426,11 @@ class Gate:
     def act(self, request: ActionRequest) -> ActionTaken:
         """Take ``request`` or say why not; every outcome is an ``ActionTaken`` for the finding."""
         target = request.user_id.lower()
+        subject = request.subject or Subject(self.source, "", target)
+        rule = self.rules.match(subject._replace(user_id=target))
+        if rule is not None:
+            log.info("not acting on %s: suppressed by rule %s", target, rule.id)
+            return ActionTaken(request.kind, target, "skipped", suppressed_detail(rule))
         facts = _Reads(self, request)
         refused = refusal(request, facts, self.settings)
         if refused is None and request.kind == LOGOUT:

@@ -43,7 +43,11 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DocS
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 #: Metrics a run's summary counts: metric name -> summary key.
-SUMMARY_COUNTS = {"EventsScanned": "eventsScanned", "FindingsPublished": "findingsPublished"}
+SUMMARY_COUNTS = {
+    "EventsScanned": "eventsScanned",
+    "FindingsPublished": "findingsPublished",
+    "FindingsSuppressedByRule": "findingsSuppressedByRule",
+}
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
 

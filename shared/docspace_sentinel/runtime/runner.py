@@ -6,8 +6,10 @@
    overlapping runs never count the same events twice).
 3. Plan the window from the cursor (or take the one the workflow declares, ``WindowOf``: it
    moves no cursor), let the workflow scan and detect: one scan per run.
-4. Publish each finding unless its fingerprint was published within the suppression period
-   (a claim in DynamoDB, then the publish, then the record).
+4. Publish each finding unless a suppression rule names it (``findings.suppression``: the
+   rules are read once per run, and the run's gate refuses to act on what they name) or its
+   fingerprint was published within the suppression period (a claim in DynamoDB, then the
+   publish, then the record).
 5. Only then move the cursor, to the end of the last slice read whole, conditionally on it not
    having moved meanwhile. Any failure before this point leaves the cursor where it was, and
    the retry re-reads the same events without re-publishing what was already published.
@@ -25,6 +27,7 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
 from ..findings.finding import Finding
 from ..findings.publisher import FindingPublisher
+from ..findings.suppression import Rules, Subject
 from ..state import keys as state_keys
 from ..state.store import Cursor, StateStore
 from .env import Env, env_float, env_int, env_required
@@ -112,6 +115,8 @@ class RunContext:
     #: Publish a finding now, under the same once-per-suppression-period rule as the findings a
     #: run returns; True when it was published (for effects that must follow a publish).
     publish: Callable[[Finding], bool] = lambda finding: False
+    #: The suppression rules in force for this run (read once): give them to the ``Gate``.
+    rules: Rules | None = None
 
 
 @dataclass
@@ -153,6 +158,9 @@ class Runner:
         self.publisher = publisher
         self.remaining_time = remaining_time
         self.scope = scope
+        #: The suppression rules, read once (at the start of a run, else at the first publish).
+        self.rules = Rules(store, workflow)
+        self.suppressed_by_rule = 0
 
     def _lease(self) -> timedelta:
         seconds = self.remaining_time() if self.remaining_time else 900.0
@@ -225,11 +233,13 @@ class Runner:
             reserve_seconds=self.settings.reserve_seconds,
             concurrency=self.settings.concurrency,
         )
+        self.rules.load()  # one Query, before the workflow acts or publishes
         early = {"published": 0, "suppressed": 0}
 
         def publish_now(finding: Finding) -> bool:
-            done, _ = self.publish([finding], invocation.run_key)
-            early["published" if done else "suppressed"] += 1
+            done, held = self.publish([finding], invocation.run_key)
+            early["published"] += done
+            early["suppressed"] += held  # a rule's hit is counted by ``publish`` itself
             return bool(done)
 
         context = RunContext(
@@ -242,6 +252,7 @@ class Runner:
             self.settings,
             now,
             publish_now,
+            self.rules,
         )
         outcome = work(context)
         published, suppressed = self.publish(outcome.findings, invocation.run_key)
@@ -270,6 +281,7 @@ class Runner:
             "eventsSkipped": outcome.events_skipped + scan.stats.malformed,
             "findingsPublished": published,
             "findingsSuppressed": suppressed,
+            "findingsSuppressedByRule": self.suppressed_by_rule,
             "apiCalls": self.client.requests_sent,
             "cursorBefore": format_utc(cursor.position) if cursor else None,
             "cursorAfter": format_utc(cursor_after) if cursor_after else None,
@@ -286,6 +298,8 @@ class Runner:
         then only logged."""
         published = suppressed = 0
         for finding in findings:
+            if self._kept_back(finding):
+                continue
             until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
             done = self.store.once(
                 [state_keys.sent(self.workflow, finding.fingerprint)],
@@ -299,6 +313,16 @@ class Runner:
             else:
                 suppressed += 1
         return published, suppressed
+
+    def _kept_back(self, finding: Finding) -> bool:
+        """True when a suppression rule names ``finding``: not published, counted
+        (``findingsSuppressedByRule``) and recorded as the rule's hit."""
+        rule = self.rules.match(Subject.of(finding))
+        if rule is None:
+            return False
+        self.rules.hit(finding, rule)
+        self.suppressed_by_rule += 1
+        return True
 
     def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
         return lambda _claimed: {"messageId": self.publisher.publish(finding)}

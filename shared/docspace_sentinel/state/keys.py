@@ -12,6 +12,9 @@ pk                          sk                           what (attributes: see t
                                                          registration)
 ``cursor#<workflow>``       ``<scope>`` (``default``)    the audit-trail position read up to
 ``sent#<workflow>``         ``<fingerprint>``            a published finding (suppression)
+``sent#<workflow>``         ``rule#<ruleId>#<fp>``       a finding a suppression rule kept back
+                                                         (findings/suppression.py)
+``suppress``                ``<ruleId>``                 a suppression rule (findings/suppression.py)
 ``reminder#<userId>``       ``<roomId>``                 an inactive member's last reminder
 ``report#<roomId>``         ``<YYYY-MM-DD>#<address>``   a room report mailed to one address
 ``activity#<userId>``       ``<roomId>#<YYYY-MM-DD>``    distinct events per hour (VDR baseline)
@@ -79,6 +82,26 @@ def cursor(workflow: str, scope: str = "default") -> Key:
 
 def sent(workflow: str, fingerprint: str) -> Key:
     return Key(f"sent#{workflow}", fingerprint)
+
+
+#: Suppression rules (findings/suppression.py): one partition, read whole once per run.
+SUPPRESS = "suppress"
+#: The sort-key prefix of the findings a rule kept back, in the workflow's ``sent#`` partition
+#: (a fingerprint is hex, so the two never meet).
+SUPPRESS_HIT_PREFIX = "rule#"
+
+
+def suppress_rule(rule_id: str) -> Key:
+    return Key(SUPPRESS, rule_id)
+
+
+def suppress_hit(workflow: str, rule_id: str, fingerprint: str) -> Key:
+    return Key(f"sent#{workflow}", f"{SUPPRESS_HIT_PREFIX}{rule_id}#{fingerprint}")
+
+
+def suppress_hit_range(workflow: str) -> tuple[str, str]:
+    """The sort keys (first, last) of every hit in ``workflow``'s ``sent#`` partition."""
+    return SUPPRESS_HIT_PREFIX, SUPPRESS_HIT_PREFIX + "\uffff"
 
 
 def reminder(user_id: str, room_id: int | str) -> Key:

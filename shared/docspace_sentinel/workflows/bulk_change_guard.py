@@ -22,6 +22,7 @@ from ..docspace.models import AuditEvent
 from ..docspace.rooms import RoomResolver, context_title
 from ..enforcement.gate import ACTED_STAGE, DISABLE, ActionRequest, Gate, ResponseSettings, staged
 from ..findings.finding import ActionTaken, Finding, RoomRef, Severity, UserRef
+from ..findings.suppression import Subject
 from ..runtime.env import Env, env_int
 from ..runtime.errors import ConfigError
 from ..runtime.runner import RunContext, RunOutcome, RunSettings
@@ -255,6 +256,7 @@ def run(context: RunContext, settings: GuardSettings) -> RunOutcome:
             settings.response,
             source=WORKFLOW,
             owner=context.invocation.run_key,
+            rules=context.rules,
         )
         cursor = context.plan.cursor_before if context.plan.moves_cursor else None
         for burst, around in zip(bursts, found, strict=True):
@@ -286,6 +288,7 @@ def _respond(
             evidence_at=burst.peak_end,
             finding_id=finding.fingerprint,
             reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+            subject=Subject.of(finding),
         )
     )
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ...enforcement.gate import staged
 from ...findings.finding import Finding
+from ...findings.suppression import Subject
 from ...runtime.runner import RunContext, RunOutcome
 from .findings import WORKFLOW, sighting_finding, too_wide_findings
 from .registration import registration_handler
@@ -56,7 +57,9 @@ def run(context: RunContext, settings: AllowlistSettings) -> RunOutcome:
         if sighting.kind == "ip_not_allowed" and fresh:
             offence = newest[sighting.user_id]
             offending = sighting_finding(offence, portal_url, allowlists.get(offence.user_id))
-            finding = staged(finding, responder.respond(offence, offending.fingerprint))
+            finding = staged(
+                finding, responder.respond(offence, offending.fingerprint, Subject.of(offending))
+            )
         findings.append(finding)
     sync = sync_locked(context.client, context.store, settings.sync, context.invocation.run_key)
     findings.extend(sync.findings)

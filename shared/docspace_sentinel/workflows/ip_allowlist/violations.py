@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...enforcement.gate import DISABLE, LOGOUT, ActionRequest, Gate, stale
 from ...findings.finding import ActionTaken
+from ...findings.suppression import Subject
 from ...runtime.runner import RunContext
 from ...state.restrictions import RestrictionStore
 from .findings import WORKFLOW
@@ -24,12 +25,15 @@ class ViolationResponse:
             settings.response,
             source=WORKFLOW,
             owner=context.invocation.run_key,
+            rules=context.rules,
         )
         self.clock = context.store.now
         self.settings = settings.response
         self.taken: dict[str, ActionTaken] = {}
 
-    def respond(self, offence: Sighting, finding_id: str) -> ActionTaken | None:
+    def respond(
+        self, offence: Sighting, finding_id: str, subject: Subject | None = None
+    ) -> ActionTaken | None:
         """Act on a user's newest offending login (``offence``, see ``newest_offences``); the
         login's id is the evidence the gate keeps a log-out's once-record under."""
         if self.mode == "alert":
@@ -43,6 +47,7 @@ class ViolationResponse:
                 finding_id,
                 f"signed in from {offence.ip}, outside their IP allowlist",
                 evidence_id=str(offence.latest.id),
+                subject=subject,
             )
             action = self.gate.act(request)
             if action.status == "skipped" and stale(evidence_at, self.clock(), self.settings):

@@ -5,7 +5,8 @@ queue), skip triggers the guard does not count, claim the delivery (``dedup``), 
 to the user's window (``window``), look for a window over the threshold (``rules``), and for a
 burst not yet reported (one ``rtburst`` claim per burst) confirm it against the portal
 (``confirm``: anyone holding the webhook secret can sign deliveries), act through the gate only
-when confirmed, enrich after (bounded), publish once (``sent#realtime_guard``). A DynamoDB, portal or SNS error
+when confirmed, enrich after (bounded), publish once (``sent#realtime_guard``) unless a
+suppression rule names the finding (then the gate did not act either: ``suppressed``). A DynamoDB, portal or SNS error
 releases the claims and reports the message in ``batchItemFailures``: SQS redelivers it, and
 the DLQ takes it after repeated failures. Bodies are never logged (PII): only ids and triggers.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from ...enforcement.gate import DISABLE, ActionRequest, Gate, staged
 from ...findings.finding import ActionTaken, Finding
+from ...findings.suppression import Rules, Subject
 from ...state import keys as state_keys
 from ...state.restrictions import RestrictionStore
 from ...state.store import StateStore
@@ -40,7 +42,16 @@ COUNTED = frozenset({"done", "failed", "proposed"})
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
-OUTCOMES = ("counted", "burst", "reported", "duplicate", "ignored", "unusable", "failed")
+OUTCOMES = (
+    "counted",
+    "burst",
+    "reported",
+    "suppressed",
+    "duplicate",
+    "ignored",
+    "unusable",
+    "failed",
+)
 
 
 class Consumer:
@@ -65,6 +76,8 @@ class Consumer:
         self.cap = CapCounter(store, settings.window, settings.response.max_per_run)
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         self.findings: list[Finding] = []
+        #: The suppression rules, read once per batch when a burst first needs them.
+        self.rules = Rules(store, WORKFLOW)
 
     def batch(self, event: Mapping[str, Any]) -> dict[str, Any]:
         failures: list[dict[str, str]] = []
@@ -155,6 +168,11 @@ class Consumer:
             return "burst"
         try:
             finding = self.respond(user, kind, burst, owner)
+            rule = self.rules.match(Subject.of(finding))
+            if rule is not None:
+                self.rules.hit(finding, rule)
+                self.store.confirm(*key, owner, until=until, findingId=finding.fingerprint)
+                return "suppressed"
             self.store.once(
                 [state_keys.sent(WORKFLOW, finding.fingerprint)],
                 owner,
@@ -175,6 +193,12 @@ class Consumer:
         build = rt_findings.change_finding if kind == CHANGE else rt_findings.download_finding
         portal = self.client()
         action: ActionTaken | None = None
+        # A rule scoped to a room needs the room before the gate decides: enrich first then.
+        early = (
+            rt_findings.enrich(portal, burst.keys)
+            if self.rules.names_a_room(WORKFLOW, user)
+            else None
+        )
         if kind == CHANGE or settings.act_on_downloads:
             # Anyone with the webhook secret can sign deliveries: the portal must agree first.
             check = confirm(portal, user, burst.entries, changes=kind == CHANGE)
@@ -187,7 +211,10 @@ class Consumer:
                     if kind == CHANGE
                     else build(user, burst, settings, portal.portal_url).fingerprint
                 )
-                action = self.act(portal, user, burst, owner, finding_id, kind)
+                seen = build(
+                    user, burst, settings, portal.portal_url, early or rt_findings.NO_ENRICHMENT
+                )
+                action = self.act(portal, user, burst, owner, finding_id, kind, Subject.of(seen))
             else:
                 action = ActionTaken(
                     DISABLE,
@@ -195,11 +222,18 @@ class Consumer:
                     "skipped",
                     f"reported only: not confirmed by the portal ({check.detail})",
                 )
-        around = rt_findings.enrich(portal, burst.keys)
+        around = early or rt_findings.enrich(portal, burst.keys)
         return staged(build(user, burst, settings, portal.portal_url, around), action)
 
     def act(
-        self, portal: Any, user: str, burst: Burst, owner: str, finding_id: str, kind: str
+        self,
+        portal: Any,
+        user: str,
+        burst: Burst,
+        owner: str,
+        finding_id: str,
+        kind: str,
+        subject: Subject | None = None,
     ) -> ActionTaken:
         settings = self.settings
         gate = Gate(
@@ -208,6 +242,7 @@ class Consumer:
             settings.response,
             source=WORKFLOW,
             owner=owner,
+            rules=self.rules,
         )
         now = self.store.now()
         slot = self.cap.take(now)
@@ -221,6 +256,7 @@ class Consumer:
             evidence_at=burst.end,
             finding_id=finding_id,
             reason=f"{len(burst.keys)} {what} within {settings.minutes} minutes (webhooks)",
+            subject=subject,
         )
         try:
             action = gate.act(request)

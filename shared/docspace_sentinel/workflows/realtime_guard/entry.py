@@ -29,6 +29,7 @@ METRICS = {
     "counted": "DeliveriesCounted",
     "burst": "DeliveriesInReportedBurst",
     "reported": "FindingsPublished",
+    "suppressed": "FindingsSuppressedByRule",
     "duplicate": "DeliveriesDuplicate",
     "ignored": "DeliveriesIgnored",
     "unusable": "DeliveriesUnusable",

@@ -32,6 +32,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from docspace_sentinel.findings.errors import MailError
+from docspace_sentinel.findings.suppression import Rule, RuleStore, new_rule_id
 from docspace_sentinel.runtime import config
 from docspace_sentinel.state import keys as state_keys
 from docspace_sentinel.state.restrictions import RestrictionStore
@@ -60,6 +61,9 @@ LAYOUT = (("GetItem", "PutItem"), ("schema",))
 SCAN = (("Scan",), (None,))
 #: Our own portal writes, noted before each is made (state/journal.py).
 JOURNAL = (("PutItem",), ("ownact",))
+#: The suppression rules, read once per run by every function that publishes (a rule's hits are
+#: written beside the published findings, in ``sent#<workflow>``).
+RULES = (("Query",), ("suppress",))
 
 
 def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
@@ -67,29 +71,38 @@ def _runner(workflow: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
 
 
 STATE_ACCESS: dict[str, Grants] = {
-    "VdrActivityFunction": (_runner("vdr_activity"), (("UpdateItem", "Query"), ("activity#*",))),
-    "LoginAuditFunction": (_runner("login_audit"),),
+    "VdrActivityFunction": (
+        _runner("vdr_activity"),
+        RULES,
+        (("UpdateItem", "Query"), ("activity#*",)),
+    ),
+    "LoginAuditFunction": (_runner("login_audit"), RULES),
     "ConfigWatchFunction": (
         _runner("config_watch"),
+        RULES,
         (("GetItem", "PutItem"), ("cfgsnap",)),  # the last settings snapshot
         (("Query",), ("ownact",)),  # our own writes, to tell them from an intruder's
     ),
     "BulkChangeGuardFunction": (
         _runner("bulk_change_guard"),
+        RULES,
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),
         JOURNAL,
     ),
     "RestrictionReleaseFunction": (
         _runner("restriction_release"),
+        RULES,
         (("GetItem", "UpdateItem", "Query"), ("restriction",)),
         JOURNAL,
     ),
     "InactiveMembersFunction": (
         _runner("inactive_members"),
+        RULES,
         (("PutItem", "DeleteItem"), ("reminder#*", "report#*")),
     ),
     "IpAllowlistFunction": (
         _runner("ip_allowlist"),
+        RULES,
         (RUN, SYNC),
         (("GetItem", "PutItem"), ("logout#*",)),  # ON_VIOLATION=logout: once per login
         (("GetItem", "PutItem", "UpdateItem"), ("restriction",)),  # ON_VIOLATION=restrict
@@ -100,6 +113,7 @@ STATE_ACCESS: dict[str, Grants] = {
     ),
     "IpAllowlistRegisterFunction": (
         (RUN, ("allow", *SYNC, "sent#ip_allowlist")),
+        RULES,
         ALLOW,
         LAYOUT,
         SCAN,
@@ -111,6 +125,7 @@ STATE_ACCESS: dict[str, Grants] = {
             ("PutItem", "DeleteItem"),
             ("rtseen#event", "rtseen#content", "rtburst#*", "sent#realtime_guard"),
         ),
+        RULES,
         (("UpdateItem", "Query"), ("rtwin#*",)),
         (("GetItem",), ("rtburst#*",)),  # a burst already reported: no window read
         (("UpdateItem",), ("rtcap",)),
@@ -421,9 +436,17 @@ def _run_everything(
     now = utc_now()
     event = scheduled(iso(now))
     scenario = simulator.scenario
+    # A suppression rule on the brute-forced user: the login audit keeps its finding back and
+    # records the hit (every function reads the rules; hits are written to sent#<workflow>).
+    brute = scenario.planted.brute_force
+    assert brute is not None
+    rules = RuleStore(StateStore(aws.table_name, client=aws.dynamodb))
+    rule = Rule(new_rule_id(), brute.user_id.lower(), "login_audit", "drill", "test", now, None)
+    rules.add(rule)
     for name in ("VdrActivityFunction", "LoginAuditFunction", "BulkChangeGuardFunction"):
         recorder.run(name, event)
     recorder.run("LoginAuditFunction", {"last": True})  # a query: no state at all
+    assert [h["ruleId"] for h in rules.hits(["login_audit"])] == [rule.id]
 
     records = RestrictionStore(StateStore(aws.table_name, client=aws.dynamodb))
     for record in list(records.all()):

@@ -314,9 +314,9 @@ class Rules:
 
     def match(self, subject: Subject) -> Rule | None:
         """The first active rule that names ``subject``, or ``None``."""
+        rules = self.load()
         if subject.user_id is None:
             return None  # every rule names a user
-        rules = self.load()
         assert self._now is not None
         return next((r for r in rules if r.active(self._now) and r.matches(subject)), None)
 

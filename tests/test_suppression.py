@@ -19,6 +19,8 @@ from local.aws import LocalAws
 from local.cli import main
 from local.simulator.server import SimulatorServer
 from tests.e2e import iso, point_at, run, scheduled, utc_now
+from tests.test_e2e_realtime_guard import Pipeline, _member
+from tests.test_e2e_realtime_guard import pipe as pipe  # the fixture
 from tests.test_metrics import emf, named
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -361,3 +363,95 @@ def test_a_rule_silences_exactly_what_it_names_until_it_expires(
     summary = run("bulk_change_guard", window(2))
     assert summary["findingsPublished"] == 1 and summary["findingsSuppressedByRule"] == 0
     assert [f["user"]["id"] for f in aws.findings()] == [planted.user_id]
+
+
+@pytest.mark.e2e
+def test_the_realtime_guard_keeps_a_room_scoped_burst_back_and_disables_nobody(
+    pipe: Pipeline,
+    simulator: SimulatorServer,
+    aws: LocalAws,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = _member(simulator)
+    planted = simulator.scenario.planted.bulk_changer
+    assert planted is not None
+    room = planted.room_id
+    rule = _add(aws, user, workflow="realtime_guard", room_id=room)
+    start = utc_now() - timedelta(minutes=3)
+    simulator.actions.change_files(user, 25, room_id=room, at=start, spacing=timedelta(seconds=7))
+    capsys.readouterr()
+    pipe.drain()
+    assert pipe.failures == []
+    # the room is found before the gate decides: no disable, nothing published, one hit
+    assert simulator.scenario.user_by_id(user).status == 1
+    assert simulator.stats.requests["PUT /api/2.0/people/status/{status}"] == 0
+    assert aws.findings() == []
+    assert named(emf(capsys.readouterr().out), "FindingsSuppressedByRule")
+    (hit,) = RuleStore(_store(aws)).hits(["realtime_guard"])
+    assert hit["ruleId"] == rule.id and hit["roomId"] == room and hit["userId"] == user
+    # another user's burst in the same room is not named by the rule: disabled and reported
+    s = simulator.scenario
+    skip = {s.key_user.id, planted.user_id, user}
+    second = next(
+        u.id
+        for u in s.users
+        if u.status == 1 and not (u.is_docspace_admin or u.is_ldap or u.is_sso) and u.id not in skip
+    )
+    simulator.actions.change_files(second, 25, room_id=room, at=start, spacing=timedelta(seconds=7))
+    pipe.drain()
+    (finding,) = aws.findings()
+    assert finding["user"]["id"] == second.lower() and finding["room"]["id"] == room
+    assert [a["status"] for a in finding["actions"]] == ["done"]
+    assert simulator.scenario.user_by_id(second).status == 2
+
+
+# -- the runner ---------------------------------------------------------------------------------
+
+
+class Client:
+    requests_sent = 0
+    portal_url = "https://portal.example"
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.sent: list[Finding] = []
+
+    def publish(self, finding: Finding) -> str:
+        self.sent.append(finding)
+        return f"m-{len(self.sent)}"
+
+
+def test_the_runner_counts_what_rules_keep_back_apart_from_repeats(aws: LocalAws) -> None:
+    from docspace_sentinel.runtime.runner import RunContext, Runner, RunOutcome, RunSettings
+
+    store = _store(aws)
+    now = store.now()
+    RuleStore(store).add(_rule(created_at=now, until=now + timedelta(hours=1)))
+    publisher = Publisher()
+    runner = Runner(
+        "bulk_change_guard",
+        RunSettings(state_table=aws.table_name, topic_arn="-"),
+        client=Client(),  # type: ignore[arg-type]
+        store=store,
+        publisher=publisher,  # type: ignore[arg-type]
+    )
+    seen: dict[str, Any] = {}
+    mine, other = _finding(), _finding(user=UserRef(OTHER), dedup=(OTHER, "x"))
+
+    def work(context: RunContext) -> RunOutcome:
+        seen["rules"] = context.rules
+        # published now (context.publish): False for a finding a rule keeps back
+        seen["early"] = [context.publish(mine), context.publish(other), context.publish(other)]
+        return RunOutcome(findings=[mine, other])
+
+    window = (now - timedelta(hours=1), now - timedelta(minutes=1))
+    summary = runner.run(scheduled(iso(now)), work, lambda _invocation: window)
+    assert seen["early"] == [False, True, False]
+    assert seen["rules"] is runner.rules  # one set of rules for the run, the gate's too
+    assert [f.user.id for f in publisher.sent if f.user] == [OTHER]
+    assert summary["findingsPublished"] == 1
+    assert summary["findingsSuppressed"] == 2  # the repeats of the other user's finding
+    assert summary["findingsSuppressedByRule"] == 2  # mine, twice
+    (hit,) = RuleStore(store).hits()
+    assert hit["findingId"] == mine.fingerprint

@@ -455,3 +455,24 @@ def test_the_runner_counts_what_rules_keep_back_apart_from_repeats(aws: LocalAws
     assert summary["findingsSuppressedByRule"] == 2  # mine, twice
     (hit,) = RuleStore(store).hits()
     assert hit["findingId"] == mine.fingerprint
+
+
+@pytest.mark.e2e
+def test_the_login_check_logs_out_nobody_a_kind_rule_names(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_e2e_ip_allowlist import LOGOUT, _register_planted
+
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="off", ON_VIOLATION="logout", MODE="enforce")
+    off = sorted({p.user_id.lower() for p in simulator.scenario.planted.off_allowlist_logins})
+    silenced = off[0]
+    rule = _add(aws, silenced, workflow="ip_allowlist", kind="ip_not_allowed")
+    _register_planted(simulator)
+    summary = run("ip_allowlist", scheduled(iso(utc_now())))
+    flagged = {f["user"]["id"]: f for f in aws.findings() if f["kind"] == "ip_not_allowed"}
+    assert set(flagged) == set(off[1:])  # the others are logged out and reported
+    assert all(f["actions"][0]["status"] == "done" for f in flagged.values())
+    assert simulator.stats.requests[LOGOUT] == len(off) - 1
+    assert summary["findingsSuppressedByRule"] >= 1
+    hits = RuleStore(_store(aws)).hits(["ip_allowlist"])
+    assert {h["userId"] for h in hits} == {silenced} and {h["ruleId"] for h in hits} == {rule.id}

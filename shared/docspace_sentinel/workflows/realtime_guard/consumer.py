@@ -5,10 +5,11 @@ queue), skip triggers the guard does not count, claim the delivery (``dedup``), 
 to the user's window (``window``), look for a window over the threshold (``rules``), and for a
 burst not yet reported (one ``rtburst`` claim per burst) confirm it against the portal
 (``confirm``: anyone holding the webhook secret can sign deliveries), act through the gate only
-when confirmed, enrich after (bounded), publish once (``sent#realtime_guard``) unless a
-suppression rule names the finding (then the gate did not act either: ``suppressed``). A DynamoDB, portal or SNS error
-releases the claims and reports the message in ``batchItemFailures``: SQS redelivers it, and
-the DLQ takes it after repeated failures. Bodies are never logged (PII): only ids and triggers.
+when confirmed, enrich after (bounded; before, when a suppression rule for the user names a
+room), publish once (``sent#realtime_guard``) unless a suppression rule names the finding (then
+the gate did not act either: ``suppressed``). A DynamoDB, portal or SNS error releases the
+claims and reports the message in ``batchItemFailures``: SQS redelivers it, and the DLQ takes
+it after repeated failures. Bodies are never logged (PII): only ids and triggers.
 """
 
 from __future__ import annotations

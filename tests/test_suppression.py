@@ -476,3 +476,26 @@ def test_the_login_check_logs_out_nobody_a_kind_rule_names(
     assert summary["findingsSuppressedByRule"] >= 1
     hits = RuleStore(_store(aws)).hits(["ip_allowlist"])
     assert {h["userId"] for h in hits} == {silenced} and {h["ruleId"] for h in hits} == {rule.id}
+
+
+def test_rules_that_cannot_be_read_for_good_are_none_and_other_errors_fail(
+    aws: LocalAws, caplog: pytest.LogCaptureFixture
+) -> None:
+    from docspace_sentinel.state.errors import StateError
+
+    store = _store(aws, NOW)
+    RuleStore(store).add(_rule())
+
+    def refused(pk: str, **kwargs: Any) -> Any:
+        raise StateError("DynamoDB query on t failed: AccessDeniedException")
+
+    store.query = refused  # type: ignore[method-assign]
+    assert Rules(store).match(Subject.of(_finding())) is None
+    assert "not readable" in caplog.text
+
+    def throttled(pk: str, **kwargs: Any) -> Any:
+        raise StateError("DynamoDB query on t failed: ProvisionedThroughputExceededException")
+
+    store.query = throttled  # type: ignore[method-assign]
+    with pytest.raises(StateError):
+        Rules(store).match(Subject.of(_finding()))

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from ..docspace.dates import parse_user_date
 from ..state import keys as state_keys
+from ..state.errors import StateError
 from ..state.table import Table, to_epoch, to_iso
 from .finding import Finding
 
@@ -302,11 +303,21 @@ class Rules:
         return made
 
     def load(self) -> list[Rule]:
+        """The active rules (one Query, the first time). A refused read (the function is not
+        granted it: retrying would never help) is logged and read as no rules, so a run does not
+        fail for good; any other DynamoDB error fails the run, which is retried."""
         if self._rules is None:
             now = self.table.now()
+            try:
+                stored = list(RuleStore(self.table).stored())
+            except StateError as exc:
+                if "AccessDenied" not in str(exc):
+                    raise
+                log.error("suppression rules not readable, none applied: %s", exc)
+                stored = []
             self._rules = [
                 r
-                for r in RuleStore(self.table).stored()
+                for r in stored
                 if r.active(now) and (self.workflow is None or r.workflow == self.workflow)
             ]
             self._now = now

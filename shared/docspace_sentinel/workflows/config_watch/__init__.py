@@ -24,10 +24,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from ...docspace.errors import AuditUnavailable, DocSpaceError, NotFound
+from ...docspace.models.ip_restrictions import list_digest
 from ...findings.finding import Finding
 from ...runtime.runner import RunContext, RunOutcome
+from ...state import journal
 from ...state.journal import OwnAction, OwnActions
 from .audit import AuditChange, Classified, classify
+from .catalogue import Subject
 from .findings import (
     WORKFLOW,
     Person,
@@ -40,8 +43,8 @@ from .merge import Merged, Pending, merge
 from .ownership import Ownership
 from .settings import ConfigWatchSettings
 from .side_effects import SideEffects
-from .snapshot import Snapshot, diff, read_snapshot
-from .state import SnapshotStore
+from .snapshot import Snapshot, SnapshotChange, carry_forward, diff, read_snapshot
+from .state import SnapshotStore, comparable
 
 __all__ = ["WORKFLOW", "ConfigWatchSettings", "Settings", "run"]
 
@@ -86,8 +89,9 @@ class Sorted(NamedTuple):
     foreign: list[AuditChange]
     #: Our own writes, with the journal entry that shows it.
     own: list[tuple[AuditChange, OwnAction]]
-    #: Side effects of something else (a password change's cookie reset).
-    side_effects: int
+    #: Side effects of something else (a password change's cookie reset): reported only when
+    #: a settings change seen by the snapshot turns out to be theirs.
+    quiet: list[AuditChange]
     #: Foreign changes made with our own API key (Sentinel has no record of them).
     with_our_key: frozenset[int]
 
@@ -100,52 +104,62 @@ def sort_changes(
     key_user_id: str,
 ) -> Sorted:
     plan, tolerance = context.plan, settings.own_action_tolerance
-    journal = OwnActions(context.store).between(plan.start - tolerance, plan.end + tolerance)
-    ownership = Ownership(key_user_id, journal, tolerance)
+    # Up to now: the changes may include some made after the window (``_with_tail``).
+    until = max(plan.end, context.store.now()) + tolerance
+    noted = OwnActions(context.store).between(plan.start - tolerance, until)
+    ownership = Ownership(key_user_id, noted, tolerance)
+    owned = ownership.explained(change.event for change in classified.changes)
     foreign: list[AuditChange] = []
     own: list[tuple[AuditChange, OwnAction]] = []
+    quiet: list[AuditChange] = []
     for change in classified.changes:
-        entry = ownership.explain(change.event)
+        entry = owned.get(change.event.id)
         if entry is not None:
             own.append((change, entry))
-        elif not side_effects.explained(change.event):
+        elif side_effects.explained(change.event):
+            quiet.append(change)
+        else:
             foreign.append(change)
     ours = frozenset(c.event.id for c in foreign if ownership.by_key_user(c.event))
-    return Sorted(foreign, own, side_effects.count, ours)
+    return Sorted(foreign, own, quiet, ours)
 
 
 def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
     url = context.client.portal_url
     key_user = context.client.me()
     details: dict[str, Any] = {"keyUser": key_user.id}
-    sorted_: Sorted | None = None
     side_effects = SideEffects()
+    classified: Classified | None = None
     try:
         events = side_effects.watch(context.scan.audit_events())
         classified = classify(events, settings.severity_overrides)
-        sorted_ = sort_changes(context, settings, classified, side_effects, key_user.id)
-        details |= {
-            "changes": len(sorted_.foreign),
-            "ownChanges": len(sorted_.own),
-            "sideEffects": sorted_.side_effects,
-            "unknownActions": classified.unknown,
-        }
     except AuditUnavailable as exc:
         # Not a finding: without the option every run would say it again. The run summary
         # and the log say it; the snapshots below still watch the settings.
         details["auditUnavailable"] = exc.message
         log.warning("audit trail unavailable: %s", exc.message)
-    people = People(context)
     # Snapshots belong to the schedule: an on-demand window re-reads the audit trail only.
     snapshots = (
         SnapshotStore(context.store) if settings.snapshots and context.plan.moves_cursor else None
     )
     record = snapshots.load() if snapshots is not None else None
     current: Snapshot | None = None
-    merged = Merged({}, [], [])
+    fresh: list[SnapshotChange] = []
     if record is not None:
         current = read_snapshot(context.client)
-        fresh = diff(record.snapshot, current)
+        fresh = diff(record.snapshot, comparable(record.snapshot, current))
+        if classified is not None and (fresh or record.pending):
+            # The scan ends at the scheduled time; the settings were read after it. The events
+            # in between are read too, so a change is matched to the event that made it, not to
+            # an earlier one of the same subject (they are read again, and suppressed, next run).
+            classified = _with_tail(context, settings, classified, side_effects, details)
+    sorted_ = (
+        sort_changes(context, settings, classified, side_effects, key_user.id)
+        if classified is not None
+        else None
+    )
+    merged = Merged({}, [], [])
+    if record is not None and current is not None:
         pending = [*record.pending, *(Pending(c, record.taken_at, context.now) for c in fresh)]
         merged = _merge(context, sorted_, pending)
         details |= {
@@ -154,6 +168,14 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
             "snapshotChanges": len(fresh),
             "waitingForAudit": len(merged.waiting),
         }
+    if classified is not None and sorted_ is not None:
+        details |= {
+            "changes": len(sorted_.foreign),
+            "ownChanges": len(sorted_.own),
+            "sideEffects": len(sorted_.quiet),
+            "unknownActions": classified.unknown,
+        }
+    people = People(context)
     findings = [
         *(_audit_findings(sorted_, merged, current, people, settings, url) if sorted_ else ()),
         *_snapshot_findings(merged, sorted_ is not None, settings, people, url),
@@ -163,13 +185,40 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
     for finding in findings:
         context.publish(finding)
     if snapshots is not None and record is not None and current is not None:
-        snapshots.save(current, context.now, merged.waiting, record.version)
+        kept = carry_forward(record.snapshot, current)
+        snapshots.save(kept, context.now, merged.waiting, record.version)
     return RunOutcome(
-        events_scanned=classified.scanned if sorted_ is not None else 0,
-        events_skipped=classified.malformed if sorted_ is not None else 0,
+        events_scanned=classified.scanned if classified is not None else 0,
+        events_skipped=classified.malformed if classified is not None else 0,
         details=details,
         # Without the audit trail nothing was read: the cursor stays for when it comes back.
-        advances_cursor=sorted_ is not None,
+        advances_cursor=classified is not None,
+    )
+
+
+def _with_tail(
+    context: RunContext,
+    settings: ConfigWatchSettings,
+    classified: Classified,
+    side_effects: SideEffects,
+    details: dict[str, Any],
+) -> Classified:
+    """``classified`` with the changes made after the scanned window, up to now."""
+    start, now = context.plan.end, context.store.now()
+    if now <= start:
+        return classified
+    try:
+        events = side_effects.watch(context.client.audit_events(start, now))
+        tail = classify(events, settings.severity_overrides)
+    except DocSpaceError as exc:
+        # The changes just wait for the next run's scan: nothing is lost.
+        log.warning("could not read the audit trail after the window: %s", exc)
+        return classified
+    seen = {change.event.id for change in classified.changes}
+    added = [change for change in tail.changes if change.event.id not in seen]
+    details["tailEvents"] = tail.scanned
+    return classified._replace(
+        changes=[*classified.changes, *added], unknown=classified.unknown + tail.unknown
     )
 
 
@@ -182,7 +231,10 @@ def _audit_findings(
     url: str,
 ) -> Iterator[Finding]:
     yield from (own_finding(change, entry, url) for change, entry in sorted_.own)
-    for change in sorted_.foreign:
+    # A seeming side effect that explains a settings change the snapshot saw is reported too:
+    # an intruder cannot hide a session change behind a password change of their own.
+    confirmed_quiet = [c for c in sorted_.quiet if c.event.id in merged.confirmed]
+    for change in [*sorted_.foreign, *confirmed_quiet]:
         event = change.event
         yield audit_finding(
             change,
@@ -214,20 +266,35 @@ def _snapshot_findings(
 
 
 def _merge(context: RunContext, sorted_: Sorted | None, pending: list[Pending]) -> Merged:
-    """Someone's events explain the snapshot changes first; what is left and one of our own
-    writes explains (the IP sync's new list) is dropped, never reported as a change."""
+    """Someone's events explain the snapshot changes first. What is left and one of our own IP
+    syncs wrote (the list it noted matches the list now) is dropped, never reported as an
+    intrusion; any other change stays, even in the minutes of one of our writes."""
     read_until = context.scan.completed_until if sorted_ is not None else None
     lag = context.settings.lag
     if sorted_ is None:
         return merge(None, pending, audit_read_until=None, lag=lag)
-    first = merge(sorted_.foreign, pending, audit_read_until=read_until, lag=lag)
-    ours = merge(
-        [change for change, _ in sorted_.own],
-        [*first.alone, *first.waiting],
-        audit_read_until=read_until,
-        lag=lag,
+    candidates = [*sorted_.foreign, *sorted_.quiet]
+    first = merge(candidates, pending, audit_read_until=read_until, lag=lag)
+    written = {entry.detail for _, entry in sorted_.own if entry.kind == journal.IP_SYNC}
+
+    def ours(item: Pending) -> bool:
+        change = item.change
+        if change.subject != Subject.IP_RESTRICTIONS or not isinstance(change.after, dict):
+            return False
+        entries = change.after.get("entries")
+        if not isinstance(entries, list):
+            return False
+        try:
+            state = list_digest(bool(change.after.get("enabled")), ((e[0], e[1]) for e in entries))
+        except (IndexError, KeyError, TypeError):
+            return False
+        return state in written
+
+    return Merged(
+        first.confirmed,
+        [p for p in first.alone if not ours(p)],
+        [p for p in first.waiting if not ours(p)],
     )
-    return Merged(first.confirmed, ours.alone, ours.waiting)
 
 
 def _targets(change: AuditChange, people: People) -> Sequence[Person]:

@@ -54,12 +54,17 @@ def audit_keys(change: AuditChange) -> frozenset[str]:
 
 
 def explains(audit: AuditChange, pending: Pending) -> bool:
+    """The event is of the change's subject (and names its target, if it names any) and was
+    made between the snapshot before and the one that saw the change: never a change made
+    earlier, nor one made after it was seen (a later change back would take the blame)."""
     if family(audit.watched.subject) != family(pending.change.subject):
         return False
     # An event that names its targets must name this one; one that names none (the owner
     # change, most settings) explains any change of its subject.
     key, named = pending.change.key.lower(), audit_keys(audit)
     if key and named and key not in named:
+        return False
+    if audit.event.date > pending.seen_at + SKEW:
         return False
     return pending.since is None or audit.event.date >= pending.since - SKEW
 

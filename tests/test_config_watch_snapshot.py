@@ -301,3 +301,15 @@ def test_sso_no_longer_checking_the_identity_providers_signatures_is_high() -> N
     # a stored section from before these were read: no change on upgrade
     old = {"enabled": True, "entityId": "idp"}
     assert diff(Snapshot({"sso": old}, {}), Snapshot({"sso": checked}, {})) == []
+
+
+def test_a_section_unread_for_a_run_keeps_its_last_value_so_the_change_still_shows() -> None:
+    from docspace_sentinel.workflows.config_watch.snapshot import Snapshot, carry_forward, diff
+
+    first = Snapshot({"owner": "o1"}, {})
+    blind = Snapshot({}, {"owner": "500 ServerError"})
+    assert diff(first, blind) == []
+    kept = carry_forward(first, blind)
+    assert kept.sections == {"owner": "o1"} and kept.unreadable == {}
+    [change] = diff(kept, Snapshot({"owner": "o2"}, {}))
+    assert (change.subject, change.change, change.after) == ("owner", "changed", "o2")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,13 @@ def env_constants(cls: type, prefix: str = "") -> set[str]:
         and name.startswith(prefix)
         and isinstance(value := getattr(part, name), str)
     }
+
+
+class Clock:
+    """A settable clock for ``StateStore(clock=...)``: ``clock.now = ...`` moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

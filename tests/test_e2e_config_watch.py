@@ -4,7 +4,7 @@ an administrator acting on the portal outside Sentinel between two runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,19 @@ def _admin(scenario: Scenario) -> str:
     return next(a for a in scenario.layout.admin_ids if a != scenario.layout.key_user_id)
 
 
+def _protected_then_first_run(
+    scenario: Scenario, aws: LocalAws, admin: str, now: datetime, at: datetime | None = None
+) -> dict[str, Any]:
+    """IP restrictions switched on by an admin hours ago, then the first run (its snapshot),
+    whose findings from the history are not the test's business."""
+    scenario.admin_actions.set_ip_restrictions(
+        admin, True, ["203.0.113.7"], at=now - timedelta(hours=3)
+    )
+    first = run("config_watch", scheduled(iso(at or now)))
+    aws.findings()
+    return first
+
+
 def _by_kind(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
@@ -51,9 +64,7 @@ def test_each_change_is_found_once_with_its_actor_and_severity(
     admin = _admin(s)
     plain, raised, promoted = _plain_users(s)[:3]
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now)))
-    aws.findings()  # what the first run found in the history is not this test's business
+    _protected_then_first_run(s, aws, admin, now)
 
     s.admin_actions.add_admin(admin, raised.id)
     s.admin_actions.set_user_type(admin, promoted.id, DOCSPACE_ADMIN)
@@ -105,9 +116,7 @@ def test_severities_are_tuned_per_action_id(
     s = simulator.scenario
     admin = _admin(s)
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now)))
-    aws.findings()
+    _protected_then_first_run(s, aws, admin, now)
     s.admin_actions.download_audit_report(admin)
     s.admin_actions.set_ip_restrictions(admin, False)
     run("config_watch", scheduled(iso(now + timedelta(minutes=4))))
@@ -229,9 +238,7 @@ def test_a_change_made_after_the_window_is_not_blamed_on_an_earlier_event(
     admin = _admin(s)
     intruder = _plain_users(s)[0]
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now - timedelta(minutes=40))))
-    aws.findings()
+    _protected_then_first_run(s, aws, admin, now, at=now - timedelta(minutes=40))
     s.admin_actions.set_ip_restrictions(
         admin, True, ["203.0.113.7", "203.0.113.8"], at=now - timedelta(minutes=20)
     )
@@ -250,9 +257,7 @@ def test_our_ip_sync_does_not_hide_an_intruder_switching_restrictions_off(
     s = simulator.scenario
     admin = _admin(s)
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now)))
-    aws.findings()
+    _protected_then_first_run(s, aws, admin, now)
     user_id, entries = sorted(s.planted.allowlists.items())[0]
     run_register({"userId": user_id, "allowedIps": list(entries)})  # our sync writes the list
     s.admin_actions.set_ip_restrictions(admin, False)  # minutes later, someone switches it off

@@ -16,7 +16,7 @@ from docspace_sentinel.workflows.config_watch.catalogue import Subject, Watched
 from docspace_sentinel.workflows.config_watch.merge import Pending, merge
 from docspace_sentinel.workflows.config_watch.ownership import Ownership
 from docspace_sentinel.workflows.config_watch.settings import ConfigWatchSettings
-from docspace_sentinel.workflows.config_watch.snapshot import SnapshotChange
+from docspace_sentinel.workflows.config_watch.snapshot import Snapshot, SnapshotChange, diff
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 KEY_USER = "aaaaaaaa-1111-4111-8111-111111111111"
@@ -194,3 +194,81 @@ def test_our_ip_sync_absorbs_only_the_list_it_wrote() -> None:
     mine, theirs = waiting(ours), waiting({"enabled": False, "entries": entries})
     merged = _merge(context, sorted_, [mine, theirs])
     assert merged.waiting == [theirs] and merged.alone == [] and merged.confirmed == {}
+
+
+# -- second review: matching, compaction, carry-over -------------------------------------------
+
+
+def test_a_password_change_never_takes_the_blame_for_someone_elses_session_change() -> None:
+    """X changes the session lifetime; later Y changes their own password (4017 and its cookie
+    reset 6032). The session change is X's, not the side effect's."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from docspace_sentinel.workflows.config_watch import Sorted, _merge
+
+    real = _change(_event(6032, user=OTHER, at=T0 + timedelta(minutes=10), event_id=1),
+                   Subject.SESSION)  # fmt: skip
+    reset = _change(_event(6032, user=VICTIM, at=T0 + timedelta(minutes=40), event_id=2),
+                    Subject.SESSION)  # fmt: skip
+    change = SnapshotChange(Subject.SESSION, "", "changed", Severity.MEDIUM, "s", {}, {}, None)
+    pending = [Pending(change, T0, T0 + timedelta(hours=1))]
+    context: Any = SimpleNamespace(
+        scan=SimpleNamespace(completed_until=T0 + timedelta(hours=2)),
+        settings=SimpleNamespace(lag=TEN),
+    )
+    merged = _merge(context, Sorted([real], [], [reset], frozenset()), pending)
+    assert list(merged.confirmed) == [1]
+
+
+def test_an_own_ip_sync_is_still_recognised_once_its_waiting_change_is_compacted() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from docspace_sentinel.docspace.models.ip_restrictions import list_digest
+    from docspace_sentinel.workflows.config_watch import Sorted, _merge
+    from docspace_sentinel.workflows.config_watch.state import fit
+
+    def listed(n: int) -> dict[str, Any]:
+        return {"enabled": True,
+                "entries": [[f"10.0.{i // 250}.{i % 250}", False] for i in range(n)]}  # fmt: skip
+
+    after = listed(120)  # more than the state table keeps whole
+    change = SnapshotChange(Subject.IP_RESTRICTIONS, "", "changed", Severity.MEDIUM, "c",
+                            listed(119), after, None)  # fmt: skip
+    _, [stored] = fit(Snapshot({}, {}), [Pending(change, T0 - timedelta(hours=1), T0)])
+    assert "sha256" in stored.change.after
+    written = list_digest(True, ((e[0], e[1]) for e in after["entries"]))
+    own = _change(_event(6094, at=T0, event_id=9), Subject.IP_RESTRICTIONS)
+    noted = OwnAction(journal.IP_SYNC, journal.PORTAL, T0, "ip_allowlist", written)
+    context: Any = SimpleNamespace(
+        scan=SimpleNamespace(completed_until=T0 + timedelta(hours=1)),
+        settings=SimpleNamespace(lag=TEN),
+    )
+    merged = _merge(context, Sorted([], [(own, noted)], [], frozenset()), [stored])
+    assert merged.alone == merged.waiting == []
+
+
+def test_a_shrunk_section_unread_for_a_run_reports_no_change_when_it_comes_back() -> None:
+    from docspace_sentinel.workflows.config_watch.snapshot import carry_forward
+    from docspace_sentinel.workflows.config_watch.state import comparable, fit
+
+    trusted = [f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}" for i in range(30000)]
+    tfa = {"app": {"enabled": True, "trustedIps": trusted}}
+    first, _ = fit(Snapshot({"tfa": tfa, "owner": "o"}, {}), [])
+    assert "tfa#shrunk" in first.unreadable
+    blind = Snapshot({"owner": "o"}, {"tfa": "500 ServerError"})
+    second, _ = fit(carry_forward(first, blind), [])
+    back = Snapshot({"tfa": tfa, "owner": "o"}, {})
+    assert diff(second, comparable(second, back)) == []
+
+
+def test_a_section_kept_as_a_digest_still_reports_that_it_changed() -> None:
+    from docspace_sentinel.workflows.config_watch.state import comparable, fit
+
+    admins = {f"{i:08d}-0000-4000-8000-000000000000": "x" * 250 for i in range(1200)}
+    first, _ = fit(Snapshot({"admins": admins}, {}), [])
+    more = {**admins, "ffffffff-0000-4000-8000-000000000000": "evil"}
+    [change] = diff(first, comparable(first, Snapshot({"admins": more}, {})))
+    assert (change.subject, change.change) == ("admins", "changed")
+    assert diff(first, comparable(first, Snapshot({"admins": admins}, {}))) == []

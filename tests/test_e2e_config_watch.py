@@ -292,3 +292,26 @@ def test_a_session_change_cannot_hide_behind_a_password_change(
     [session] = aws.findings()
     assert session["evidence"]["actionId"] == 6032 and session["user"]["id"] == admin
     assert session["evidence"]["settingsNow"][0]["subject"] == "session"
+
+
+def test_events_after_the_window_are_reported_now_only_when_they_explain_a_change(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read early to name who switched restrictions off, an event after the scheduled time is
+    reported with the snapshot's words at once; the others after the window wait for the next
+    run's scan (reported then at their full severity, never bare first and suppressed after)."""
+    point_at(monkeypatch, simulator, aws)
+    s = simulator.scenario
+    admin = _admin(s)
+    now = utc_now()
+    _protected_then_first_run(s, aws, admin, now, at=now - timedelta(minutes=40))
+    # (dated within the clock-skew allowance of the first snapshot, taken at the wall clock)
+    s.admin_actions.set_ip_restrictions(admin, False, at=now - timedelta(seconds=60))
+    s.admin_actions.download_audit_report(admin, at=now - timedelta(seconds=30))
+    second = run("config_watch", scheduled(iso(now - timedelta(minutes=5))))
+    [off] = aws.findings()
+    assert off["evidence"]["actionId"] == 6094 and off["severity"] == "high"
+    assert second["changes"] == 1
+    run("config_watch", scheduled(iso(now + timedelta(minutes=3))))
+    [report] = aws.findings()  # the switch-off is not sent again
+    assert report["evidence"]["actionId"] == 6028

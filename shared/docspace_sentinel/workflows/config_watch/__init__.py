@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ...docspace.errors import AuditUnavailable, DocSpaceError, NotFound
-from ...docspace.models.ip_restrictions import list_digest
 from ...findings.finding import Finding
 from ...runtime.runner import RunContext, RunOutcome
 from ...state import journal
@@ -39,7 +39,7 @@ from .findings import (
     role_of,
     snapshot_finding,
 )
-from .merge import Merged, Pending, merge
+from .merge import Merged, Pending, ip_state, merge
 from .ownership import Ownership
 from .settings import ConfigWatchSettings
 from .side_effects import SideEffects
@@ -94,6 +94,9 @@ class Sorted(NamedTuple):
     quiet: list[AuditChange]
     #: Foreign changes made with our own API key (Sentinel has no record of them).
     with_our_key: frozenset[int]
+    #: Events read after the window (``_with_tail``): reported only when they explain a change
+    #: the snapshot saw; the next run's scan reports the others.
+    tail: frozenset[int] = frozenset()
 
 
 def sort_changes(
@@ -102,6 +105,7 @@ def sort_changes(
     classified: Classified,
     side_effects: SideEffects,
     key_user_id: str,
+    tail: frozenset[int] = frozenset(),
 ) -> Sorted:
     plan, tolerance = context.plan, settings.own_action_tolerance
     # Up to now: the changes may include some made after the window (``_with_tail``).
@@ -121,7 +125,7 @@ def sort_changes(
         else:
             foreign.append(change)
     ours = frozenset(c.event.id for c in foreign if ownership.by_key_user(c.event))
-    return Sorted(foreign, own, quiet, ours)
+    return Sorted(foreign, own, quiet, ours, tail)
 
 
 def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
@@ -145,22 +149,22 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
     record = snapshots.load() if snapshots is not None else None
     current: Snapshot | None = None
     fresh: list[SnapshotChange] = []
+    tail: frozenset[int] = frozenset()
+    read_at = context.now
     if record is not None:
+        read_at = context.store.now()  # the changes were made before this, however long the scan
         current = read_snapshot(context.client)
         fresh = diff(record.snapshot, comparable(record.snapshot, current))
         if classified is not None and (fresh or record.pending):
-            # The scan ends at the scheduled time; the settings were read after it. The events
-            # in between are read too, so a change is matched to the event that made it, not to
-            # an earlier one of the same subject (they are read again, and suppressed, next run).
-            classified = _with_tail(context, settings, classified, side_effects, details)
+            classified, tail = _with_tail(context, settings, classified, side_effects, read_at)
     sorted_ = (
-        sort_changes(context, settings, classified, side_effects, key_user.id)
+        sort_changes(context, settings, classified, side_effects, key_user.id, tail)
         if classified is not None
         else None
     )
     merged = Merged({}, [], [])
     if record is not None and current is not None:
-        pending = [*record.pending, *(Pending(c, record.taken_at, context.now) for c in fresh)]
+        pending = [*record.pending, *(Pending(c, record.taken_at, read_at) for c in fresh)]
         merged = _merge(context, sorted_, pending)
         details |= {
             "snapshotDigest": current.digest(),
@@ -168,16 +172,17 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
             "snapshotChanges": len(fresh),
             "waitingForAudit": len(merged.waiting),
         }
+    people = People(context)
+    audit_findings = list(_audit_findings(sorted_, merged, current, people, settings, url))
     if classified is not None and sorted_ is not None:
         details |= {
-            "changes": len(sorted_.foreign),
-            "ownChanges": len(sorted_.own),
-            "sideEffects": len(sorted_.quiet),
+            "changes": sum(1 for c in sorted_.foreign if _reported(c, sorted_, merged)),
+            "ownChanges": sum(1 for c, _ in sorted_.own if _reported(c, sorted_, merged)),
+            "sideEffects": sum(1 for c in sorted_.quiet if c.event.id not in tail),
             "unknownActions": classified.unknown,
         }
-    people = People(context)
     findings = [
-        *(_audit_findings(sorted_, merged, current, people, settings, url) if sorted_ else ()),
+        *audit_findings,
         *_snapshot_findings(merged, sorted_ is not None, settings, people, url),
     ]
     # Published before the snapshot is saved: a run that fails in between compares the same
@@ -186,7 +191,7 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
         context.publish(finding)
     if snapshots is not None and record is not None and current is not None:
         kept = carry_forward(record.snapshot, current)
-        snapshots.save(kept, context.now, merged.waiting, record.version)
+        snapshots.save(kept, read_at, merged.waiting, record.version)
     return RunOutcome(
         events_scanned=classified.scanned if classified is not None else 0,
         events_skipped=classified.malformed if classified is not None else 0,
@@ -196,45 +201,64 @@ def run(context: RunContext, settings: ConfigWatchSettings) -> RunOutcome:
     )
 
 
+#: The audit trail after the window is read only when it is this short: in a catch-up (the
+#: window days behind) the changes simply wait for the scan to reach them.
+TAIL_MAX = timedelta(minutes=30)
+
+
 def _with_tail(
     context: RunContext,
     settings: ConfigWatchSettings,
     classified: Classified,
     side_effects: SideEffects,
-    details: dict[str, Any],
-) -> Classified:
-    """``classified`` with the changes made after the scanned window, up to now."""
-    start, now = context.plan.end, context.store.now()
-    if now <= start:
-        return classified
+    read_at: datetime,
+) -> tuple[Classified, frozenset[int]]:
+    """``classified`` with the changes made after the scanned window, up to the settings read,
+    and their event ids. The scan ends at the scheduled time and the settings are read after it:
+    a change made in between is matched to its own event, not to an earlier one of its subject.
+    Those events are read again by the next run's scan (and reported then, or suppressed)."""
+    start = context.plan.end
+    if read_at <= start or read_at - start > TAIL_MAX or context.scan.stopped_early:
+        return classified, frozenset()
     try:
-        events = side_effects.watch(context.client.audit_events(start, now))
+        events = side_effects.watch(context.client.audit_events(start, read_at))
         tail = classify(events, settings.severity_overrides)
     except DocSpaceError as exc:
         # The changes just wait for the next run's scan: nothing is lost.
         log.warning("could not read the audit trail after the window: %s", exc)
-        return classified
+        return classified, frozenset()
     seen = {change.event.id for change in classified.changes}
     added = [change for change in tail.changes if change.event.id not in seen]
-    details["tailEvents"] = tail.scanned
-    return classified._replace(
-        changes=[*classified.changes, *added], unknown=classified.unknown + tail.unknown
+    return classified._replace(changes=[*classified.changes, *added]), frozenset(
+        change.event.id for change in added
     )
 
 
+def _reported(change: AuditChange, sorted_: Sorted, merged: Merged) -> bool:
+    """Read after the window, a change is reported now only when it explains a settings change
+    (with the snapshot's words); else the next run's scan reports it."""
+    return change.event.id not in sorted_.tail or change.event.id in merged.confirmed
+
+
 def _audit_findings(
-    sorted_: Sorted,
+    sorted_: Sorted | None,
     merged: Merged,
     current: Snapshot | None,
     people: People,
     settings: ConfigWatchSettings,
     url: str,
 ) -> Iterator[Finding]:
-    yield from (own_finding(change, entry, url) for change, entry in sorted_.own)
+    if sorted_ is None:
+        return
+    for change, entry in sorted_.own:
+        if _reported(change, sorted_, merged):
+            yield own_finding(change, entry, url)
     # A seeming side effect that explains a settings change the snapshot saw is reported too:
     # an intruder cannot hide a session change behind a password change of their own.
     confirmed_quiet = [c for c in sorted_.quiet if c.event.id in merged.confirmed]
     for change in [*sorted_.foreign, *confirmed_quiet]:
+        if not _reported(change, sorted_, merged):
+            continue
         event = change.event
         yield audit_finding(
             change,
@@ -273,22 +297,18 @@ def _merge(context: RunContext, sorted_: Sorted | None, pending: list[Pending]) 
     lag = context.settings.lag
     if sorted_ is None:
         return merge(None, pending, audit_read_until=None, lag=lag)
-    candidates = [*sorted_.foreign, *sorted_.quiet]
-    first = merge(candidates, pending, audit_read_until=read_until, lag=lag)
+    # Someone's own events first; a side effect (a password change's cookie reset) only for a
+    # change no such event explains, so a password change never takes another's blame.
+    first = merge(sorted_.foreign, pending, audit_read_until=read_until, lag=lag)
+    second = merge(
+        sorted_.quiet, [*first.alone, *first.waiting], audit_read_until=read_until, lag=lag
+    )
+    first = Merged({**first.confirmed, **second.confirmed}, second.alone, second.waiting)
     written = {entry.detail for _, entry in sorted_.own if entry.kind == journal.IP_SYNC}
 
     def ours(item: Pending) -> bool:
         change = item.change
-        if change.subject != Subject.IP_RESTRICTIONS or not isinstance(change.after, dict):
-            return False
-        entries = change.after.get("entries")
-        if not isinstance(entries, list):
-            return False
-        try:
-            state = list_digest(bool(change.after.get("enabled")), ((e[0], e[1]) for e in entries))
-        except (IndexError, KeyError, TypeError):
-            return False
-        return state in written
+        return change.subject == Subject.IP_RESTRICTIONS and ip_state(change.after) in written
 
     return Merged(
         first.confirmed,

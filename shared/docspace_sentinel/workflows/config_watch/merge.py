@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from ...docspace.models.ip_restrictions import list_digest
 from .audit import AuditChange
 from .catalogue import Subject
 from .snapshot import SnapshotChange
@@ -95,3 +96,20 @@ def merge(
         else:
             merged.waiting.append(item)
     return merged
+
+
+def ip_state(after: Any) -> str | None:
+    """The digest of an IP-restriction section (``list_digest``), or the one kept when the
+    value was compacted to fit the state table (``ipState``); None when it cannot be told."""
+    if not isinstance(after, dict):
+        return None
+    kept = after.get("ipState")
+    if isinstance(kept, str):
+        return kept
+    entries = after.get("entries")
+    if not isinstance(entries, list):
+        return None
+    try:
+        return list_digest(bool(after.get("enabled")), ((e[0], e[1]) for e in entries))
+    except (IndexError, KeyError, TypeError):
+        return None

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ...state import keys as state_keys
 from ...state.store import StateStore, to_iso
-from .merge import Pending
+from .merge import Pending, ip_state
 from .snapshot import Snapshot, SnapshotChange
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,17 @@ def shrink(value: Any) -> Any:
 
 def _bounded(item: Pending) -> Pending:
     change = item.change
+    after = _compact(change.after)
+    if change.subject == "ip_restrictions" and after is not change.after:
+        # Compacted, the list can no longer be compared with what our sync noted writing.
+        after = {**after, "ipState": ip_state(change.after)}
     return item._replace(
         change=change._replace(
             key=change.key[:200],
             summary=change.summary[:500],
             actor=change.actor[:64] if change.actor else None,
             before=_compact(change.before),
-            after=_compact(change.after),
+            after=after,
         )
     )
 

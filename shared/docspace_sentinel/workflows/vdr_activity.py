@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from ..docspace.errors import NotFound
 from ..docspace.logins import LoginHistory, group_logins
-from ..docspace.message_actions import MessageAction
+from ..docspace.message_actions import KNOWN
 from ..docspace.models import AuditEvent, Room
 from ..docspace.rooms import RoomResolver
 from ..findings.finding import Finding, RoomRef, Severity, UserRef
@@ -30,7 +30,7 @@ from ..runtime.runner import RunContext, RunOutcome
 log = logging.getLogger(__name__)
 
 WORKFLOW = "vdr_activity"
-KNOWN_ACTIONS = frozenset(int(a) for a in MessageAction)
+KNOWN_ACTIONS = KNOWN
 SAMPLE = 20
 
 

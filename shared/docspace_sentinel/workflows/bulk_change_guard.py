@@ -286,6 +286,7 @@ def _respond(
             evidence_at=burst.peak_end,
             finding_id=finding.fingerprint,
             reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+            finding_title=f"[{finding.severity.name}] {finding.title}",
         )
     )
 

@@ -20,7 +20,7 @@ from .finding import ActionTaken, Finding
 #: Evidence and context keys -> labels. Keys not here get ``_words(key)``.
 LABELS: dict[str, str] = {
     # counts and thresholds
-    "distinctEvents": "Events today",
+    "distinctEvents": "Events that day",
     "distinctFiles": "Distinct files changed",
     "distinctFilesWhenCrossed": "Files when the threshold was crossed",
     "distinctEntries": "Distinct files or folders",
@@ -32,7 +32,11 @@ LABELS: dict[str, str] = {
     "baselineStd": "Usual spread (std. dev.)",
     "zScore": "Standard deviations above usual",
     "usualLevel": "Usual level",
-    "activityKinds": "Kind of activity",
+    "activityKinds": "Kind of activity (events read by this run)",
+    "downloads": "Downloads",
+    "views": "Views",
+    "edits": "Edits",
+    "other": "Other",
     "reason": "Why",
     "failures": "Failed sign-ins",
     "successes": "Successful sign-ins",

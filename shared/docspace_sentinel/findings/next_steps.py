@@ -33,7 +33,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         _CHECK_USER,
     ),
     "vdr_high_activity": (
-        "Compare today's events with the usual level and the kind of activity below: mass "
+        "Compare the day's events with the usual level and the kind of activity (evidence): mass "
         "downloads from a data room are the pattern to worry about.",
         "Check the user's recent sign-ins (below) for new IP addresses or countries.",
         _CHECK_USER,

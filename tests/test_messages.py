@@ -128,7 +128,7 @@ class TestLinks:
             f"{PORTAL}/accounts/people/filter?search=jane%2Bx@example.com"
         )
 
-    @pytest.mark.parametrize("room_id", ["1015/../../x", "1e3", -1, True, None, "１２"])
+    @pytest.mark.parametrize("room_id", ["1015/../../x", "1e3", -1, True, None, "\uff11\uff12"])
     def test_only_validated_ids_make_a_link(self, room_id: object) -> None:
         assert links.room(PORTAL, room_id) is None
 

@@ -43,7 +43,7 @@ def bulk(status: str, detail: str, **overrides: Any) -> Finding:
         "workflow": "bulk_change_guard",
         "kind": "bulk_file_change",
         "severity": Severity.HIGH,
-        "title": "Leon Costa changed 32 distinct files within 10 minutes",
+        "title": "Leon Costa changed 32 files in 10 minutes",
         "summary": "Leon Costa changed 32 distinct files within 10 minutes.",
         "dedup": (USER_ID, "2026-11-29T17:14", "acted"),
         "portal_url": PORTAL,
@@ -52,7 +52,7 @@ def bulk(status: str, detail: str, **overrides: Any) -> Finding:
         "evidence": {
             "distinctFiles": 32,
             "threshold": 20,
-            "sampleFiles": [{"id": 1059, "title": "Agreement 740.pdf"}],
+            "sampleFiles": [{"id": "1059", "title": "Agreement 740.pdf"}],
             "sampleEventIds": [29888, 29891],
             "someNewCount": 3,
         },
@@ -79,8 +79,7 @@ class TestHeadline:
 
     def test_text_and_chat_titles_say_it_too(self) -> None:
         assert ENFORCED.render_text().splitlines()[0] == (
-            "[HIGH] Leon Costa changed 32 distinct files within 10 minutes"
-            " - disabled until 2026-11-29 14:20 UTC"
+            "[HIGH] Leon Costa changed 32 files in 10 minutes - disabled until 2026-11-29 14:20 UTC"
         )
         assert "dry run: would disable" in DRY_RUN.render_chatbot()["content"]["title"]
         assert "Sentinel: disabled until 2026-11-29 14:20 UTC" in ENFORCED.render_text()
@@ -111,7 +110,9 @@ class TestEvidence:
         finding = bulk("done", "d", evidence={"add": ["198.51.100.1", "198.51.100.2"]})
         description = finding.render_chatbot()["content"]["description"]
         assert "• *To add:*\n    ◦ 198.51.100.1\n    ◦ 198.51.100.2" in description
-        assert "29888" not in ENFORCED.render_chatbot()["content"]["description"]
+        chat = ENFORCED.render_chatbot()["content"]["description"]
+        assert "29888" not in chat
+        assert "• *Files (sample):*\n    ◦ Agreement 740.pdf (#1059)\n" in chat
 
     def test_a_list_of_records_is_a_table_of_portal_text_that_cannot_add_a_column(self) -> None:
         rows = [{"login": "a|b", "failures": 3}, {"login": "root\nx", "failures": 1}]
@@ -178,13 +179,13 @@ class TestFollowUps:
         )
 
     def test_a_notice_follows_the_finding_that_restricted_the_user(self) -> None:
-        record = self.record("[HIGH] Leon Costa changed 32 distinct files within 10 minutes")
+        record = self.record("[HIGH] Leon Costa changed 32 files in 10 minutes")
         notice = restriction_release._notice(
             PORTAL, record, "restriction_lifted", "the restriction was lifted", "done"
         )
         assert notice.follows == FollowRef(ORIGINAL, record.finding_title)
         assert (
-            f"Follows:  [HIGH] Leon Costa changed 32 distinct files within 10 minutes "
+            f"Follows:  [HIGH] Leon Costa changed 32 files in 10 minutes "
             f"(id {ORIGINAL})" in notice.render_text()
         )
         note = notice.render_chatbot()

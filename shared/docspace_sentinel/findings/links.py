@@ -39,7 +39,8 @@ def _base(portal_url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _int_id(value: object) -> int | None:
+def int_id(value: object) -> int | None:
+    """A positive integer id (an int, or a string of ASCII digits), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and value > 0:
@@ -51,7 +52,7 @@ def _int_id(value: object) -> int | None:
 
 def room(portal_url: str, room_id: object) -> str | None:
     """The room in the web client, or None when the id or the portal URL is not usable."""
-    base, number = _base(portal_url), _int_id(room_id)
+    base, number = _base(portal_url), int_id(room_id)
     if base is None or number is None:
         return None
     return f"{base}/rooms/shared/{number}/filter?folder={number}"
@@ -59,7 +60,7 @@ def room(portal_url: str, room_id: object) -> str | None:
 
 def file(portal_url: str, file_id: object) -> str | None:
     """The file opened in the editor (or viewer), or None."""
-    base, number = _base(portal_url), _int_id(file_id)
+    base, number = _base(portal_url), int_id(file_id)
     if base is None or number is None:
         return None
     return f"{base}/doceditor?fileId={number}"

@@ -218,7 +218,7 @@ def _chat_items(mapping: Mapping[str, Any]) -> list[str]:
         name = chat(label(key))
         if isinstance(value, list) and value:
             lines.append(f"• *{name}:*")
-            lines += [f"    ◦ {chat(_record_text(v))}" for v in value[:CHAT_LIST_ITEMS]]
+            lines += [f"    ◦ {_chat_record(v)}" for v in value[:CHAT_LIST_ITEMS]]
             hidden = len(value) - min(len(value), CHAT_LIST_ITEMS) + more
             if hidden:
                 lines.append(f"    ◦ … and {hidden} more")
@@ -232,6 +232,16 @@ def _chat_items(mapping: Mapping[str, Any]) -> list[str]:
         else:
             lines.append(f"• *{name}:* {chat(_value_text(value, CHAT_LIST_ITEMS, more))}")
     return lines
+
+
+def _chat_record(value: Any) -> str:
+    """A list item for chat: a ``{"id", "title"}`` record's ``(#id)`` is ours when the id is an
+    integer (so it is not escaped as the title is)."""
+    if isinstance(value, Mapping) and set(value) == {"id", "title"}:
+        number = links.int_id(value["id"])
+        if number is not None:
+            return f"{chat(_scalar_text(value['title']))} (#{number})"
+    return chat(_record_text(value))
 
 
 def _record_text(value: Any) -> str:

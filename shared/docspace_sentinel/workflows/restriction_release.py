@@ -131,7 +131,7 @@ def _notice(
         workflow=WORKFLOW,
         kind=kind,
         severity=Severity.MEDIUM if kind == "restriction_failed" else Severity.LOW,
-        title=f"Restriction of {name}: {what}",
+        title=f"{name}: {what}",
         summary=f"{name} was restricted by {record.source} at {restricted} ({record.reason}); {what}.",
         dedup=(
             kind,

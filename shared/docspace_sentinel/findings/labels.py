@@ -105,6 +105,7 @@ LABELS: dict[str, str] = {
     "login": "Login",
     # webhook health, config watch, inactive members
     "problem": "Problem",
+    "was": "Problem before",
     "receiverUrl": "Receiver URL",
     "webhook": "Webhook",
     "error": "Error",

@@ -79,6 +79,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         f"Check the webhook: `{CLI} webhooks status`; reinstall it: `{CLI} webhooks install "
         "--url <receiver URL>`",
     ),
+    "webhook_healthy": ("Nothing to do: real-time detection has resumed.",),
     "config_change": ("Check who changed the setting and whether the change was approved.",),
 }
 

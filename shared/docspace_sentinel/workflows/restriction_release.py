@@ -74,11 +74,11 @@ def run(context: RunContext, settings: WebhookHealthSettings) -> RunOutcome:
         counts[outcome] += 1
         if notice is not None:
             findings.append(notice)
-    health = webhook_health.check(context.client, settings, WORKFLOW)
+    health = webhook_health.check(context.client, settings, WORKFLOW, context.store)
     findings += health
     details: dict[str, object] = {**counts}
     if settings.receiver_url:
-        details["webhook"] = "healthy" if not health else health[0].evidence["problem"]
+        details["webhook"] = (health[0].evidence.get("problem") if health else None) or "healthy"
     return RunOutcome(findings=findings, details=details, advances_cursor=False)
 
 

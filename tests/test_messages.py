@@ -325,3 +325,16 @@ def test_the_alert_mailbox_gets_alerts_at_or_above_the_minimum_and_never_reports
             got.add(names[json.loads(message["Body"])["id"]])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     assert got == expected
+
+
+def test_a_degraded_follow_up_stays_in_the_thread_of_the_finding_it_follows() -> None:
+    from docspace_sentinel.findings.sns_request import degraded_request
+
+    notice = bulk("done", "d", follows=FollowRef(ORIGINAL, "t"))
+    request = degraded_request(notice, "arn:aws:sns:eu-west-1:123456789012:t", "ValueError")
+    note = json.loads(json.loads(request["Message"])["https"])
+    assert note["metadata"]["threadId"] == ORIGINAL
+    assert request["MessageAttributes"]["follows"]["StringValue"] == ORIGINAL
+    forged = bulk("done", "d", follows=FollowRef("<!channel>", "t"))
+    request = degraded_request(forged, "arn:aws:sns:eu-west-1:123456789012:t", "ValueError")
+    assert "follows" not in request["MessageAttributes"]

@@ -116,7 +116,9 @@ LABELS: dict[str, str] = {
 }
 
 #: Keys whose values are raw ids for the appendix (e-mail) or the JSON only (chat).
-APPENDIX_KEYS = frozenset({"sampleEventIds", "successEventId", "eventId", "eventIds"})
+APPENDIX_KEYS = frozenset(
+    {"id", "actionId", "sampleEventIds", "successEventId", "eventId", "eventIds"}
+)
 
 #: Columns left out of a table of records (raw ids and codes the row already says in words).
 TABLE_HIDDEN = frozenset({"id", "actionId", "userId"})

@@ -158,6 +158,10 @@ def degraded_request(finding: Finding, topic_arn: str, reason: str) -> dict[str,
     """
     fingerprint = finding.fingerprint
     severity = finding.severity
+    # a follow-up stays in its thread (the followed id only when it is one of ours)
+    attributes_follows = (
+        message_attributes(finding, degraded=True).get("follows", {}).get("StringValue", "")
+    )
     title = f"Degraded {severity.name} finding: {finding.workflow} / {finding.kind}"
     summary = (
         f"This finding could not be rendered in full ({reason}); the portal's text is left "
@@ -205,7 +209,7 @@ def degraded_request(finding: Finding, topic_arn: str, reason: str) -> dict[str,
             "keywords": [severity.name, finding.workflow, "degraded"],
         },
         "metadata": {
-            "threadId": fingerprint,
+            "threadId": attributes_follows or fingerprint,
             "summary": title,
             "eventType": finding.kind,
             "additionalContext": {

@@ -127,7 +127,8 @@ def _scheduled(function: str, when: datetime, label: str | None = None) -> dict[
     )
 
 
-#: Findings that would reach the alert mailbox (``AlertEmailMinSeverity`` medium, alerts only).
+#: Findings that would reach the alert mailbox (the template's filter policy with
+#: ``AlertEmailMinSeverity`` medium: alerts at or above it and follow-ups, never reports).
 MAILBOX: Counter[str] = Counter()
 
 
@@ -137,7 +138,9 @@ def _print_findings(aws: Any, *, chat: bool = False) -> int:
     findings = [Finding.from_dict(item) for item in aws.findings()]
     for finding in findings:
         routed = category(finding)
-        to_mailbox = routed == ALERT and finding.severity.rank >= Severity.MEDIUM.rank
+        to_mailbox = routed == ALERT and (
+            finding.severity.rank >= Severity.MEDIUM.rank or finding.follows is not None
+        )
         MAILBOX["alert mailbox" if to_mailbox else "not mailed"] += 1
         print(f"\n--- finding {finding.fingerprint} ({finding.workflow}/{finding.kind}) ---")
         where = "to the alert mailbox" if to_mailbox else "not to the alert mailbox"
@@ -401,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         _heading(
             f"Done: {total} findings published, {repeated} repeated; "
             f"{MAILBOX['alert mailbox']} reach the alert mailbox (AlertEmailMinSeverity medium, "
-            f"reports excluded), {MAILBOX['not mailed']} do not"
+            f"follow-ups, no reports), {MAILBOX['not mailed']} do not"
         )
     return 0
 

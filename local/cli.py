@@ -116,8 +116,22 @@ def restrictions_extend(args: argparse.Namespace) -> int:
     if not records.extend(args.user_id, until):
         print(f"no active restriction for {args.user_id}", file=sys.stderr)
         return 1
-    _print(records.get(args.user_id).to_dict())  # type: ignore[union-attr]
+    record = records.get(args.user_id)
+    _publish_change(record, f"extended until {until:%Y-%m-%d %H:%M} UTC")
+    _print(record.to_dict())  # type: ignore[union-attr]
     return 0
+
+
+def _publish_change(record: Any, what: str) -> None:
+    """Publish the follow-up of an extended or permanent restriction (``FINDINGS_TOPIC_ARN``)."""
+    topic = env_str("FINDINGS_TOPIC_ARN")
+    if not topic or record is None:
+        return
+    from docspace_sentinel.findings.publisher import FindingPublisher
+    from docspace_sentinel.workflows.restriction_release import changed_notice
+
+    portal = env_str("DOCSPACE_URL") or ""
+    FindingPublisher(topic).publish(changed_notice(portal, record, what))
 
 
 def restrictions_permanent(args: argparse.Namespace) -> int:
@@ -125,7 +139,9 @@ def restrictions_permanent(args: argparse.Namespace) -> int:
     if not records.make_permanent(args.user_id):
         print(f"no active restriction for {args.user_id}", file=sys.stderr)
         return 1
-    _print(records.get(args.user_id).to_dict())  # type: ignore[union-attr]
+    record = records.get(args.user_id)
+    _publish_change(record, "made permanent: it is never lifted automatically")
+    _print(record.to_dict())  # type: ignore[union-attr]
     return 0
 
 

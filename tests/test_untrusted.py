@@ -115,7 +115,17 @@ class TestChat:
 
     def test_forged_line_cannot_appear_in_the_description(self) -> None:
         description = brute_force(FORGED_LOGIN).render_chatbot()["content"]["description"]
-        ours = ("12 failed logins", "*User:* ", "*Room:* ", "*Period:* ", "*Evidence*", "• ")
+        ours = (
+            "12 failed logins",
+            "*Sentinel:* ",
+            "*Follows:* ",
+            "*User:* ",
+            "*Room:* ",
+            "*Period:* ",
+            "*Evidence*",
+            "• ",
+            "    ◦ ",
+        )
         for line in description.splitlines():
             assert not line or line.startswith(ours) or line.startswith("_Finding "), line
 

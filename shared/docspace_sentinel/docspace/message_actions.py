@@ -468,3 +468,22 @@ ROOM_MEMBERSHIP: frozenset[int] = frozenset(
 
 USERS_UPDATED_STATUS: int = A.USERS_UPDATED_STATUS
 IP_RESTRICTIONS_UPDATED: int = A.IP_RESTRICTIONS_SETTINGS_UPDATED
+
+# What kind of activity an event is, for people reading a finding (VDR activity): reading a
+# file, downloading it (or a folder, or an old version), or changing it.
+FILE_VIEW: frozenset[int] = frozenset({A.FILE_READED, A.FILE_MARKED_AS_READ})
+FILE_DOWNLOAD: frozenset[int] = frozenset(
+    {A.FILE_DOWNLOADED, A.FILE_DOWNLOADED_AS, A.FOLDER_DOWNLOADED, A.FILE_REVISION_DOWNLOADED}
+)
+FILE_EDIT: frozenset[int] = FILE_CHANGE | {A.FILE_OPENED_FOR_CHANGE}
+
+
+def activity_kind(code: int) -> str:
+    """``views``, ``downloads``, ``edits`` or ``other`` (room, sharing, folder events …)."""
+    if code in FILE_DOWNLOAD:
+        return "downloads"
+    if code in FILE_VIEW:
+        return "views"
+    if code in FILE_EDIT:
+        return "edits"
+    return "other"

@@ -184,6 +184,8 @@ class ActionRequest(NamedTuple):
     reason: str = ""  # recorded with a restriction
     #: What identifies the evidence (a log-out's offending login id): one log-out per id.
     evidence_id: str = ""
+    #: The finding's title as follow-ups name it ("[HIGH] ..."), recorded with a restriction.
+    finding_title: str = ""
 
     @property
     def once_key(self) -> state_keys.Key:
@@ -461,6 +463,7 @@ class Gate:
             duration=self.settings.duration,
             user_name=user.label,
             owner=self.owner,
+            finding_title=request.finding_title or None,
         ):
             return ActionTaken(DISABLE, target, "skipped", "another run is restricting this user")
         status, detail = disabling.disable(self.client, self.records, target)

@@ -25,6 +25,7 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
 from ..findings.finding import Finding
 from ..findings.publisher import FindingPublisher
+from ..findings.routing import quiet_period
 from ..state import keys as state_keys
 from ..state.store import Cursor, StateStore
 from .env import Env, env_float, env_int, env_required
@@ -286,7 +287,8 @@ class Runner:
         then only logged."""
         published = suppressed = 0
         for finding in findings:
-            until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
+            period = quiet_period(finding, max(self.settings.suppression, timedelta(minutes=1)))
+            until = self.store.now() + period
             done = self.store.once(
                 [state_keys.sent(self.workflow, finding.fingerprint)],
                 owner,

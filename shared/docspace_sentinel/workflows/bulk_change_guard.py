@@ -286,6 +286,7 @@ def _respond(
             evidence_at=burst.peak_end,
             finding_id=finding.fingerprint,
             reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
+            finding_title=f"[{finding.severity.name}] {finding.title}",
         )
     )
 
@@ -314,7 +315,7 @@ def bulk_finding(
         workflow=WORKFLOW,
         kind="bulk_file_change",
         severity=Severity.HIGH,
-        title=f"{who} changed {len(files)} distinct files within {minutes} minutes",
+        title=f"{who} changed {len(files)} files in {minutes} minutes",
         summary=(
             f"{who} changed {len(files)} distinct files within {minutes} minutes, between "
             f"{burst.peak_start:%Y-%m-%d %H:%M:%S} and {burst.peak_end:%H:%M:%S} UTC (threshold: "

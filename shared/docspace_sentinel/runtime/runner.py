@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
+from ..findings.exports import ExportSettings
 from ..findings.finding import Finding
 from ..findings.publisher import FindingPublisher
 from ..state import keys as state_keys
@@ -62,6 +63,8 @@ class RunSettings:
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
     concurrency: int = 4
+    #: Security Hub and EventBridge (``findings.exports``): off unless set.
+    exports: ExportSettings = ExportSettings()  # noqa: RUF009 - frozen, shared safely
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
@@ -94,6 +97,7 @@ class RunSettings:
                 cls.TIME_RESERVE_SECONDS, 60.0, minimum=0, maximum=600, env=env
             ),
             concurrency=env_int(cls.SCAN_CONCURRENCY, 4, minimum=1, maximum=32, env=env),
+            exports=ExportSettings.from_env(env),
         )
 
 
@@ -153,6 +157,8 @@ class Runner:
         self.publisher = publisher
         self.remaining_time = remaining_time
         self.scope = scope
+        #: Follow-ups not published because the finding they follow was closed (the CLI).
+        self.closed_follow_ups = 0
 
     def _lease(self) -> timedelta:
         seconds = self.remaining_time() if self.remaining_time else 900.0
@@ -270,6 +276,7 @@ class Runner:
             "eventsSkipped": outcome.events_skipped + scan.stats.malformed,
             "findingsPublished": published,
             "findingsSuppressed": suppressed,
+            "followUpsOfClosed": self.closed_follow_ups,
             "apiCalls": self.client.requests_sent,
             "cursorBefore": format_utc(cursor.position) if cursor else None,
             "cursorAfter": format_utc(cursor_after) if cursor_after else None,
@@ -286,6 +293,8 @@ class Runner:
         then only logged."""
         published = suppressed = 0
         for finding in findings:
+            if self._follows_closed(finding):
+                continue
             until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
             done = self.store.once(
                 [state_keys.sent(self.workflow, finding.fingerprint)],
@@ -299,6 +308,27 @@ class Runner:
             else:
                 suppressed += 1
         return published, suppressed
+
+    def _follows_closed(self, finding: Finding) -> bool:
+        """A follow-up of a finding an operator closed: not published, but counted and logged."""
+        if finding.follows is None:
+            return False
+        from ..findings.closures import closure_of
+
+        closure = closure_of(self.store, finding.follows.id)
+        if closure is None:
+            return False
+        self.closed_follow_ups += 1
+        log.info(
+            "not publishing %s (%s): it follows %s, closed as %s by %s at %s",
+            finding.fingerprint,
+            finding.kind,
+            finding.follows.id,
+            closure.reason,
+            closure.by,
+            closure.at,
+        )
+        return True
 
     def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
         return lambda _claimed: {"messageId": self.publisher.publish(finding)}

@@ -24,7 +24,7 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
 from ..enforcement import disabling
 from ..enforcement.disabling import Settled, reconcile
-from ..findings.finding import ActionTaken, Finding, Severity, UserRef
+from ..findings.finding import ActionTaken, Finding, FollowRef, Severity, UserRef
 from ..runtime.runner import RunContext, RunOutcome
 from ..state.restrictions import RESTRICTING, Restriction, RestrictionStore
 from . import webhook_health
@@ -117,4 +117,6 @@ def _notice(
         user=UserRef(record.user_id, record.user_name),
         evidence={"restriction": record.to_dict()},
         actions=(ActionTaken(LIFT, record.user_id, status, what),),
+        # the finding that caused the restriction (its Security Hub finding is updated)
+        follows=FollowRef(record.finding_id) if record.finding_id else None,
     )

@@ -82,8 +82,8 @@ class Exporter:
         account: Account | None = None,
         notify: Callable[[Finding], object] | None = None,
         attempts: int = ATTEMPTS,
-        backoff: float = BACKOFF_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        backoff: float | None = None,
+        sleep: Callable[[float], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
@@ -92,8 +92,8 @@ class Exporter:
         self._account = account
         self.notify = notify
         self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.sleep = sleep
+        self.backoff = BACKOFF_SECONDS if backoff is None else backoff
+        self.sleep = time.sleep if sleep is None else sleep
         self.now = now
         #: What this process exported (target -> count) and what failed for good.
         self.exported: dict[str, int] = {}

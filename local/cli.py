@@ -73,8 +73,10 @@ def restrictions_list(args: argparse.Namespace) -> int:
 
 
 def restrictions_lift(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings.exports import ExportSettings
     from docspace_sentinel.workflows.restriction_release import lift
 
+    exports = ExportSettings.from_env()  # a bad setting fails here, before the lift
     records = _records()
     record = records.get(args.user_id)
     if record is None or not record.held:
@@ -86,10 +88,9 @@ def restrictions_lift(args: argparse.Namespace) -> int:
         topic = env_str("FINDINGS_TOPIC_ARN")
         if topic:
             from docspace_sentinel.runtime.handler import finding_publisher
-            from docspace_sentinel.runtime.runner import RunSettings
 
             # with the exports the functions have (the lift updates the Security Hub finding)
-            finding_publisher(topic, RunSettings.from_env().exports).publish(notice)
+            finding_publisher(topic, exports).publish(notice)
     _print({"userId": record.user_id, "outcome": outcome})
     return 0 if outcome in ("lifted", "closed") else 1
 

@@ -25,6 +25,7 @@ from docspace_sentinel.findings.finding import Finding, FollowRef, RoomRef, Seve
 from docspace_sentinel.findings.publisher import FindingPublisher
 from docspace_sentinel.runtime.errors import ConfigError
 from docspace_sentinel.runtime.runner import Runner, RunSettings
+from docspace_sentinel.state.errors import StateError
 from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws, create_local_aws
 from tests.exports_support import ACCOUNT, BUS, PRODUCT_ARN, REGION, Bus, hub_findings
@@ -413,3 +414,25 @@ def test_a_closure_records_who_when_and_why(aws: LocalAws) -> None:
     assert closures.closure_of(store, "b" * 32) is None
     with pytest.raises(ValueError, match="reason"):
         closures.close(store, "a" * 32, "bored", "user:ann", now=NOW)
+
+
+def test_a_closure_that_cannot_be_read_does_not_fail_the_run(
+    aws: LocalAws, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Unreadable(StateStore):
+        def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+            if pk == "closed":
+                raise StateError("AccessDeniedException: not granted")
+            return super().get(pk, sk)
+
+    store = Unreadable(aws.table_name, client=aws.dynamodb)
+    runner = Runner(
+        "restriction_release",
+        RunSettings(aws.table_name, aws.topic_arn),
+        client=None,  # type: ignore[arg-type]
+        store=store,
+        publisher=FindingPublisher(aws.topic_arn, sns_client=aws.sns),
+    )
+    published, _ = runner.publish([lifted(bulk())], "run-1")
+    assert published == 1 and runner.closed_follow_ups == 0
+    assert "could not read whether" in caplog.text

@@ -314,8 +314,20 @@ class Runner:
         if finding.follows is None:
             return False
         from ..findings.closures import closure_of
+        from ..state.errors import StateError
 
-        closure = closure_of(self.store, finding.follows.id)
+        try:
+            closure = closure_of(self.store, finding.follows.id)
+        except StateError as exc:
+            # A follow-up of a closed finding is noise; a run failing on every retry is worse
+            # (e.g. a function not granted the record): publish it, and say why.
+            log.warning(
+                "could not read whether %s is closed (%s): publishing its follow-up %s",
+                finding.follows.id,
+                exc,
+                finding.fingerprint,
+            )
+            return False
         if closure is None:
             return False
         self.closed_follow_ups += 1

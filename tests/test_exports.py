@@ -436,3 +436,31 @@ def test_a_closure_that_cannot_be_read_does_not_fail_the_run(
     published, _ = runner.publish([lifted(bulk())], "run-1")
     assert published == 1 and runner.closed_follow_ups == 0
     assert "could not read whether" in caplog.text
+
+
+def test_a_follow_up_published_during_the_run_is_counted_once(aws: LocalAws) -> None:
+    from docspace_sentinel.runtime.runner import RunContext, RunOutcome
+
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+
+    class Client:
+        requests_sent = 0
+
+    original = bulk()
+    closures.close(store, original.fingerprint, "resolved", "user:ann", now=store.now())
+    runner = Runner(
+        "restriction_release",
+        RunSettings(aws.table_name, aws.topic_arn),
+        client=Client(),  # type: ignore[arg-type]
+        store=store,
+        publisher=FindingPublisher(aws.topic_arn, sns_client=aws.sns),
+    )
+
+    def work(context: RunContext) -> RunOutcome:
+        assert context.publish(lifted(original)) is False
+        return RunOutcome(advances_cursor=False)
+
+    summary = runner.run({"from": "2026-11-29T13:00:00Z", "to": "2026-11-29T14:00:00Z"}, work)
+    assert summary["followUpsOfClosed"] == 1
+    assert summary["findingsPublished"] == 0 and summary["findingsSuppressed"] == 0
+    assert aws.findings() == []

@@ -234,8 +234,10 @@ class Runner:
         early = {"published": 0, "suppressed": 0}
 
         def publish_now(finding: Finding) -> bool:
+            closed = self.closed_follow_ups
             done, _ = self.publish([finding], invocation.run_key)
-            early["published" if done else "suppressed"] += 1
+            if self.closed_follow_ups == closed:  # a closed finding's follow-up: counted there
+                early["published" if done else "suppressed"] += 1
             return bool(done)
 
         context = RunContext(

@@ -15,6 +15,7 @@
     python -m local.cli webhooks install --url URL [--secret-name NAME] [--rotate-secret]
     python -m local.cli webhooks status [--url URL]
     python -m local.cli webhooks remove [--url URL] --yes
+    python -m local.cli findings close FINDING_ID --reason false-positive|resolved [--note TEXT]
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
@@ -72,8 +73,10 @@ def restrictions_list(args: argparse.Namespace) -> int:
 
 
 def restrictions_lift(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings.exports import ExportSettings
     from docspace_sentinel.workflows.restriction_release import lift
 
+    exports = ExportSettings.from_env()  # a bad setting fails here, before the lift
     records = _records()
     record = records.get(args.user_id)
     if record is None or not record.held:
@@ -84,9 +87,10 @@ def restrictions_lift(args: argparse.Namespace) -> int:
     if notice is not None:
         topic = env_str("FINDINGS_TOPIC_ARN")
         if topic:
-            from docspace_sentinel.findings.publisher import FindingPublisher
+            from docspace_sentinel.runtime.handler import finding_publisher
 
-            FindingPublisher(topic).publish(notice)
+            # with the exports the functions have (the lift updates the Security Hub finding)
+            finding_publisher(topic, exports).publish(notice)
     _print({"userId": record.user_id, "outcome": outcome})
     return 0 if outcome in ("lifted", "closed") else 1
 
@@ -181,7 +185,7 @@ def _publisher(
             settings,
             client=client,
             store=store,
-            publisher=cached_publisher(settings.topic_arn),
+            publisher=cached_publisher(settings.topic_arn, settings.exports),
         )
         runner.publish(findings, owner)
 
@@ -544,6 +548,10 @@ def parser() -> argparse.ArgumentParser:
     drop.add_argument("--allow-http", action="store_true", help=argparse.SUPPRESS)
     drop.add_argument("--yes", action="store_true", help="really delete it")
     drop.set_defaults(run=webhooks_remove)
+
+    from local.findings_cli import add_parser as add_findings_parser
+
+    add_findings_parser(groups)  # findings close (local/findings_cli.py)
     return top
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import datetime
@@ -110,7 +111,10 @@ def parts(cls: type) -> list[type]:
     """``cls`` and the settings classes it is built from (its fields' defaults that are
     settings themselves, e.g. the bulk guard's ``ResponseSettings``)."""
     found = [cls]
-    for default in getattr(cls, "_field_defaults", {}).values():
+    defaults = list(getattr(cls, "_field_defaults", {}).values())
+    if dataclasses.is_dataclass(cls):  # e.g. RunSettings.exports
+        defaults += [f.default for f in dataclasses.fields(cls)]
+    for default in defaults:
         if "from_env" in dir(type(default)):
             found += parts(type(default))
     return found

@@ -291,6 +291,7 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.realtime_cap("<window start>"),
         state_keys.own_action("<time>", "<kind>", "<target>", "…"),
         state_keys.CONFIG_SNAPSHOT,
+        state_keys.closed("<finding id>"),
     ]
     assert documented == [tuple(key) for key in built]
     assert state_keys.cursor("wf") == ("cursor#wf", "default")

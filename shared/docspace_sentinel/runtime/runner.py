@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
+from ..findings.exports import ExportSettings
 from ..findings.finding import Finding
 from ..findings.publisher import FindingPublisher
 from ..findings.routing import quiet_period
@@ -63,6 +64,8 @@ class RunSettings:
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
     concurrency: int = 4
+    #: Security Hub and EventBridge (``findings.exports``): off unless set.
+    exports: ExportSettings = ExportSettings()  # noqa: RUF009 - frozen, shared safely
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
@@ -95,6 +98,7 @@ class RunSettings:
                 cls.TIME_RESERVE_SECONDS, 60.0, minimum=0, maximum=600, env=env
             ),
             concurrency=env_int(cls.SCAN_CONCURRENCY, 4, minimum=1, maximum=32, env=env),
+            exports=ExportSettings.from_env(env),
         )
 
 
@@ -154,6 +158,8 @@ class Runner:
         self.publisher = publisher
         self.remaining_time = remaining_time
         self.scope = scope
+        #: Follow-ups not published because the finding they follow was closed (the CLI).
+        self.closed_follow_ups = 0
 
     def _lease(self) -> timedelta:
         seconds = self.remaining_time() if self.remaining_time else 900.0
@@ -229,8 +235,10 @@ class Runner:
         early = {"published": 0, "suppressed": 0}
 
         def publish_now(finding: Finding) -> bool:
+            closed = self.closed_follow_ups
             done, _ = self.publish([finding], invocation.run_key)
-            early["published" if done else "suppressed"] += 1
+            if self.closed_follow_ups == closed:  # a closed finding's follow-up: counted there
+                early["published" if done else "suppressed"] += 1
             return bool(done)
 
         context = RunContext(
@@ -271,6 +279,7 @@ class Runner:
             "eventsSkipped": outcome.events_skipped + scan.stats.malformed,
             "findingsPublished": published,
             "findingsSuppressed": suppressed,
+            "followUpsOfClosed": self.closed_follow_ups,
             "apiCalls": self.client.requests_sent,
             "cursorBefore": format_utc(cursor.position) if cursor else None,
             "cursorAfter": format_utc(cursor_after) if cursor_after else None,
@@ -287,6 +296,8 @@ class Runner:
         then only logged."""
         published = suppressed = 0
         for finding in findings:
+            if self._follows_closed(finding):
+                continue
             period = quiet_period(finding, max(self.settings.suppression, timedelta(minutes=1)))
             until = self.store.now() + period
             done = self.store.once(
@@ -301,6 +312,39 @@ class Runner:
             else:
                 suppressed += 1
         return published, suppressed
+
+    def _follows_closed(self, finding: Finding) -> bool:
+        """A follow-up of a finding an operator closed: not published, but counted and logged."""
+        if finding.follows is None:
+            return False
+        from ..findings.closures import closure_of
+        from ..state.errors import StateError
+
+        try:
+            closure = closure_of(self.store, finding.follows.id)
+        except StateError as exc:
+            # A follow-up of a closed finding is noise; a run failing on every retry is worse
+            # (e.g. a function not granted the record): publish it, and say why.
+            log.warning(
+                "could not read whether %s is closed (%s): publishing its follow-up %s",
+                finding.follows.id,
+                exc,
+                finding.fingerprint,
+            )
+            return False
+        if closure is None:
+            return False
+        self.closed_follow_ups += 1
+        log.info(
+            "not publishing %s (%s): it follows %s, closed as %s by %s at %s",
+            finding.fingerprint,
+            finding.kind,
+            finding.follows.id,
+            closure.reason,
+            closure.by,
+            closure.at,
+        )
+        return True
 
     def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:
         return lambda _claimed: {"messageId": self.publisher.publish(finding)}

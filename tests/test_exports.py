@@ -155,6 +155,25 @@ def test_portal_text_goes_in_one_line_and_bounded() -> None:
             assert len(value) <= asff.VALUE_MAX and "\n" not in value and "\u202e" not in value
 
 
+def test_a_name_of_invisible_characters_never_makes_a_blank_asff_value() -> None:
+    """Security Hub refuses Title, Description, Id and Details.Other values without a
+    non-blank character (``.*\\S.*``): a name of zero-width or isolate characters must not keep
+    the finding out (a refused import would also raise an export_failed alert)."""
+    import re
+
+    finding = bulk(
+        title="\u200b\u200b",
+        summary=" \u2066 \u2069 ",
+        user=UserRef(USER_ID, "\u200b\u200b", None),
+        room=RoomRef(4512, "\u2066 \u2069"),
+    )
+    built = asff.build(finding, ACCOUNT_OF, now=NOW)
+    values = [built["Title"], built["Description"]]
+    for resource in built["Resources"]:
+        values += [resource["Id"], *resource["Details"]["Other"].values()]
+    assert all(re.fullmatch(r".*\S.*", v) for v in values), values
+
+
 def test_a_finding_without_user_or_room_names_the_portal() -> None:
     built = asff.build(bulk(user=None, room=None), ACCOUNT_OF, now=NOW)
     (resource,) = built["Resources"]
@@ -404,6 +423,10 @@ def test_follow_ups_of_a_closed_finding_are_skipped_and_counted(aws: LocalAws) -
     published, _ = runner.publish([lifted(original), lifted(other)], "run-1")
     assert published == 1 and runner.closed_follow_ups == 1
     assert [f["follows"]["id"] for f in aws.findings()] == [other.fingerprint]
+    # a lift that failed is always said: a closed false positive's user is still disabled
+    failed = lifted(original, kind="restriction_failed")
+    assert runner.publish([failed], "run-2") == (1, 0)
+    assert [f["kind"] for f in aws.findings()] == ["restriction_failed"]
 
 
 def test_a_closure_records_who_when_and_why(aws: LocalAws) -> None:
@@ -464,3 +487,17 @@ def test_a_follow_up_published_during_the_run_is_counted_once(aws: LocalAws) -> 
     assert summary["followUpsOfClosed"] == 1
     assert summary["findingsPublished"] == 0 and summary["findingsSuppressed"] == 0
     assert aws.findings() == []
+
+
+def test_the_export_clients_give_up_in_seconds_not_the_lambdas_whole_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An export runs after SNS took the message: a hanging Security Hub or bus must not hold
+    the run (or the real-time consumer, 30 s) until Lambda kills it and the message is sent
+    again by the retry."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    exporter = Exporter(ExportSettings(security_hub=True, event_bus="bus"), account=ACCOUNT_OF)
+    for client in (exporter.securityhub().client, exporter.eventbus().client):
+        config = client.meta.config
+        assert config.connect_timeout <= 3 and config.read_timeout <= 5
+        assert config.retries["total_max_attempts"] <= 3  # one try and two SDK retries at most

@@ -808,3 +808,11 @@ def test_with_the_exports_each_publisher_imports_into_its_default_product_and_pu
         assert iam.decide(policy, _resolve_request(status)) != "allow", status
     unconditioned = iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN)
     assert iam.decide(policy, unconditioned) != "allow"  # e.g. a Severity or Note change
+    # RESOLVED together with another field (any product's finding): refused as a whole
+    for field in ("Severity.Label", "VerificationState", "Note.Text", "Types"):
+        context = {
+            "securityhub:ASFFSyntaxPath/Workflow.Status": ("RESOLVED",),
+            f"securityhub:ASFFSyntaxPath/{field}": ("x",),
+        }
+        both = iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN, context)
+        assert iam.decide(policy, both) != "allow", field

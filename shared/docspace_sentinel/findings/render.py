@@ -19,7 +19,7 @@ from .finding import Finding, Severity
 from .labels import TABLE_HIDDEN, action_phrase, is_appendix, label, outcome
 from .next_steps import steps
 from .normalize import TRUNCATED_SUFFIX, format_utc, shorten
-from .untrusted import chat, one_line, table_cell
+from .untrusted import chat, mail, one_line, table_cell
 
 # Slack renders one section of at most 3000 characters; AWS Chatbot passes the description on.
 CHATBOT_DESCRIPTION_LIMIT = 3000
@@ -72,7 +72,7 @@ def render_text(finding: Finding) -> str:
     a typed login with a line break cannot add a ``Portal:`` or ``Severity:`` line.
     """
     done = one_line(outcome(finding))
-    head = f"[{finding.severity.name}] {one_line(finding.title)}"
+    head = f"[{finding.severity.name}] {mail(finding.title)}"
     lines = [f"{head} - {done}" if done else head, ""]
     facts: list[tuple[str, str]] = []
     if finding.summary:
@@ -116,7 +116,7 @@ def render_text(finding: Finding) -> str:
     resources = resource_links(finding)
     if resources:
         lines += ["", "Links"]
-        lines += _aligned(resources, indent="  ")
+        lines += _aligned(resources, indent="  ", links=True)
     if appendix:
         lines += ["", "Appendix: raw ids (also in the finding's JSON)"]
         lines += _aligned(appendix, indent="  ")
@@ -125,6 +125,23 @@ def render_text(finding: Finding) -> str:
         lines.append(f"Portal:     {finding.portal_url}")
     lines.append(f"Finding id: {finding.fingerprint}")
     return "\n".join(lines) + "\n"
+
+
+def _chat_prefix(text: str, limit: int) -> str:
+    """``chat(text)`` in at most ``limit`` characters: the raw text is cut (the longest prefix
+    whose escaped form fits, with "…"), never the escaped one."""
+    escaped = chat(text)
+    if len(escaped) <= limit:
+        return escaped
+    raw = one_line(text)
+    low, high = 0, len(raw)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if len(chat(raw[:middle])) <= limit - 1:
+            low = middle
+        else:
+            high = middle - 1
+    return chat(raw[:low]) + "…"
 
 
 def render_chatbot(finding: Finding) -> dict[str, Any]:
@@ -137,10 +154,10 @@ def render_chatbot(finding: Finding) -> dict[str, Any]:
     """
     emoji = _SEVERITY_EMOJI[finding.severity]
     done = chat(outcome(finding))
-    title = f"{emoji} *{finding.severity.name}*: {chat(finding.title)}"
-    if done:
-        title += f" - {done}"
-    title = shorten(title, CHATBOT_TITLE_LIMIT)
+    # What Sentinel did comes first and is never cut; the portal's words share what is left,
+    # cut before escaping (an escaped "&amp;" is five characters and must never be split).
+    head = f"{emoji} *{finding.severity.name}*" + (f" ({done})" if done else "") + ": "
+    title = head + _chat_prefix(finding.title, max(CHATBOT_TITLE_LIMIT - len(head), 20))
     additional = {
         "workflow": finding.workflow,
         "severity": finding.severity.value,
@@ -307,9 +324,11 @@ def _value_text(value: Any, max_items: int, more: int = 0) -> str:
     return text
 
 
-def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
-    """``key: value`` lines; keys and values are rendered as untrusted (one line each)."""
-    pairs = [(one_line(k), one_line(v)) for k, v in pairs]
+def _aligned(pairs: list[tuple[str, str]], indent: str, *, links: bool = False) -> list[str]:
+    """``key: value`` lines; keys and values are rendered as untrusted (one line each, no link
+    unless ``links``: the lines of Sentinel's own deep links)."""
+    value = one_line if links else mail
+    pairs = [(one_line(k), value(v)) for k, v in pairs]
     width = max((len(k) for k, _ in pairs), default=0) + 1
     return [f"{indent}{(k + ':').ljust(width)} {v}" for k, v in pairs]
 
@@ -372,12 +391,12 @@ def _mapping_lines(
             if linker is not None and all(set(v) == {"id", "title"} for v in records):
                 for item in records:
                     url = linker(portal_url, item.get("id"))
-                    text = one_line(_record_text(item))
+                    text = mail(_record_text(item))
                     lines.append(f"{indent}  - {text}" + (f"  {url}" if url else ""))
             elif len(records) == len(shown):
                 lines.extend(_table(records, indent + "  "))
             else:
-                lines += [f"{indent}  - {one_line(_record_text(v))}" for v in shown]
+                lines += [f"{indent}  - {mail(_record_text(v))}" for v in shown]
             hidden = len(value) - len(shown) + more
             if hidden:
                 lines.append(f"{indent}  … and {hidden} more")

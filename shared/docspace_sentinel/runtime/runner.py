@@ -313,9 +313,13 @@ class Runner:
                 suppressed += 1
         return published, suppressed
 
+    #: Follow-ups that are news even after their finding was closed: a lift that failed leaves
+    #: the user disabled (a false positive's victim most of all), so it is always said.
+    ALWAYS_FOLLOWED = frozenset({"restriction_failed"})
+
     def _follows_closed(self, finding: Finding) -> bool:
         """A follow-up of a finding an operator closed: not published, but counted and logged."""
-        if finding.follows is None:
+        if finding.follows is None or finding.kind in self.ALWAYS_FOLLOWED:
             return False
         from ..findings.closures import closure_of
         from ..state.errors import StateError

@@ -128,7 +128,7 @@ class Exporter:
         if self._securityhub_client is None:
             import boto3
 
-            self._securityhub_client = boto3.client("securityhub")
+            self._securityhub_client = boto3.client("securityhub", config=_quick())
         return SecurityHub(self._securityhub_client, self.account)
 
     def eventbus(self) -> Any:
@@ -137,7 +137,7 @@ class Exporter:
         if self._events_client is None:
             import boto3
 
-            self._events_client = boto3.client("events")
+            self._events_client = boto3.client("events", config=_quick())
         return EventBus(self._events_client, self.settings.event_bus)
 
     # -- exporting -------------------------------------------------------------------------
@@ -201,6 +201,17 @@ class Exporter:
             log.exception(
                 "the export_failed notice for %s could not be published", finding.fingerprint
             )
+
+
+def _quick() -> Any:
+    """Short timeouts and few SDK retries: an export runs after SNS took the message and before
+    its record is confirmed, so a hanging Security Hub must cost seconds, not the Lambda's
+    whole timeout (the SDK defaults are 60 s and several retries, times ``ATTEMPTS``)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=3, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+    )
 
 
 def export_failed(finding: Finding, target: str, code: str, detail: str, attempts: int) -> Finding:

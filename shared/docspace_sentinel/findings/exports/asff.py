@@ -130,7 +130,11 @@ def generator_id(finding: Finding) -> str:
 
 
 def _text(value: object, limit: int) -> str:
-    return shorten(one_line(value), limit) or "-"
+    r"""One line, runs of blanks as one space, trimmed, at most ``limit`` characters, never
+    blank: Security Hub refuses a Title, Description, Id or ``Details.Other`` value that does
+    not match ``.*\S.*``, and a name of zero-width characters must not keep a real finding out."""
+    text = " ".join(one_line(value).split())
+    return shorten(text, limit) or "-"
 
 
 def _resources(finding: Finding, account: Account) -> list[dict[str, Any]]:
@@ -187,7 +191,9 @@ def build(finding: Finding, account: Account, *, now: datetime) -> dict[str, Any
         "UpdatedAt": format_utc(max(finding.created_at, now)),
         "Severity": {"Label": label, "Normalized": normalized, "Original": finding.severity.value},
         "Title": _text(finding.title, TITLE_MAX),
-        "Description": _text(finding.summary or finding.title, DESCRIPTION_MAX),
+        "Description": _text(
+            finding.summary if finding.summary.strip() else finding.title, DESCRIPTION_MAX
+        ),
         "ProductFields": {
             f"{FIELD_PREFIX}workflow": finding.workflow,
             f"{FIELD_PREFIX}kind": finding.kind,

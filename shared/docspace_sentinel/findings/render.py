@@ -104,10 +104,9 @@ def render_text(finding: Finding) -> str:
     if finding.actions:
         lines += ["", "What Sentinel did"]
         for a in finding.actions:
-            detail = f" ({one_line(a.detail)})" if a.detail else ""
+            detail = f" ({mail(a.detail)})" if a.detail else ""
             lines.append(
-                f"  {one_line(a.action)} {one_line(a.target)}: "
-                f"{one_line(_status_text(a.status))}{detail}"
+                f"  {mail(a.action)} {mail(a.target)}: {one_line(_status_text(a.status))}{detail}"
             )
     next_steps = steps(finding)
     if next_steps:
@@ -328,7 +327,7 @@ def _aligned(pairs: list[tuple[str, str]], indent: str, *, links: bool = False) 
     """``key: value`` lines; keys and values are rendered as untrusted (one line each, no link
     unless ``links``: the lines of Sentinel's own deep links)."""
     value = one_line if links else mail
-    pairs = [(one_line(k), value(v)) for k, v in pairs]
+    pairs = [(mail(k), value(v)) for k, v in pairs]
     width = max((len(k) for k, _ in pairs), default=0) + 1
     return [f"{indent}{(k + ':').ljust(width)} {v}" for k, v in pairs]
 

@@ -19,6 +19,7 @@
         [--room ROOM_ID] (--until 2026-12-31[T08:00:00Z] | --permanent) --reason "..." [--by WHO]
     python -m local.cli suppress list [--all | --hits]
     python -m local.cli suppress remove RULE_ID
+    python -m local.cli findings close FINDING_ID --reason false-positive|resolved [--note TEXT]
 
 ``USER`` is a user id or an email that names exactly one portal user. An ``ENTRY`` is an IPv4
 or IPv6 address, a CIDR block or an ``a-b`` range. A change runs the portal sync in the mode
@@ -79,8 +80,10 @@ def restrictions_list(args: argparse.Namespace) -> int:
 
 
 def restrictions_lift(args: argparse.Namespace) -> int:
+    from docspace_sentinel.findings.exports import ExportSettings
     from docspace_sentinel.workflows.restriction_release import lift
 
+    exports = ExportSettings.from_env()  # a bad setting fails here, before the lift
     records = _records()
     record = records.get(args.user_id)
     if record is None or not record.held:
@@ -91,9 +94,10 @@ def restrictions_lift(args: argparse.Namespace) -> int:
     if notice is not None:
         topic = env_str("FINDINGS_TOPIC_ARN")
         if topic:
-            from docspace_sentinel.findings.publisher import FindingPublisher
+            from docspace_sentinel.runtime.handler import finding_publisher
 
-            FindingPublisher(topic).publish(notice)
+            # with the exports the functions have (the lift updates the Security Hub finding)
+            finding_publisher(topic, exports).publish(notice)
     _print({"userId": record.user_id, "outcome": outcome})
     return 0 if outcome in ("lifted", "closed") else 1
 
@@ -123,8 +127,22 @@ def restrictions_extend(args: argparse.Namespace) -> int:
     if not records.extend(args.user_id, until):
         print(f"no active restriction for {args.user_id}", file=sys.stderr)
         return 1
-    _print(records.get(args.user_id).to_dict())  # type: ignore[union-attr]
+    record = records.get(args.user_id)
+    _publish_change(record, f"extended until {until:%Y-%m-%d %H:%M} UTC")
+    _print(record.to_dict())  # type: ignore[union-attr]
     return 0
+
+
+def _publish_change(record: Any, what: str) -> None:
+    """Publish the follow-up of an extended or permanent restriction (``FINDINGS_TOPIC_ARN``)."""
+    topic = env_str("FINDINGS_TOPIC_ARN")
+    if not topic or record is None:
+        return
+    from docspace_sentinel.findings.publisher import FindingPublisher
+    from docspace_sentinel.workflows.restriction_release import changed_notice
+
+    portal = env_str("DOCSPACE_URL") or ""
+    FindingPublisher(topic).publish(changed_notice(portal, record, what))
 
 
 def restrictions_permanent(args: argparse.Namespace) -> int:
@@ -132,7 +150,9 @@ def restrictions_permanent(args: argparse.Namespace) -> int:
     if not records.make_permanent(args.user_id):
         print(f"no active restriction for {args.user_id}", file=sys.stderr)
         return 1
-    _print(records.get(args.user_id).to_dict())  # type: ignore[union-attr]
+    record = records.get(args.user_id)
+    _publish_change(record, "made permanent: it is never lifted automatically")
+    _print(record.to_dict())  # type: ignore[union-attr]
     return 0
 
 
@@ -238,7 +258,7 @@ def _publisher(
             settings,
             client=client,
             store=store,
-            publisher=cached_publisher(settings.topic_arn),
+            publisher=cached_publisher(settings.topic_arn, settings.exports),
         )
         runner.publish(findings, owner)
 
@@ -626,6 +646,10 @@ def parser() -> argparse.ArgumentParser:
     drop_rule = sup_commands.add_parser("remove", help="delete a rule now")
     drop_rule.add_argument("rule_id")
     drop_rule.set_defaults(run=suppress_remove)
+
+    from local.findings_cli import add_parser as add_findings_parser
+
+    add_findings_parser(groups)  # findings close (local/findings_cli.py)
     return top
 
 

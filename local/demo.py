@@ -3,7 +3,8 @@
 It starts the DocSpace simulator on 127.0.0.1 with the demo scenario (a seeded portal with a
 planted case for each workflow), creates the state table, the findings topic and an SQS queue
 subscribed to it in moto, runs each workflow's Lambda handler in this process as EventBridge
-Scheduler would fire it, and prints every finding as an email subscriber receives it.
+Scheduler would fire it, and prints every finding as an email subscriber receives it (and the
+bulk-change findings and the restriction-lifted follow-up also as the chat message).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ sys.path.insert(0, str(ROOT / "shared"))
 
 from docspace_sentinel.docspace.client import DocSpaceClient  # noqa: E402
 from docspace_sentinel.docspace.dates import format_utc  # noqa: E402
-from docspace_sentinel.findings.finding import Finding  # noqa: E402
+from docspace_sentinel.findings.finding import Finding, Severity  # noqa: E402
+from docspace_sentinel.findings.routing import ALERT, category  # noqa: E402
+from docspace_sentinel.findings.sns_request import email_subject  # noqa: E402
 from docspace_sentinel.state.restrictions import RestrictionStore  # noqa: E402
 from docspace_sentinel.state.store import StateStore  # noqa: E402
 from local.lambda_runtime import invoke  # noqa: E402
@@ -124,11 +127,36 @@ def _scheduled(function: str, when: datetime, label: str | None = None) -> dict[
     )
 
 
-def _print_findings(aws: Any) -> int:
+#: Findings that would reach the alert mailbox (the template's filter policy with
+#: ``AlertEmailMinSeverity`` medium: alerts at or above it and follow-ups, never reports).
+MAILBOX: Counter[str] = Counter()
+
+
+def _print_findings(aws: Any, *, chat: bool = False) -> int:
+    """Print each new finding as the e-mail subscriber gets it (subject and body); ``chat``:
+    also as the AWS Chatbot message (Slack/Teams)."""
     findings = [Finding.from_dict(item) for item in aws.findings()]
     for finding in findings:
+        routed = category(finding)
+        to_mailbox = routed == ALERT and (
+            finding.severity.rank >= Severity.MEDIUM.rank or finding.follows is not None
+        )
+        MAILBOX["alert mailbox" if to_mailbox else "not mailed"] += 1
         print(f"\n--- finding {finding.fingerprint} ({finding.workflow}/{finding.kind}) ---")
+        where = "to the alert mailbox" if to_mailbox else "not to the alert mailbox"
+        print(f"({routed}, {finding.severity.value}: {where})")
+        print(f"Subject: {email_subject(finding)}\n")
         print(finding.render_text())
+        if chat:
+            note = finding.render_chatbot()
+            content = note["content"]
+            print("Chat (AWS Chatbot, Slack/Teams):")
+            print(f"  title:  {content['title']}")
+            print(f"  thread: {note['metadata']['threadId']}")
+            print("  description:")
+            print("\n".join(f"    {line}" for line in content["description"].splitlines()))
+            print("  next steps:")
+            print("\n".join(f"    - {step}" for step in content["nextSteps"]))
     return len(findings)
 
 
@@ -300,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _heading("Bulk file-change guard (dry run, the default)")
         _scheduled("bulk_change_guard", now)
-        total += _print_findings(aws)
+        total += _print_findings(aws, chat=True)
 
         _heading("Bulk file-change guard in enforce mode (an on-demand re-scan of 4 days)")
         old_burst = _plant_old_burst(scenario, now - timedelta(days=3))
@@ -312,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ |= {"MODE": "enforce", "RESTRICTION_MINUTES": "60"}
         window = {"from": format_utc(now - timedelta(days=4)), "to": format_utc(now)}
         _run("bulk_change_guard", window, "bulk_change_guard enforce")
-        total += _print_findings(aws)
+        total += _print_findings(aws, chat=True)
         bulk = scenario.planted.bulk_changer
         if bulk is not None:
             status = scenario.user_by_id(bulk.user_id).status
@@ -325,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             # what `python -m local.cli restrictions extend USER --until ...` does
             records.extend(record.user_id, now - timedelta(minutes=1))
         _scheduled("restriction_release", now + timedelta(minutes=10), "release: expired")
-        total += _print_findings(aws)
+        total += _print_findings(aws, chat=True)
         if bulk is not None:
             status = scenario.user_by_id(bulk.user_id).status
             print(f"\nOn the portal, {bulk.user_id} now has status {status} (1 = active)")
@@ -373,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         _scheduled("vdr_activity", now + timedelta(minutes=15), "vdr_activity 15 min later")
         repeated = _print_findings(aws)
 
-        _heading(f"Done: {total} findings published, {repeated} repeated")
+        _heading(
+            f"Done: {total} findings published, {repeated} repeated; "
+            f"{MAILBOX['alert mailbox']} reach the alert mailbox (AlertEmailMinSeverity medium, "
+            f"follow-ups, no reports), {MAILBOX['not mailed']} do not"
+        )
     return 0
 
 

@@ -39,6 +39,12 @@ PARAMETERS = {
     "WebhookSecretArn": "docspace-sentinel/webhook-secret",
 }
 REALTIME_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:sentinel-RealtimeQueue"
+#: The same with both exports on (Security Hub, an EventBridge bus).
+EXPORT_BUS = "security-team"
+EXPORTS_ON = {**PARAMETERS, "SecurityHubExport": "true", "EventBusName": EXPORT_BUS}
+PRODUCT_ARN = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+HUB_ARN = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default"
+EXPORT_BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{EXPORT_BUS}"
 
 #: What ``Ref`` / ``Fn::GetAtt`` of the stack's resources resolve to.
 CONFIG_PARAMETER_NAME = f"/{STACK}/config"
@@ -191,12 +197,14 @@ def translate(template: Mapping[str, Any]) -> dict[str, Any]:
     return translated
 
 
-def function_statements(translated: Mapping[str, Any], function: str) -> list[dict[str, Any]]:
+def function_statements(
+    translated: Mapping[str, Any], function: str, parameters: Mapping[str, str] = PARAMETERS
+) -> list[dict[str, Any]]:
     """Every statement of the inline policies of ``function``'s execution role, resolved."""
     role = translated["Resources"][function]["Properties"]["Role"]
     role_id = role["Fn::GetAtt"][0]
     properties = translated["Resources"][role_id]["Properties"]
-    resolver = Resolver(translated, PARAMETERS)
+    resolver = Resolver(translated, parameters)
     statements: list[dict[str, Any]] = []
     for policy in resolver.value(properties.get("Policies") or []):
         found = policy["PolicyDocument"]["Statement"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +111,10 @@ def parts(cls: type) -> list[type]:
     """``cls`` and the settings classes it is built from (its fields' defaults that are
     settings themselves, e.g. the bulk guard's ``ResponseSettings``)."""
     found = [cls]
-    for default in getattr(cls, "_field_defaults", {}).values():
+    defaults = list(getattr(cls, "_field_defaults", {}).values())
+    if dataclasses.is_dataclass(cls):  # e.g. RunSettings.exports
+        defaults += [f.default for f in dataclasses.fields(cls)]
+    for default in defaults:
         if "from_env" in dir(type(default)):
             found += parts(type(default))
     return found
@@ -126,3 +131,13 @@ def env_constants(cls: type, prefix: str = "") -> set[str]:
         and name.startswith(prefix)
         and isinstance(value := getattr(part, name), str)
     }
+
+
+class Clock:
+    """A settable clock for ``StateStore(clock=...)``: ``clock.now = ...`` moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -103,7 +103,7 @@ def test_the_finding_of_a_burst_in_one_room() -> None:
     finding = bulk_finding(burst, Surroundings({42: "Project X VDR"}, LOGINS), GUARD, PORTAL)
     assert (finding.kind, finding.title) == (
         "bulk_file_change",
-        "John Doe changed 5 distinct files within 10 minutes",
+        "John Doe changed 5 files in 10 minutes",
     )
     assert finding.summary == (
         "John Doe changed 5 distinct files within 10 minutes, between 2026-11-04 09:10:05 and "

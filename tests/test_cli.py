@@ -53,7 +53,18 @@ def test_list_extend_permanent_and_lift(
     assert main(["restrictions", "lift", user_id]) == 0
     assert json.loads(capsys.readouterr().out)["outcome"] == "lifted"
     assert simulator.scenario.user_by_id(user_id).status == 1
-    assert [f["kind"] for f in aws.findings()] == ["restriction_lifted"]
+    # each change is a follow-up of the bulk-change finding that restricted the user
+    notices = aws.findings()
+    assert [f["kind"] for f in notices] == [
+        "restriction_extended",
+        "restriction_extended",
+        "restriction_lifted",
+    ]
+    assert "extended until" in notices[0]["summary"]
+    assert "made permanent" in notices[1]["summary"]
+    original = records.get(user_id).finding_id  # type: ignore[union-attr]
+    assert original and {n["follows"]["id"] for n in notices} == {original}
+    assert all(n["follows"]["title"].startswith("[HIGH] ") for n in notices)
     assert main(["restrictions", "lift", user_id]) == 1  # nothing left to lift
     assert main(["restrictions", "list"]) == 0
     assert json.loads(capsys.readouterr().out) == []

@@ -262,11 +262,17 @@ def test_health_check_on_the_release_runs(
     kinds = lambda: [(f["kind"], f["evidence"]["problem"]) for f in aws.findings()]  # noqa: E731
 
     assert _release(0)["webhook"] == "missing"
-    assert kinds() == [("webhook_unhealthy", "missing")]
+    [missing] = aws.findings()
+    assert missing["kind"] == "webhook_unhealthy" and missing["evidence"]["problem"] == "missing"
     assert _release(5)["webhook"] == "missing" and kinds() == []  # once per suppression period
 
     assert cli(capsys, "install", "--url", url + "/", "--allow-http")[0] == 0
-    assert _release(10)["webhook"] == "healthy" and kinds() == []
+    # healthy again: one follow-up of the finding it follows, then quiet
+    assert _release(10)["webhook"] == "healthy"
+    [back] = aws.findings()
+    assert (back["kind"], back["severity"]) == ("webhook_healthy", "low")
+    assert back["follows"] == {"id": missing["id"], "title": f"[MEDIUM] {missing['title']}"}
+    assert _release(12)["webhook"] == "healthy" and kinds() == []
 
     (config,) = simulator.webhooks.configs.values()
     config.last_success_on = to_micros(utc_now() - timedelta(hours=1))
@@ -280,7 +286,9 @@ def test_health_check_on_the_release_runs(
     assert _release(20)["webhook"] == "disabled" and kinds() == [("webhook_unhealthy", "disabled")]
 
     config.enabled, config.last_failure_on = True, None
-    assert _release(25)["webhook"] == "healthy" and kinds() == []
+    assert _release(25)["webhook"] == "healthy"
+    [back] = aws.findings()
+    assert back["kind"] == "webhook_healthy" and back["evidence"]["was"] == "disabled"
 
     monkeypatch.setenv("WEBHOOK_RECEIVER_URL", "")
     assert "webhook" not in _release(30)  # off

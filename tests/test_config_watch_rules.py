@@ -16,7 +16,7 @@ from docspace_sentinel.workflows.config_watch.catalogue import Subject, Watched
 from docspace_sentinel.workflows.config_watch.merge import Pending, merge
 from docspace_sentinel.workflows.config_watch.ownership import Ownership
 from docspace_sentinel.workflows.config_watch.settings import ConfigWatchSettings
-from docspace_sentinel.workflows.config_watch.snapshot import SnapshotChange
+from docspace_sentinel.workflows.config_watch.snapshot import Snapshot, SnapshotChange, diff
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 KEY_USER = "aaaaaaaa-1111-4111-8111-111111111111"
@@ -72,22 +72,34 @@ def test_our_disable_and_ip_sync_are_ours_once_each() -> None:
         OwnAction(journal.IP_SYNC, journal.PORTAL, T0 + timedelta(minutes=1), "ip_allowlist"),
     ]
     own = Ownership(KEY_USER.upper(), entries, TEN)
-    assert own.explain(_event(6032, target=(VICTIM,))) == entries[0]
-    assert own.explain(_event(4020, target=(VICTIM.upper(),))) == entries[0]  # another code
-    assert own.explain(_event(6032, target=(VICTIM,))) is None  # the entry is used up for 6032
-    assert own.explain(_event(6094)) == entries[1]
-    assert own.explain(_event(6094)) is None  # a second 6094: not ours
+    events = [
+        _event(6032, target=(VICTIM,), event_id=1),
+        _event(4020, target=(VICTIM.upper(),), event_id=2),  # another code: the same entry
+        _event(6032, target=(VICTIM,), event_id=3, at=T0 + timedelta(minutes=5)),  # used up
+        _event(6094, event_id=4, at=T0 + timedelta(minutes=1, seconds=2)),
+        _event(6094, event_id=5, at=T0 + timedelta(minutes=4)),  # a second 6094: not ours
+    ]
+    assert own.explained(events) == {1: entries[0], 2: entries[0], 4: entries[1]}
 
 
-def test_not_ours_by_another_user_far_in_time_or_for_another_target() -> None:
+def test_not_ours_by_another_user_far_in_time_before_the_note_or_for_another_target() -> None:
     entries = [OwnAction(journal.DISABLE, VICTIM, T0, "bulk_change_guard")]
-    assert Ownership(KEY_USER, entries, TEN).explain(_event(6032, user=OTHER)) is None
-    late = _event(6032, at=T0 + timedelta(minutes=11), target=(VICTIM,))
-    assert Ownership(KEY_USER, entries, TEN).explain(late) is None
-    elsewhere = _event(6032, target=(OTHER,))
-    assert Ownership(KEY_USER, entries, TEN).explain(elsewhere) is None
-    assert Ownership(KEY_USER, entries, TEN).explain(_event(6009)) is None  # not a code we write
-    assert Ownership(KEY_USER, entries, TEN).by_key_user(_event(6009))
+    own = Ownership(KEY_USER, entries, TEN)
+    assert own.explained([_event(6032, user=OTHER)]) == {}
+    assert own.explained([_event(6032, at=T0 + timedelta(minutes=11), target=(VICTIM,))]) == {}
+    # our event comes after our note: one well before it is someone else's, holding our key
+    assert own.explained([_event(6032, at=T0 - timedelta(minutes=8), target=(VICTIM,))]) == {}
+    assert own.explained([_event(6032, target=(OTHER,))]) == {}
+    assert own.explained([_event(6009)]) == {}  # not a code we write
+    assert own.by_key_user(_event(6009))
+
+
+def test_an_entry_goes_to_the_event_closest_to_it() -> None:
+    """An intruder's 6094 with our key a minute before our sync's own does not take its note."""
+    entries = [OwnAction(journal.IP_SYNC, journal.PORTAL, T0, "ip_allowlist")]
+    intruder = _event(6094, at=T0 - timedelta(seconds=50), event_id=1)
+    ours = _event(6094, at=T0 + timedelta(seconds=1), event_id=2)
+    assert Ownership(KEY_USER, entries, TEN).explained([intruder, ours]) == {2: entries[0]}
 
 
 # -- merge ------------------------------------------------------------------------------------
@@ -110,6 +122,17 @@ def test_a_user_type_change_explains_a_new_admin() -> None:
     assert merge([raised], pending, audit_read_until=T0, lag=TEN).confirmed == {
         9: [pending[0].change]
     }
+
+
+def test_a_change_is_never_blamed_on_an_event_made_after_it_was_seen() -> None:
+    """Restrictions seen off at T0: the admin who switched them back on at T0 + 30 min is not
+    the one who switched them off."""
+    pending = [Pending(_snap(Subject.IP_RESTRICTIONS, "", "disabled"), T0 - timedelta(hours=1), T0)]
+    fixer = _change(
+        _event(6094, user=OTHER, at=T0 + timedelta(minutes=30)), Subject.IP_RESTRICTIONS
+    )
+    merged = merge([fixer], pending, audit_read_until=T0 + timedelta(hours=1), lag=TEN)
+    assert merged.confirmed == {} and merged.alone == pending
 
 
 def test_an_unexplained_change_waits_for_the_lag_then_goes_alone() -> None:
@@ -140,3 +163,112 @@ def test_the_documented_catalogue_is_the_catalogue() -> None:
     documented = {int(code): (name, subject, level.lower()) for code, name, subject, level in rows}
     expected = {code: (w.name, w.subject, w.severity.value) for code, w in CATALOGUE.items()}
     assert documented == expected
+
+
+def test_our_ip_sync_absorbs_only_the_list_it_wrote() -> None:
+    """A snapshot change still waiting for its event is dropped as ours only when the list and
+    switch now are what our sync noted it wrote; an intruder's switch-off is kept."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from docspace_sentinel.docspace.models.ip_restrictions import list_digest
+    from docspace_sentinel.workflows.config_watch import Sorted, _merge
+
+    entries = [["203.0.113.7", False], ["198.51.100.23", False]]
+    ours = {"enabled": True, "entries": entries}
+    noted = OwnAction(journal.IP_SYNC, journal.PORTAL, T0, "ip_allowlist",
+                      list_digest(True, [(ip, a) for ip, a in entries]))  # fmt: skip
+    sync_event = _change(_event(6094, at=T0 + timedelta(seconds=1), event_id=7),
+                         Subject.IP_RESTRICTIONS)  # fmt: skip
+    sorted_ = Sorted([], [(sync_event, noted)], [], frozenset())
+    context: Any = SimpleNamespace(
+        scan=SimpleNamespace(completed_until=T0 + timedelta(minutes=5)),
+        settings=SimpleNamespace(lag=TEN),
+    )
+
+    def waiting(after: dict[str, Any]) -> Pending:
+        change = SnapshotChange(Subject.IP_RESTRICTIONS, "", "changed", Severity.MEDIUM,
+                                "IP list changed", None, after, None)  # fmt: skip
+        return Pending(change, T0 - timedelta(hours=1), T0 + timedelta(minutes=4))
+
+    mine, theirs = waiting(ours), waiting({"enabled": False, "entries": entries})
+    merged = _merge(context, sorted_, [mine, theirs])
+    assert merged.waiting == [theirs] and merged.alone == [] and merged.confirmed == {}
+
+
+# -- second review: matching, compaction, carry-over -------------------------------------------
+
+
+def test_a_password_change_never_takes_the_blame_for_someone_elses_session_change() -> None:
+    """X changes the session lifetime; later Y changes their own password (4017 and its cookie
+    reset 6032). The session change is X's, not the side effect's."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from docspace_sentinel.workflows.config_watch import Sorted, _merge
+
+    real = _change(_event(6032, user=OTHER, at=T0 + timedelta(minutes=10), event_id=1),
+                   Subject.SESSION)  # fmt: skip
+    reset = _change(_event(6032, user=VICTIM, at=T0 + timedelta(minutes=40), event_id=2),
+                    Subject.SESSION)  # fmt: skip
+    change = SnapshotChange(Subject.SESSION, "", "changed", Severity.MEDIUM, "s", {}, {}, None)
+    pending = [Pending(change, T0, T0 + timedelta(hours=1))]
+    context: Any = SimpleNamespace(
+        scan=SimpleNamespace(completed_until=T0 + timedelta(hours=2)),
+        settings=SimpleNamespace(lag=TEN),
+    )
+    merged = _merge(context, Sorted([real], [], [reset], frozenset()), pending)
+    assert list(merged.confirmed) == [1]
+
+
+def test_an_own_ip_sync_is_still_recognised_once_its_waiting_change_is_compacted() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from docspace_sentinel.docspace.models.ip_restrictions import list_digest
+    from docspace_sentinel.workflows.config_watch import Sorted, _merge
+    from docspace_sentinel.workflows.config_watch.state import fit
+
+    def listed(n: int) -> dict[str, Any]:
+        return {"enabled": True,
+                "entries": [[f"10.0.{i // 250}.{i % 250}", False] for i in range(n)]}  # fmt: skip
+
+    after = listed(120)  # more than the state table keeps whole
+    change = SnapshotChange(Subject.IP_RESTRICTIONS, "", "changed", Severity.MEDIUM, "c",
+                            listed(119), after, None)  # fmt: skip
+    _, [stored] = fit(Snapshot({}, {}), [Pending(change, T0 - timedelta(hours=1), T0)])
+    assert "sha256" in stored.change.after
+    written = list_digest(True, ((e[0], e[1]) for e in after["entries"]))
+    own = _change(_event(6094, at=T0, event_id=9), Subject.IP_RESTRICTIONS)
+    noted = OwnAction(journal.IP_SYNC, journal.PORTAL, T0, "ip_allowlist", written)
+    context: Any = SimpleNamespace(
+        scan=SimpleNamespace(completed_until=T0 + timedelta(hours=1)),
+        settings=SimpleNamespace(lag=TEN),
+    )
+    merged = _merge(context, Sorted([], [(own, noted)], [], frozenset()), [stored])
+    assert merged.alone == merged.waiting == []
+
+
+def test_a_shrunk_section_unread_for_a_run_reports_no_change_when_it_comes_back() -> None:
+    from docspace_sentinel.workflows.config_watch.snapshot import carry_forward
+    from docspace_sentinel.workflows.config_watch.state import comparable, fit
+
+    trusted = [f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}" for i in range(30000)]
+    tfa = {"app": {"enabled": True, "trustedIps": trusted}}
+    first, _ = fit(Snapshot({"tfa": tfa, "owner": "o"}, {}), [])
+    assert "tfa#shrunk" in first.unreadable
+    blind = Snapshot({"owner": "o"}, {"tfa": "500 ServerError"})
+    second, _ = fit(carry_forward(first, blind), [])
+    back = Snapshot({"tfa": tfa, "owner": "o"}, {})
+    assert diff(second, comparable(second, back)) == []
+
+
+def test_a_section_kept_as_a_digest_still_reports_that_it_changed() -> None:
+    from docspace_sentinel.workflows.config_watch.state import comparable, fit
+
+    admins = {f"{i:08d}-0000-4000-8000-000000000000": "x" * 250 for i in range(1200)}
+    first, _ = fit(Snapshot({"admins": admins}, {}), [])
+    more = {**admins, "ffffffff-0000-4000-8000-000000000000": "evil"}
+    [change] = diff(first, comparable(first, Snapshot({"admins": more}, {})))
+    assert (change.subject, change.change) == ("admins", "changed")
+    assert diff(first, comparable(first, Snapshot({"admins": admins}, {}))) == []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import responses
 
-from docspace_sentinel.docspace.errors import AuthError, ServerError
+from docspace_sentinel.docspace.errors import AuthError
 from docspace_sentinel.docspace.transport import RetryPolicy
 from docspace_sentinel.findings.finding import Severity
 from docspace_sentinel.workflows.config_watch import snapshot as snap
@@ -276,11 +276,40 @@ def test_read_snapshot_marks_403_402_404_and_malformed_sections_unreadable() -> 
 
 
 @responses.activate
-def test_read_snapshot_lets_auth_and_server_errors_fail_the_run() -> None:
+def test_a_401_fails_the_run_but_one_broken_endpoint_leaves_only_its_section_unread() -> None:
     stub_all(**{"settings/tfaapp": error(401)})
     with pytest.raises(AuthError):
         read_snapshot(make_client())
     responses.reset()
+    # A 5xx after the retries: that section is unread this run; the others and the audit
+    # path carry on (the section keeps its last value: carry_forward).
     stub_all(**{"settings/tfaapp": error(500)})
-    with pytest.raises(ServerError):
-        read_snapshot(make_client(retry=RetryPolicy(max_attempts=1)))
+    snapshot = read_snapshot(make_client(retry=RetryPolicy(max_attempts=1)))
+    assert snapshot.unreadable == {"tfa": "500 ServerError"}
+    assert "ip_restrictions" in snapshot.sections and "tfa" not in snapshot.sections
+
+
+def test_sso_no_longer_checking_the_identity_providers_signatures_is_high() -> None:
+    from docspace_sentinel.workflows.config_watch.snapshot import Snapshot, diff
+
+    checked = {"enabled": True, "entityId": "idp", "verifyAuthResponsesSign": True,
+               "verifyLogoutRequestsSign": True, "verifyLogoutResponsesSign": True}  # fmt: skip
+    unchecked = {**checked, "verifyAuthResponsesSign": False}
+    [change] = diff(Snapshot({"sso": checked}, {}), Snapshot({"sso": unchecked}, {}))
+    assert (change.change, change.severity) == ("weakened", Severity.HIGH)
+    assert "verifyAuthResponsesSign" in change.summary
+    # a stored section from before these were read: no change on upgrade
+    old = {"enabled": True, "entityId": "idp"}
+    assert diff(Snapshot({"sso": old}, {}), Snapshot({"sso": checked}, {})) == []
+
+
+def test_a_section_unread_for_a_run_keeps_its_last_value_so_the_change_still_shows() -> None:
+    from docspace_sentinel.workflows.config_watch.snapshot import Snapshot, carry_forward, diff
+
+    first = Snapshot({"owner": "o1"}, {})
+    blind = Snapshot({}, {"owner": "500 ServerError"})
+    assert diff(first, blind) == []
+    kept = carry_forward(first, blind)
+    assert kept.sections == {"owner": "o1"} and kept.unreadable == {}
+    [change] = diff(kept, Snapshot({"owner": "o2"}, {}))
+    assert (change.subject, change.change, change.after) == ("owner", "changed", "o2")

@@ -32,7 +32,7 @@ def test_the_snapshot_and_the_waiting_changes_round_trip(aws: LocalAws) -> None:
     assert loaded == cw_state.SnapshotRecord(snapshot, T0, tuple(pending), version)
 
 
-def test_a_section_too_large_for_one_item_is_kept_unreadable_not_a_failed_run(
+def test_a_section_too_large_for_one_item_is_kept_as_digests_not_a_failed_run(
     aws: LocalAws,
 ) -> None:
     store = _store(aws)
@@ -40,11 +40,42 @@ def test_a_section_too_large_for_one_item_is_kept_unreadable_not_a_failed_run(
     snapshot = Snapshot({"admins": huge, "owner": "o1"}, {})
     store.save(snapshot, T0, [], 0)
     loaded = store.load()
+    assert loaded.snapshot is not None and loaded.snapshot.sections["owner"] == "o1"
+    assert str(loaded.snapshot.sections["admins"]).startswith("sha256:")  # never cut
+    assert "admins#shrunk" in loaded.snapshot.unreadable
+    # the next run compares like with like: no flood of "new admins"
+    assert diff(loaded.snapshot, cw_state.comparable(loaded.snapshot, snapshot)) == []
+
+
+def test_two_factor_switched_off_stays_visible_however_long_its_trusted_list_grows(
+    aws: LocalAws,
+) -> None:
+    """An intruder fills 2FA's trusted addresses (the server does not bound them) to push the
+    section out of the record: its switch is still compared."""
+    store = _store(aws)
+    trusted = [f"10.{n // 250}.{n % 250}.1-" + "9" * 380 for n in range(1000)]  # ~400 KB
+    on = {"app": {"enabled": True, "trustedIps": trusted}}
+    store.save(Snapshot({"tfa": on}, {}), T0, [], 0)
+    loaded = store.load()
     assert loaded.snapshot is not None
-    assert "admins" not in loaded.snapshot.sections and loaded.snapshot.sections["owner"] == "o1"
-    assert loaded.snapshot.unreadable["admins"].startswith("too large to keep")
-    # the next run compares nothing for it: no flood of "new admins"
-    assert diff(loaded.snapshot, snapshot) == []
+    off = Snapshot({"tfa": {"app": {"enabled": False, "trustedIps": trusted}}}, {})
+    changes = diff(loaded.snapshot, cw_state.comparable(loaded.snapshot, off))
+    assert [(c.subject, c.change, c.severity) for c in changes] == [
+        ("tfa", "disabled", Severity.HIGH)
+    ]
+    same = Snapshot({"tfa": on}, {})
+    assert diff(loaded.snapshot, cw_state.comparable(loaded.snapshot, same)) == []
+
+
+def test_a_hostile_name_cannot_push_the_record_past_dynamodbs_limit(aws: LocalAws) -> None:
+    store = _store(aws)
+    name = "n" * 500_000
+    change = SnapshotChange("webhook", "1", "created", Severity.HIGH, f"webhook {name!r} created",
+                            None, {"name": name}, "u1")  # fmt: skip
+    store.save(Snapshot({"webhook": {"1": {"name": name}}}, {}), T0, [Pending(change, None, T0)], 0)
+    loaded = store.load()
+    assert loaded.snapshot is not None and len(loaded.pending) == 1
+    assert len(loaded.pending[0].change.summary) <= 500
 
 
 def test_an_unreadable_record_starts_again_instead_of_failing_every_run(aws: LocalAws) -> None:

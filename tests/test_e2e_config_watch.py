@@ -4,7 +4,7 @@ an administrator acting on the portal outside Sentinel between two runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,19 @@ def _admin(scenario: Scenario) -> str:
     return next(a for a in scenario.layout.admin_ids if a != scenario.layout.key_user_id)
 
 
+def _protected_then_first_run(
+    scenario: Scenario, aws: LocalAws, admin: str, now: datetime, at: datetime | None = None
+) -> dict[str, Any]:
+    """IP restrictions switched on by an admin hours ago, then the first run (its snapshot),
+    whose findings from the history are not the test's business."""
+    scenario.admin_actions.set_ip_restrictions(
+        admin, True, ["203.0.113.7"], at=now - timedelta(hours=3)
+    )
+    first = run("config_watch", scheduled(iso(at or now)))
+    aws.findings()
+    return first
+
+
 def _by_kind(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
@@ -51,9 +64,7 @@ def test_each_change_is_found_once_with_its_actor_and_severity(
     admin = _admin(s)
     plain, raised, promoted = _plain_users(s)[:3]
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now)))
-    aws.findings()  # what the first run found in the history is not this test's business
+    _protected_then_first_run(s, aws, admin, now)
 
     s.admin_actions.add_admin(admin, raised.id)
     s.admin_actions.set_user_type(admin, promoted.id, DOCSPACE_ADMIN)
@@ -105,9 +116,7 @@ def test_severities_are_tuned_per_action_id(
     s = simulator.scenario
     admin = _admin(s)
     now = utc_now()
-    s.admin_actions.set_ip_restrictions(admin, True, ["203.0.113.7"], at=now - timedelta(hours=3))
-    run("config_watch", scheduled(iso(now)))
-    aws.findings()
+    _protected_then_first_run(s, aws, admin, now)
     s.admin_actions.download_audit_report(admin)
     s.admin_actions.set_ip_restrictions(admin, False)
     run("config_watch", scheduled(iso(now + timedelta(minutes=4))))
@@ -216,3 +225,93 @@ def test_a_russian_portal_passes_its_own_words_through(
     assert off["evidence"]["actionId"] == 6036 and off["severity"] == "high"
     assert any("\u0400" <= ch <= "\u04ff" for ch in off["evidence"]["action"])  # Cyrillic
     assert off["user"]["id"] == admin
+
+
+def test_a_change_made_after_the_window_is_not_blamed_on_an_earlier_event(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin edits the IP list; minutes later, after the run's scheduled time but before it
+    reads the settings, an intruder switches restrictions off. The run reads the audit trail up
+    to when it read the settings, so the intruder is named, not the admin."""
+    point_at(monkeypatch, simulator, aws)
+    s = simulator.scenario
+    admin = _admin(s)
+    intruder = _plain_users(s)[0]
+    now = utc_now()
+    _protected_then_first_run(s, aws, admin, now, at=now - timedelta(minutes=40))
+    s.admin_actions.set_ip_restrictions(
+        admin, True, ["203.0.113.7", "203.0.113.8"], at=now - timedelta(minutes=20)
+    )
+    s.admin_actions.set_ip_restrictions(intruder.id, False, at=now - timedelta(minutes=1))
+    run("config_watch", scheduled(iso(now - timedelta(minutes=5))))
+    found = {f["user"]["id"]: f for f in aws.findings()}
+    assert found[intruder.id]["title"].startswith("IP restrictions were switched off")
+    assert found[intruder.id]["severity"] == "high"
+    assert found[admin]["severity"] == "medium" and "settingsNow" not in found[admin]["evidence"]
+
+
+def test_our_ip_sync_does_not_hide_an_intruder_switching_restrictions_off(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_at(monkeypatch, simulator, aws, PORTAL_SYNC="enforce", ALWAYS_ALLOWED_IPS="192.0.2.1")
+    s = simulator.scenario
+    admin = _admin(s)
+    now = utc_now()
+    _protected_then_first_run(s, aws, admin, now)
+    user_id, entries = sorted(s.planted.allowlists.items())[0]
+    run_register({"userId": user_id, "allowedIps": list(entries)})  # our sync writes the list
+    s.admin_actions.set_ip_restrictions(admin, False)  # minutes later, someone switches it off
+    summary = run("config_watch", scheduled(iso(now + timedelta(minutes=4))))
+    kinds = _by_kind(aws.findings())
+    [off] = [f for f in kinds["config_change"] if f["evidence"]["actionId"] == 6094]
+    assert off["severity"] == "high" and off["user"]["id"] == admin
+    assert off["title"].startswith("IP restrictions were switched off")
+    assert [f["evidence"]["actionId"] for f in kinds["config_change_by_sentinel"]] == [6094]
+    assert summary["waitingForAudit"] == 0
+
+
+def test_a_session_change_cannot_hide_behind_a_password_change(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DocSpace writes a cookie-settings event (6032) after every password change, and that one
+    is not reported. An intruder who changes a password and the session lifetime in the same
+    seconds is reported all the same: the snapshot sees the session setting change."""
+    point_at(monkeypatch, simulator, aws)
+    s = simulator.scenario
+    admin = _admin(s)
+    now = utc_now()
+    run("config_watch", scheduled(iso(now)))
+    aws.findings()
+    s.admin_actions.settings_action(admin, 4017, [s.user_by_id(admin).name])
+    s.admin_actions.settings_action(admin, 6032)  # the password change's cookie reset
+    run("config_watch", scheduled(iso(now + timedelta(minutes=2))))
+    assert aws.findings() == []  # a password change alone: nothing to report
+    s.admin_actions.settings_action(admin, 4017, [s.user_by_id(admin).name])
+    s.admin_actions.set_cookie_lifetime(admin, True, 60 * 24 * 30)
+    run("config_watch", scheduled(iso(now + timedelta(minutes=4))))
+    [session] = aws.findings()
+    assert session["evidence"]["actionId"] == 6032 and session["user"]["id"] == admin
+    assert session["evidence"]["settingsNow"][0]["subject"] == "session"
+
+
+def test_events_after_the_window_are_reported_now_only_when_they_explain_a_change(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read early to name who switched restrictions off, an event after the scheduled time is
+    reported with the snapshot's words at once; the others after the window wait for the next
+    run's scan (reported then at their full severity, never bare first and suppressed after)."""
+    point_at(monkeypatch, simulator, aws)
+    s = simulator.scenario
+    admin = _admin(s)
+    now = utc_now()
+    _protected_then_first_run(s, aws, admin, now, at=now - timedelta(minutes=40))
+    # (dated within the clock-skew allowance of the first snapshot, taken at the wall clock)
+    s.admin_actions.set_ip_restrictions(admin, False, at=now - timedelta(seconds=60))
+    s.admin_actions.download_audit_report(admin, at=now - timedelta(seconds=30))
+    second = run("config_watch", scheduled(iso(now - timedelta(minutes=5))))
+    [off] = aws.findings()
+    assert off["evidence"]["actionId"] == 6094 and off["severity"] == "high"
+    assert second["changes"] == 1
+    run("config_watch", scheduled(iso(now + timedelta(minutes=3))))
+    [report] = aws.findings()  # the switch-off is not sent again
+    assert report["evidence"]["actionId"] == 6028

@@ -9,6 +9,7 @@ import pytest
 
 from docspace_sentinel.docspace.client import DocSpaceClient
 from docspace_sentinel.docspace.errors import Forbidden
+from docspace_sentinel.state import keys as state_keys
 from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
 from docspace_sentinel.workflows.ip_allowlist.store import AllowlistStore
@@ -288,6 +289,12 @@ def test_dry_run_plans_and_reports_each_plan_once(
     run("ip_allowlist", scheduled(iso(utc_now())))
     assert not [f for f in aws.findings() if f["kind"] == "ip_sync_planned"]  # same plan
     assert simulator.stats.requests[PUT] == 0 and _portal(simulator) == []
+    # and not the next day either: an unchanged plan stays quiet for 30 days, not one
+    # suppression period (findings.routing.QUIET_PERIODS)
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+    sent = store.get(*state_keys.sent("ip_allowlist", planned[0]["id"]))
+    assert sent is not None
+    assert int(sent["expiresAt"]) > (utc_now() + timedelta(days=29)).timestamp()
 
 
 def test_enforce_adds_our_addresses_keeps_foreign_ones_and_removes_only_ours(

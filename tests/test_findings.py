@@ -210,7 +210,7 @@ class TestRenderText:
             "Jane Doe <jane@example.com> (" + USER_ID + ")",
             "Deal Room (#4512)",
             "2026-11-04T00:00:00Z to 2026-11-05T00:00:00Z",
-            "events:",
+            "Events:",
             "disable_user",
             "proposed (dry run, not applied)",
             PORTAL,
@@ -228,7 +228,7 @@ class TestRenderText:
     def test_evidence_is_aligned(self) -> None:
         lines = make_finding().render_text().splitlines()
         start = lines.index("Evidence") + 1
-        evidence = lines[start : start + 5]
+        evidence = lines[start : start + 4]  # the event ids are in the appendix
         colons = {line.index(":") for line in evidence}
         values = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in evidence}
         assert len(values) == 1, evidence
@@ -256,7 +256,9 @@ class TestRenderText:
     def test_lists_of_records(self) -> None:
         logins = [{"ip": f"10.0.0.{i}", "ok": i % 2 == 0} for i in range(12)]
         text = make_finding(context={"logins": logins}).render_text()
-        assert "  - ip: 10.0.0.0, ok: yes" in text
+        # a short table with human labels (one row per record)
+        assert "    IP address | Ok" in text
+        assert "    10.0.0.0   | yes" in text
         assert "… and 2 more" in text
 
 
@@ -277,7 +279,11 @@ class TestRenderChatbot:
         assert meta["threadId"] == finding.fingerprint
         assert meta["summary"] == finding.title
         assert meta["eventType"] == "vdr_high_activity"
-        assert meta["relatedResources"] == [PORTAL]
+        assert meta["relatedResources"] == [
+            PORTAL,
+            f"{PORTAL}/accounts/people/filter?search=jane@example.com",
+            f"{PORTAL}/rooms/shared/4512/filter?folder=4512",
+        ]
         assert meta["additionalContext"]["workflow"] == "vdr_activity"
         assert meta["additionalContext"]["severity"] == "high"
         assert meta["additionalContext"]["userId"] == USER_ID

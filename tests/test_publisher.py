@@ -121,6 +121,7 @@ class TestDelivery:
             "severity": "high",
             "kind": "vdr_high_activity",
             "userId": USER_ID,
+            "category": "alert",
         }
 
     def test_raw_sqs_gets_canonical_json_and_attributes(
@@ -154,7 +155,7 @@ class TestDelivery:
         finding = make_finding(user=None)
 
         request = publisher.build_request(finding)
-        assert set(request["MessageAttributes"]) == {"workflow", "severity", "kind"}
+        assert set(request["MessageAttributes"]) == {"workflow", "severity", "kind", "category"}
         publisher.publish(finding)
 
         [message] = aws.receive(url)
@@ -187,7 +188,7 @@ class TestRequest:
 
     def test_subject(self) -> None:
         assert email_subject(make_finding()) == (
-            "[DocSpace Sentinel] HIGH: Unusually high activity in Deal Room"
+            "[DocSpace Sentinel] HIGH (dry run: would disable): Unusually high activity in Deal Room"
         )
 
     def test_long_non_ascii_subject_is_ascii_one_line_under_100(
@@ -202,7 +203,7 @@ class TestRequest:
         assert subject.isascii()
         assert subject.isprintable()
         assert subject.startswith(
-            '[DocSpace Sentinel] HIGH: Arger in "Sitzungsraum Zurich" - deja vu'
+            '[DocSpace Sentinel] HIGH (dry run: would disable): Arger in "Sitzungsraum Zurich" - deja'
         )
         assert subject.endswith("...")
         assert "  " not in subject
@@ -210,7 +211,7 @@ class TestRequest:
 
     def test_subject_of_a_title_with_no_latin_letters(self) -> None:
         subject = email_subject(make_finding(title="北京"))
-        assert subject == "[DocSpace Sentinel] HIGH: vdr_high_activity"
+        assert subject == "[DocSpace Sentinel] HIGH (dry run: would disable): vdr_high_activity"
 
     def test_bad_topic_arn_is_a_config_error(self) -> None:
         with pytest.raises(ConfigError, match="topic_arn"):
@@ -281,9 +282,9 @@ class TestSize:
         assert received.evidence == {"events": 7, "ratio": 0.5, "evidenceOmitted": True}
 
     def test_respects_a_smaller_limit(self, aws: Aws) -> None:
-        publisher = FindingPublisher(aws.topic_arn, sns_client=aws.sns, max_bytes=6_000)
+        publisher = FindingPublisher(aws.topic_arn, sns_client=aws.sns, max_bytes=9_000)
         request = publisher.build_request(make_finding())
-        assert request_size(request) <= 6_000
+        assert request_size(request) <= 9_000
         sqs_body = json.loads(json.loads(request["Message"])["sqs"])
         assert sqs_body["evidence"]["events"] == 152
         assert sqs_body["evidence"]["sampleEventIdsTruncated"] > 0
@@ -364,6 +365,7 @@ class TestUnrenderable:
             "severity": "high",
             "kind": "vdr_high_activity",
             "userId": USER_ID,
+            "category": "alert",
             "degraded": "true",
         }
 

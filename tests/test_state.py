@@ -11,23 +11,16 @@ from docspace_sentinel.state import keys as state_keys
 from docspace_sentinel.state.errors import ConditionFailed, CursorConflict
 from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
+from tests.support import Clock
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
 KEEP = timedelta(days=7)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -300,6 +293,7 @@ def test_the_key_table_in_state_keys_is_what_the_builders_build() -> None:
         state_keys.realtime_cap("<window start>"),
         state_keys.own_action("<time>", "<kind>", "<target>", "…"),
         state_keys.CONFIG_SNAPSHOT,
+        state_keys.closed("<finding id>"),
     ]
     assert documented == [tuple(key) for key in built]
     assert state_keys.cursor("wf") == ("cursor#wf", "default")

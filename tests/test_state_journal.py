@@ -16,22 +16,15 @@ from docspace_sentinel.state.journal import OwnAction, OwnActions
 from docspace_sentinel.state.restrictions import RestrictionStore
 from docspace_sentinel.state.store import StateStore
 from local.aws import LocalAws
+from tests.support import Clock
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 USER = "11111111-1111-4111-8111-111111111111"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

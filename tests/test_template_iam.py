@@ -93,6 +93,7 @@ STATE_ACCESS: dict[str, Grants] = {
         _runner("restriction_release"),
         RULES,
         (("GetItem", "UpdateItem", "Query"), ("restriction",)),
+        (("GetItem",), ("closed",)),  # a closed finding's follow-ups are not published
         JOURNAL,
     ),
     "InactiveMembersFunction": (
@@ -136,6 +137,26 @@ STATE_ACCESS: dict[str, Grants] = {
     "WebhookReceiverFunction": (),
 }
 
+#: The export calls each publishing function is granted with both exports on (each must be
+#: used in the drift test): every published finding is imported and put on the bus; the
+#: release's follow-ups also read the original and set it RESOLVED.
+_EXPORTS = (("securityhub", "BatchImportFindings"), ("events", "PutEvents"))
+EXPORT_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "VdrActivityFunction": _EXPORTS,
+    "LoginAuditFunction": _EXPORTS,
+    "ConfigWatchFunction": _EXPORTS,
+    "BulkChangeGuardFunction": _EXPORTS,
+    "RestrictionReleaseFunction": (
+        *_EXPORTS,
+        ("securityhub", "GetFindings"),
+        ("securityhub", "BatchUpdateFindings"),
+    ),
+    "InactiveMembersFunction": _EXPORTS,
+    "IpAllowlistFunction": _EXPORTS,
+    "IpAllowlistRegisterFunction": _EXPORTS,
+    "RealtimeGuardFunction": _EXPORTS,
+}
+
 #: Functions that run on queue messages, not on a schedule (no run records: no "duplicate").
 NOT_SCHEDULED = {"RealtimeGuardFunction"}
 #: Functions that never call DocSpace nor publish findings (no API key, no topic key).
@@ -176,6 +197,11 @@ def region(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def statements(function: str) -> list[dict[str, Any]]:
     return iam.function_statements(translated(), function)
+
+
+def statements_exporting(function: str) -> list[dict[str, Any]]:
+    """With both exports on (``SecurityHubExport=true``, ``EventBusName``)."""
+    return iam.function_statements(translated(), function, iam.EXPORTS_ON)
 
 
 def _dynamodb_statements(function: str) -> list[dict[str, Any]]:
@@ -393,6 +419,23 @@ def as_request(service: str, operation: str, params: dict[str, Any], aws: LocalA
     if service == "ssm" and operation == "GetParameter":
         assert params["Name"] == iam.CONFIG_PARAMETER_NAME, params["Name"]
         return iam.Request("ssm:GetParameter", iam.CONFIG_PARAMETER_ARN)
+    if service == "securityhub" and operation == "BatchImportFindings":
+        (product,) = {f["ProductArn"] for f in params["Findings"]}
+        return iam.Request("securityhub:BatchImportFindings", product)
+    if service == "securityhub" and operation == "GetFindings":
+        return iam.Request("securityhub:GetFindings", iam.HUB_ARN)
+    if service == "securityhub" and operation == "BatchUpdateFindings":
+        fields = (
+            {"securityhub:ASFFSyntaxPath/Workflow.Status": (params["Workflow"]["Status"],)}
+            if "Workflow" in params
+            else {}
+        )
+        assert set(params) <= {"FindingIdentifiers", "Workflow"}, params  # nothing else
+        return iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN, fields)
+    if service == "events" and operation == "PutEvents":
+        (bus,) = {e["EventBusName"] for e in params["Entries"]}
+        arn = f"arn:aws:events:{iam.REGION}:{iam.ACCOUNT}:event-bus/{bus}"
+        return iam.Request("events:PutEvents", arn)
     if service == "secretsmanager" and operation == "GetSecretValue":
         client = boto3.client("secretsmanager", region_name=iam.REGION)
         arn = client.describe_secret(SecretId=params["SecretId"])["ARN"]
@@ -429,9 +472,11 @@ def _run_everything(
     # The template's configuration document, read by every function but the receiver.
     boto3.client("ssm", region_name=iam.REGION).put_parameter(
         Name=iam.CONFIG_PARAMETER_NAME,
-        Value=json.dumps(iam.config_document(TEMPLATE)),
+        Value=json.dumps(iam.config_document(TEMPLATE, **iam.EXPORTS_ON)),
         Type="String",
     )
+    # Both exports on: Security Hub (moto) and a bus in this account.
+    boto3.client("events", region_name=iam.REGION).create_event_bus(Name=iam.EXPORT_BUS)
     monkeypatch.setenv(config.CONFIG_PARAMETER, iam.CONFIG_PARAMETER_NAME)
     now = utc_now()
     event = scheduled(iso(now))
@@ -581,7 +626,11 @@ def test_the_policies_allow_exactly_what_the_code_does(
         assert recorder.calls[function], f"{function} made no AWS call"
         reads_document = ("ssm", "GetParameter") in {(c[0], c[1]) for c in recorder.calls[function]}
         assert reads_document == (function not in NOT_SCANNING), function
-        policy = statements(function)
+        policy = statements_exporting(function)
+        called = {(c[0], c[1]) for c in recorder.calls[function]}
+        for granted_call in EXPORT_CALLS.get(function, ()):
+            if granted_call not in called:
+                unused.append(f"{function}: {granted_call[0]}:{granted_call[1]} was never used")
         dynamodb: list[tuple[str, tuple[str | None, ...]]] = []
         for service, operation, params in recorder.calls[function]:
             request = iam.decide(policy, req := as_request(service, operation, params, aws))
@@ -730,3 +779,63 @@ def test_the_consumer_runs_at_most_5_at_once_and_the_receiver_is_unreserved(
     receiver = _resolved()["WebhookReceiverFunction"]["Properties"]
     # Unreserved by default: a new account may have only 10 concurrent executions.
     assert "ReservedConcurrentExecutions" not in receiver
+
+
+# -- the exports: Security Hub and the EventBridge bus, only when switched on -------------------
+
+_IMPORT = iam.Request("securityhub:BatchImportFindings", iam.PRODUCT_ARN)
+_PUT = iam.Request("events:PutEvents", iam.EXPORT_BUS_ARN)
+
+
+def _resolve_request(status: str) -> iam.Request:
+    context = {"securityhub:ASFFSyntaxPath/Workflow.Status": (status,)}
+    return iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN, context)
+
+
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_without_the_exports_no_function_may_call_security_hub_or_put_events(
+    function: str, region: None
+) -> None:
+    policy = statements(function)  # the defaults: both off
+    for request in (
+        _IMPORT,
+        _PUT,
+        iam.Request("securityhub:GetFindings", iam.HUB_ARN),
+        _resolve_request("RESOLVED"),
+    ):
+        assert iam.decide(policy, request) != "allow", (function, request)
+
+
+@pytest.mark.parametrize("function", sorted(STATE_ACCESS))
+def test_with_the_exports_each_publisher_imports_into_its_default_product_and_puts_on_that_bus(
+    function: str, region: None
+) -> None:
+    policy = statements_exporting(function)
+    publishes = function in EXPORT_CALLS
+    assert (iam.decide(policy, _IMPORT) == "allow") == publishes
+    assert (iam.decide(policy, _PUT) == "allow") == publishes
+    other_product = f"arn:aws:securityhub:{iam.REGION}:{iam.ACCOUNT}:product/aws/guardduty"
+    other_region = iam.PRODUCT_ARN.replace(iam.REGION, "us-east-1")
+    for product in (other_product, other_region):
+        request = iam.Request("securityhub:BatchImportFindings", product)
+        assert iam.decide(policy, request) != "allow", product
+    for bus in ("default", f"{iam.EXPORT_BUS}-2", "other"):
+        arn = f"arn:aws:events:{iam.REGION}:{iam.ACCOUNT}:event-bus/{bus}"
+        assert iam.decide(policy, iam.Request("events:PutEvents", arn)) != "allow", bus
+    # only the release (whose follow-ups update the original) reads findings or resolves them
+    release = function == "RestrictionReleaseFunction"
+    reads = iam.Request("securityhub:GetFindings", iam.HUB_ARN)
+    assert (iam.decide(policy, reads) == "allow") == release
+    assert (iam.decide(policy, _resolve_request("RESOLVED")) == "allow") == release
+    for status in ("SUPPRESSED", "NOTIFIED", "NEW"):
+        assert iam.decide(policy, _resolve_request(status)) != "allow", status
+    unconditioned = iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN)
+    assert iam.decide(policy, unconditioned) != "allow"  # e.g. a Severity or Note change
+    # RESOLVED together with another field (any product's finding): refused as a whole
+    for field in ("Severity.Label", "VerificationState", "Note.Text", "Types"):
+        context = {
+            "securityhub:ASFFSyntaxPath/Workflow.Status": ("RESOLVED",),
+            f"securityhub:ASFFSyntaxPath/{field}": ("x",),
+        }
+        both = iam.Request("securityhub:BatchUpdateFindings", iam.HUB_ARN, context)
+        assert iam.decide(policy, both) != "allow", field

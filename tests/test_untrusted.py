@@ -115,7 +115,17 @@ class TestChat:
 
     def test_forged_line_cannot_appear_in_the_description(self) -> None:
         description = brute_force(FORGED_LOGIN).render_chatbot()["content"]["description"]
-        ours = ("12 failed logins", "*User:* ", "*Room:* ", "*Period:* ", "*Evidence*", "• ")
+        ours = (
+            "12 failed logins",
+            "*Sentinel:* ",
+            "*Follows:* ",
+            "*User:* ",
+            "*Room:* ",
+            "*Period:* ",
+            "*Evidence*",
+            "• ",
+            "    ◦ ",
+        )
         for line in description.splitlines():
             assert not line or line.startswith(ours) or line.startswith("_Finding "), line
 
@@ -132,7 +142,17 @@ class TestChat:
     def test_emphasis_and_code_are_neutralised(self, markup: str) -> None:
         title = brute_force(markup).render_chatbot()["content"]["title"]
         assert markup not in title
-        assert not any(c in title.split("*: ", 1)[1] for c in "*_~`")
+        # after the severity's own *bold*: what Sentinel did, then the portal's words
+        assert not any(c in title.split("*", 2)[2] for c in "*_~`")
+
+    def test_what_sentinel_did_survives_a_title_of_entities(self) -> None:
+        """A name of 60 ampersands (five characters each, escaped) cannot push "would disable"
+        out of the chat title, nor leave a split entity at its end."""
+        finding = brute_force("&" * 300)
+        finding = finding.with_actions(ActionTaken("disable_user", "u1", "proposed"))
+        title = finding.render_chatbot()["content"]["title"]
+        assert len(title) <= 250 and "would disable" in title
+        assert title.endswith("&amp;…")
 
     def test_an_email_address_stays_readable(self) -> None:
         assert untrusted.chat("jane@example.com") == "jane@example.com"
@@ -237,3 +257,11 @@ class TestMail:
         row = " | ".join(untrusted.table_cell(c) for c in cells)
         assert "\n" not in row
         assert row.count(" | ") == 3
+
+
+def test_a_link_in_portal_text_is_no_link_in_the_mail_beside_sentinels_own() -> None:
+    """A room titled like a phishing link must not look like the deep links Sentinel adds."""
+    text = brute_force("Deal https://evil.example/login www.evil.example").render_text()
+    assert "https://evil.example" not in text and "www.evil.example" not in text
+    assert "https[:]//evil.example/login" in text and "www[.]evil.example" in text
+    assert f"{PORTAL}/rooms/shared/7/filter?folder=7" in text  # ours stays a link

@@ -8,11 +8,13 @@ is only used to name and group the codes we know.
 
 from __future__ import annotations
 
-from enum import IntEnum
 
+class MessageAction:
+    """Known ``MessageAction`` values (the server's ``None`` is -1 and is never sent).
 
-class MessageAction(IntEnum):
-    """Known ``MessageAction`` values (the server's ``None`` is -1 and is never sent)."""
+    Plain ``int`` constants, not an ``IntEnum``: the whole 3.7.2 table is here (about 480
+    codes) and building an enum of that size costs milliseconds on every cold start. ``NAMES``
+    and ``KNOWN`` below are the table by value."""
 
     LOGIN_SUCCESS = 1000
     LOGIN_SUCCESS_VIA_SOCIAL_ACCOUNT = 1001
@@ -366,18 +368,25 @@ class MessageAction(IntEnum):
         if digits.isascii() and digits.isdigit() and len(digits) <= 18:
             return int(text)
         wanted = text.replace("_", "").lower()
-        for member in cls:
-            if member.name.replace("_", "").lower() == wanted:
-                return int(member)
+        for code, name in NAMES.items():
+            if name.replace("_", "").lower() == wanted:
+                return code
         raise ValueError(f"unknown MessageAction name {value!r}")
+
+
+#: Every code this version knows, with its name (``FILE_UPDATED``).
+NAMES: dict[int, str] = {
+    value: name
+    for name, value in vars(MessageAction).items()
+    if name.isupper() and isinstance(value, int)
+}
+KNOWN: frozenset[int] = frozenset(NAMES)
 
 
 def action_label(code: int) -> str:
     """``"FILE_UPDATED (5002)"`` for known codes, ``"5999"`` for unknown ones."""
-    try:
-        return f"{MessageAction(code).name} ({code})"
-    except ValueError:
-        return str(code)
+    name = NAMES.get(code)
+    return f"{name} ({code})" if name else str(code)
 
 
 A = MessageAction
@@ -459,3 +468,22 @@ ROOM_MEMBERSHIP: frozenset[int] = frozenset(
 
 USERS_UPDATED_STATUS: int = A.USERS_UPDATED_STATUS
 IP_RESTRICTIONS_UPDATED: int = A.IP_RESTRICTIONS_SETTINGS_UPDATED
+
+# What kind of activity an event is, for people reading a finding (VDR activity): reading a
+# file, downloading it (or a folder, or an old version), or changing it.
+FILE_VIEW: frozenset[int] = frozenset({A.FILE_READED, A.FILE_MARKED_AS_READ})
+FILE_DOWNLOAD: frozenset[int] = frozenset(
+    {A.FILE_DOWNLOADED, A.FILE_DOWNLOADED_AS, A.FOLDER_DOWNLOADED, A.FILE_REVISION_DOWNLOADED}
+)
+FILE_EDIT: frozenset[int] = FILE_CHANGE | {A.FILE_OPENED_FOR_CHANGE}
+
+
+def activity_kind(code: int) -> str:
+    """``views``, ``downloads``, ``edits`` or ``other`` (room, sharing, folder events …)."""
+    if code in FILE_DOWNLOAD:
+        return "downloads"
+    if code in FILE_VIEW:
+        return "views"
+    if code in FILE_EDIT:
+        return "edits"
+    return "other"

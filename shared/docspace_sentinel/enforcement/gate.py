@@ -192,6 +192,8 @@ class ActionRequest(NamedTuple):
     #: the gate matches the rules on its workflow and the user only (a rule naming a kind or a
     #: room then does not match).
     subject: Subject | None = None
+    #: The finding's title as follow-ups name it ("[HIGH] ..."), recorded with a restriction.
+    finding_title: str = ""
 
     @property
     def once_key(self) -> state_keys.Key:
@@ -477,6 +479,7 @@ class Gate:
             duration=self.settings.duration,
             user_name=user.label,
             owner=self.owner,
+            finding_title=request.finding_title or None,
         ):
             return ActionTaken(DISABLE, target, "skipped", "another run is restricting this user")
         status, detail = disabling.disable(self.client, self.records, target)

@@ -36,3 +36,14 @@ class RecipientRefused(MailError):
             f"SES refused the recipient {one_line(recipient)!r}: {code}"
             + (f" ({one_line(detail)})" if detail else "")
         )
+
+
+class ExportError(SentinelError):
+    """Security Hub or EventBridge did not take a finding (after the SNS publish: the finding
+    is not lost; the exporter retries, then reports an ``export_failed`` finding)."""
+
+    def __init__(self, target: str, code: str, message: str) -> None:
+        self.target = target
+        self.code = code
+        self.detail = one_line(message)[:500]
+        super().__init__(f"exporting to {target} failed: {code}: {self.detail}")

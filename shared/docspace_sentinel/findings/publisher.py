@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..runtime.errors import ConfigError
 from . import sns_request
@@ -29,6 +29,9 @@ from .errors import PublishError
 from .finding import Finding
 from .normalize import shorten
 from .untrusted import scrub
+
+if TYPE_CHECKING:
+    from .exports import Exporter
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,9 @@ class FindingPublisher:
     """Publishes findings to one SNS topic.
 
     ``sns_client`` is for tests and for sharing one client; without it a boto3 SNS client is
-    created here (imported lazily: boto3 costs about 220 ms at cold start).
+    created here (imported lazily: boto3 costs about 220 ms at cold start). ``exporter``, when
+    given, also exports each published finding (Security Hub, EventBridge: ``exports``) right
+    after SNS took it; an export never raises.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class FindingPublisher:
         *,
         sns_client: Any | None = None,
         max_bytes: int = sns_request.SNS_MAX_BYTES,
+        exporter: Exporter | None = None,
     ) -> None:
         if not topic_arn or not topic_arn.startswith("arn:"):
             raise ConfigError("topic_arn", f"expected an SNS topic ARN, got {topic_arn!r}")
@@ -80,9 +86,20 @@ class FindingPublisher:
         self.topic_arn = topic_arn
         self.max_bytes = max_bytes
         self._sns = sns_client
+        self.exporter = exporter
+        if exporter is not None:
+            # an export that failed for good is reported here, to SNS only
+            exporter.notify = lambda notice: self.publish(notice, export=False)
 
-    def publish(self, finding: Finding) -> str:
+    def bind(self, context: Any) -> None:
+        """The Lambda context of this invocation (the exports' account and region)."""
+        if self.exporter is not None:
+            self.exporter.bind(context)
+
+    def publish(self, finding: Finding, *, export: bool = True) -> str:
         """Publish ``finding``; return the SNS ``MessageId``. Raises ``PublishError``.
+
+        Then, with ``export`` and an exporter, export it (never raises: see ``exports``).
 
         A finding that cannot be rendered, or whose request the SDK cannot encode or SNS
         refuses as invalid, is published degraded (``degraded_request``) rather than failing.
@@ -110,6 +127,8 @@ class FindingPublisher:
             finding.severity.value,
             message_id,
         )
+        if export and self.exporter is not None:
+            self.exporter.export(finding)
         return message_id
 
     def _send(self, finding: Finding, request: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 One publish carries a body per subscriber protocol (``MessageStructure="json"``): the canonical
 JSON for SQS, Lambda and email-json subscribers, plain text for email, and the AWS Chatbot
 custom-notification schema for the ``https`` subscription Chatbot uses for Slack and Teams.
-Message attributes (``workflow``, ``severity``, ``kind``, ``userId``) let subscriptions filter.
+Message attributes (``workflow``, ``severity``, ``kind``, ``userId``, ``category``, ``follows``)
+let subscriptions filter.
 ``degraded_request`` is the minimal request for a finding that cannot go out in full. Building
 only: fitting a request into SNS's limit and sending it is ``publisher``'s.
 """
@@ -17,6 +18,8 @@ from typing import Any
 
 from ..docspace.dates import format_utc
 from .finding import Finding
+from .labels import outcome
+from .routing import category
 from .untrusted import one_line, scrub
 
 #: SNS's limit on one publish request, in bytes.
@@ -39,14 +42,24 @@ _ASCII_PUNCTUATION = str.maketrans(
         "\u00a0": " ",
     }
 )
+# "until 2026-11-29 21:13 UTC" -> "until 21:13 UTC" in a subject (the body has the date).
+_SUBJECT_DATE = re.compile(r"until \d{4}-\d\d-\d\d (\d\d:\d\d UTC)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 
 
 def email_subject(finding: Finding) -> str:
-    """``[DocSpace Sentinel] HIGH: <title>`` as SNS accepts it: ASCII, one line, < 100 chars."""
+    """``[DocSpace Sentinel] HIGH (disabled until 21:13 UTC): <title>`` as SNS accepts it: ASCII,
+    one line, < 100 chars. What Sentinel did (``labels.outcome``) comes before the title, so a
+    long title cannot cut it off; a dry run says ``dry run: would disable``."""
     title = _ascii(finding.title) or _ascii(finding.kind) or "finding"
-    subject = f"{SUBJECT_PREFIX} {finding.severity.name}: {title}"
+    done = _SUBJECT_DATE.sub(r"until \1", _ascii(outcome(finding)).replace(" (not applied)", ""))
+    head = f"{SUBJECT_PREFIX} {finding.severity.name}"
+    if done:
+        head += f" ({done})"
+    if finding.follows is not None:
+        head += " follow-up"
+    subject = f"{head}: {title}"
     if len(subject) > SUBJECT_MAX_CHARS:
         subject = subject[: SUBJECT_MAX_CHARS - 3].rstrip() + "..."
     return subject
@@ -58,6 +71,7 @@ def _ascii(text: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", plain)).strip()
 
 
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -81,13 +95,20 @@ def message_attributes(finding: Finding, *, degraded: bool = False) -> dict[str,
     ``degraded``: ``userId`` only when it is a GUID, so nothing the portal chose can make SNS
     refuse the degraded message as it refused the full one."""
     user_id = finding.user.id if finding.user else ""
+    follows = finding.follows.id if finding.follows else ""
     if degraded and not _GUID.fullmatch(user_id):
         user_id = ""
+    if degraded and not _HEX_ID.fullmatch(follows):
+        follows = ""
     values = {
         "workflow": finding.workflow,
         "severity": finding.severity.value,
         "kind": finding.kind,
         "userId": user_id,
+        # alert | report (``routing``): the alert mailbox's filter policy takes alerts only
+        "category": category(finding),
+        # a follow-up: the id of the finding it follows (sentinel-made hex, never portal text)
+        "follows": follows,
     }
     attributes = {}
     for name, value in values.items():
@@ -137,6 +158,10 @@ def degraded_request(finding: Finding, topic_arn: str, reason: str) -> dict[str,
     """
     fingerprint = finding.fingerprint
     severity = finding.severity
+    # a follow-up stays in its thread (the followed id only when it is one of ours)
+    attributes_follows = (
+        message_attributes(finding, degraded=True).get("follows", {}).get("StringValue", "")
+    )
     title = f"Degraded {severity.name} finding: {finding.workflow} / {finding.kind}"
     summary = (
         f"This finding could not be rendered in full ({reason}); the portal's text is left "
@@ -184,7 +209,7 @@ def degraded_request(finding: Finding, topic_arn: str, reason: str) -> dict[str,
             "keywords": [severity.name, finding.workflow, "degraded"],
         },
         "metadata": {
-            "threadId": fingerprint,
+            "threadId": attributes_follows or fingerprint,
             "summary": title,
             "eventType": finding.kind,
             "additionalContext": {

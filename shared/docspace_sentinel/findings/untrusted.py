@@ -75,12 +75,23 @@ def one_line(value: object) -> str:
     return "".join(_blank(c) for c in text)
 
 
+def _unlinked(text: str) -> str:
+    """``scheme://`` and ``www.`` broken, so a mail client or chat does not make a link of it."""
+    return _WWW.sub(r"\1[.]", _SCHEME.sub(r"\1[:]", text))
+
+
+def mail(value: object) -> str:
+    """``value`` for a plain-text e-mail line: one line, and no ``scheme://`` or ``www.`` a mail
+    client would turn into a link (a room titled "Deal https://evil.example/login" must not
+    look like the deep links Sentinel adds next to it)."""
+    return _unlinked(one_line(value))
+
+
 def chat(value: object) -> str:
     """``value`` for a Slack/Teams markdown field: one line, no markup, mention or link."""
     text = one_line(value).translate(_CHAT_SYNTAX)
     text = _MENTION.sub("\uff20", text)  # fullwidth commercial at
-    text = _SCHEME.sub(r"\1[:]", text)
-    return _WWW.sub(r"\1[.]", text)
+    return _unlinked(text)
 
 
 def subject(value: object, limit: int = 200) -> str:
@@ -90,5 +101,5 @@ def subject(value: object, limit: int = 200) -> str:
 
 
 def table_cell(value: object) -> str:
-    """A cell of a `` | ``-separated plain-text table: one line, no column separator."""
-    return one_line(value).replace("|", "\u00a6")  # broken bar
+    """A cell of a `` | ``-separated plain-text table: one line, no column separator, no link."""
+    return mail(value).replace("|", "\u00a6")  # broken bar

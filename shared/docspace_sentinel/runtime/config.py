@@ -65,6 +65,8 @@ DOCUMENT_KEYS: Mapping[str, frozenset[str]] = {
             "SCAN_SLICE_MINUTES",
             "SCAN_SLICE_EVENTS",
             "TIME_RESERVE_SECONDS",
+            "SECURITY_HUB_EXPORT",
+            "EVENT_BUS_NAME",
             *(_RESPONSE - {"MODE"}),
         }
     ),

@@ -29,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..docspace.client import DocSpaceClient
 from ..docspace.settings import ClientSettings
+from ..findings.exports import Exporter, ExportSettings
 from ..findings.publisher import FindingPublisher
 from ..state.store import StateStore
 from .config import config_parameter, settings_env
@@ -104,9 +105,22 @@ def state_store(table: str) -> StateStore:
     return StateStore(table)
 
 
+NO_EXPORTS = ExportSettings()
+
+
 @cache
-def finding_publisher(topic_arn: str) -> FindingPublisher:
-    return FindingPublisher(topic_arn)
+def finding_publisher(topic_arn: str, exports: ExportSettings = NO_EXPORTS) -> FindingPublisher:
+    """The container's publisher for ``topic_arn``, exporting as ``exports`` says."""
+    exporter = Exporter(exports) if exports.enabled else None
+    return FindingPublisher(topic_arn, exporter=exporter)
+
+
+def publisher_of(settings: RunSettings, context: Any = None) -> FindingPublisher:
+    """The publisher of a run with ``settings``, bound to this invocation's ``context`` (the
+    account and region of the Security Hub export come from its function ARN)."""
+    publisher = finding_publisher(settings.topic_arn, settings.exports)
+    publisher.bind(context)
+    return publisher
 
 
 def set_workflow_dimension(workflow: str) -> None:
@@ -145,7 +159,7 @@ def run_workflow(
         settings,
         client=client,
         store=state_store(settings.state_table),
-        publisher=finding_publisher(settings.topic_arn),
+        publisher=publisher_of(settings, context),
         remaining_time=remaining,
     )
     set_workflow_dimension(workflow)

@@ -25,8 +25,10 @@ from typing import Any, ClassVar
 
 from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
+from ..findings.exports import ExportSettings
 from ..findings.finding import Finding
 from ..findings.publisher import FindingPublisher
+from ..findings.routing import quiet_period
 from ..findings.suppression import Rules, Subject
 from ..state import keys as state_keys
 from ..state.store import Cursor, StateStore
@@ -65,6 +67,8 @@ class RunSettings:
     suppression: timedelta = timedelta(hours=24)
     reserve_seconds: float = 60.0
     concurrency: int = 4
+    #: Security Hub and EventBridge (``findings.exports``): off unless set.
+    exports: ExportSettings = ExportSettings()  # noqa: RUF009 - frozen, shared safely
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> RunSettings:
@@ -97,6 +101,7 @@ class RunSettings:
                 cls.TIME_RESERVE_SECONDS, 60.0, minimum=0, maximum=600, env=env
             ),
             concurrency=env_int(cls.SCAN_CONCURRENCY, 4, minimum=1, maximum=32, env=env),
+            exports=ExportSettings.from_env(env),
         )
 
 
@@ -161,6 +166,8 @@ class Runner:
         #: The suppression rules, read once (at the start of a run, else at the first publish).
         self.rules = Rules(store, workflow)
         self.suppressed_by_rule = 0
+        #: Follow-ups not published because the finding they follow was closed (the CLI).
+        self.closed_follow_ups = 0
 
     def _lease(self) -> timedelta:
         seconds = self.remaining_time() if self.remaining_time else 900.0
@@ -239,7 +246,8 @@ class Runner:
         def publish_now(finding: Finding) -> bool:
             done, held = self.publish([finding], invocation.run_key)
             early["published"] += done
-            early["suppressed"] += held  # a rule's hit is counted by ``publish`` itself
+            # a rule's hit and a closed finding's follow-up are counted by ``publish``
+            early["suppressed"] += held
             return bool(done)
 
         context = RunContext(
@@ -282,6 +290,7 @@ class Runner:
             "findingsPublished": published,
             "findingsSuppressed": suppressed,
             "findingsSuppressedByRule": self.suppressed_by_rule,
+            "followUpsOfClosed": self.closed_follow_ups,
             "apiCalls": self.client.requests_sent,
             "cursorBefore": format_utc(cursor.position) if cursor else None,
             "cursorAfter": format_utc(cursor_after) if cursor_after else None,
@@ -298,9 +307,10 @@ class Runner:
         then only logged."""
         published = suppressed = 0
         for finding in findings:
-            if self._kept_back(finding):
+            if self._kept_back(finding) or self._follows_closed(finding):
                 continue
-            until = self.store.now() + max(self.settings.suppression, timedelta(minutes=1))
+            period = quiet_period(finding, max(self.settings.suppression, timedelta(minutes=1)))
+            until = self.store.now() + period
             done = self.store.once(
                 [state_keys.sent(self.workflow, finding.fingerprint)],
                 owner,
@@ -322,6 +332,43 @@ class Runner:
             return False
         self.rules.hit(finding, rule)
         self.suppressed_by_rule += 1
+        return True
+
+    #: Follow-ups that are news even after their finding was closed: a lift that failed leaves
+    #: the user disabled (a false positive's victim most of all), so it is always said.
+    ALWAYS_FOLLOWED = frozenset({"restriction_failed"})
+
+    def _follows_closed(self, finding: Finding) -> bool:
+        """A follow-up of a finding an operator closed: not published, but counted and logged."""
+        if finding.follows is None or finding.kind in self.ALWAYS_FOLLOWED:
+            return False
+        from ..findings.closures import closure_of
+        from ..state.errors import StateError
+
+        try:
+            closure = closure_of(self.store, finding.follows.id)
+        except StateError as exc:
+            # A follow-up of a closed finding is noise; a run failing on every retry is worse
+            # (e.g. a function not granted the record): publish it, and say why.
+            log.warning(
+                "could not read whether %s is closed (%s): publishing its follow-up %s",
+                finding.follows.id,
+                exc,
+                finding.fingerprint,
+            )
+            return False
+        if closure is None:
+            return False
+        self.closed_follow_ups += 1
+        log.info(
+            "not publishing %s (%s): it follows %s, closed as %s by %s at %s",
+            finding.fingerprint,
+            finding.kind,
+            finding.follows.id,
+            closure.reason,
+            closure.by,
+            closure.at,
+        )
         return True
 
     def _publisher_of(self, finding: Finding) -> Callable[[object], dict[str, str]]:

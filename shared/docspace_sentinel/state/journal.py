@@ -12,8 +12,10 @@ matching kind lies within a few minutes of it.
 ============ ======================================= ==============================================
 pk           sk                                      attributes
 ============ ======================================= ==============================================
-``ownact``   ``<ISO UTC time>#<kind>#<target>``      ``kind``, ``target`` (user id, or ``portal``),
-                                                     ``at``, ``workflow``, ``expiresAt``
+``ownact``   ``<ISO UTC time>#<kind>#<target>#…``    ``kind``, ``target`` (user id, or ``portal``),
+                                                     ``at``, ``workflow``, ``detail`` (what the
+                                                     write sets: the IP sync's list digest),
+                                                     ``expiresAt``
 ============ ======================================= ==============================================
 """
 
@@ -47,6 +49,8 @@ class OwnAction(NamedTuple):
     target: str
     at: datetime
     workflow: str = ""
+    #: What the write sets, where that tells it apart (the IP sync: ``list_digest``).
+    detail: str = ""
 
 
 class OwnActions:
@@ -56,7 +60,7 @@ class OwnActions:
         self.store = store
         self.workflow = workflow
 
-    def record(self, kind: str, target: str = PORTAL) -> None:
+    def record(self, kind: str, target: str = PORTAL, detail: str = "") -> None:
         """Note a write about to be made. Never fails the action it notes: without the entry,
         the watch reports our change as a change made with our key, which is the safe side."""
         at = self.store.now()
@@ -71,6 +75,7 @@ class OwnActions:
                     "target": target,
                     "at": to_iso(at),
                     "workflow": self.workflow,
+                    "detail": detail,
                     "expiresAt": to_epoch(at + KEEP),
                 }
             )
@@ -90,4 +95,5 @@ class OwnActions:
                 str(item.get("target", "")),
                 at,
                 str(item.get("workflow", "")),
+                str(item.get("detail", "")),
             )

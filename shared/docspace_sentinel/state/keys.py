@@ -36,6 +36,9 @@ pk                          sk                           what (attributes: see t
 ``cfgsnap``                 ``latest``                   the portal settings snapshot and the
                                                          changes awaiting their audit event
                                                          (workflows/config_watch/state.py)
+``closed``                  ``<finding id>``             a finding closed with ``findings close``:
+                                                         its follow-ups are not published
+                                                         (findings/closures.py)
 =========================== ============================ =========================================
 
 Until version 2 an allowlist lived at ``allow#<userId>`` / ``entries`` (one partition per
@@ -200,3 +203,11 @@ def own_action(at: str, kind: str, target: str, nonce: str) -> Key:
 
 #: The configuration watch's last settings snapshot (workflows/config_watch/state.py).
 CONFIG_SNAPSHOT = Key("cfgsnap", "latest")
+
+
+#: Findings closed by an operator (findings/closures.py), by finding id (fingerprint).
+CLOSED = "closed"
+
+
+def closed(finding_id: str) -> Key:
+    return Key(CLOSED, finding_id)

@@ -56,6 +56,8 @@ class Restriction(NamedTuple):
     owner: str | None = None
     #: The portal's ``terminated`` stamp of our disable, when it gave one.
     terminated_at: datetime | None = None
+    #: The title of the finding that caused it ("[HIGH] ..."), for follow-ups to name it.
+    finding_title: str | None = None
 
     @property
     def held(self) -> bool:
@@ -72,6 +74,7 @@ class Restriction(NamedTuple):
             "source": self.source,
             "reason": self.reason,
             "findingId": self.finding_id,
+            "findingTitle": self.finding_title,
             "restrictedAt": to_iso(self.restricted_at) if self.restricted_at else None,
             "liftAt": to_iso(self.lift_at) if self.lift_at else None,
             "permanent": self.permanent,
@@ -100,6 +103,7 @@ def _from_item(item: dict[str, Any]) -> Restriction:
         lifted_at=_time(item.get("liftedAt")),
         owner=item.get("owner"),
         terminated_at=_time(item.get("terminatedAt")),
+        finding_title=item.get("findingTitle"),
     )
 
 
@@ -127,6 +131,7 @@ class RestrictionStore:
         duration: timedelta,
         user_name: str | None,
         owner: str,
+        finding_title: str | None = None,
     ) -> bool:
         """Claim the right to disable ``user_id``: False when a restriction is already held."""
         now = self.store.now()
@@ -140,6 +145,7 @@ class RestrictionStore:
                         "source": source,
                         "reason": reason,
                         "findingId": finding_id,
+                        "findingTitle": finding_title,
                         "userName": user_name,
                         "owner": owner,
                         "restrictedAt": to_iso(now),

@@ -289,6 +289,7 @@ def _respond(
             finding_id=finding.fingerprint,
             reason=f"{burst.peak_files} distinct files changed within {_minutes(settings)} minutes",
             subject=Subject.of(finding),
+            finding_title=f"[{finding.severity.name}] {finding.title}",
         )
     )
 
@@ -317,7 +318,7 @@ def bulk_finding(
         workflow=WORKFLOW,
         kind="bulk_file_change",
         severity=Severity.HIGH,
-        title=f"{who} changed {len(files)} distinct files within {minutes} minutes",
+        title=f"{who} changed {len(files)} files in {minutes} minutes",
         summary=(
             f"{who} changed {len(files)} distinct files within {minutes} minutes, between "
             f"{burst.peak_start:%Y-%m-%d %H:%M:%S} and {burst.peak_end:%H:%M:%S} UTC (threshold: "

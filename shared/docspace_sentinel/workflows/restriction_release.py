@@ -24,7 +24,7 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.dates import format_utc
 from ..enforcement import disabling
 from ..enforcement.disabling import Settled, reconcile
-from ..findings.finding import ActionTaken, Finding, Severity, UserRef
+from ..findings.finding import ActionTaken, Finding, FollowRef, Severity, UserRef
 from ..runtime.runner import RunContext, RunOutcome
 from ..state.restrictions import RESTRICTING, Restriction, RestrictionStore
 from . import webhook_health
@@ -74,11 +74,11 @@ def run(context: RunContext, settings: WebhookHealthSettings) -> RunOutcome:
         counts[outcome] += 1
         if notice is not None:
             findings.append(notice)
-    health = webhook_health.check(context.client, settings, WORKFLOW)
+    health = webhook_health.check(context.client, settings, WORKFLOW, context.store)
     findings += health
     details: dict[str, object] = {**counts}
     if settings.receiver_url:
-        details["webhook"] = "healthy" if not health else health[0].evidence["problem"]
+        details["webhook"] = (health[0].evidence.get("problem") if health else None) or "healthy"
     return RunOutcome(findings=findings, details=details, advances_cursor=False)
 
 
@@ -98,23 +98,50 @@ def _with_notice(
 ) -> tuple[str, Finding | None]:
     if settled.notice is None:
         return settled.outcome, None
-    return settled.outcome, _notice(client, record, settled.notice, settled.what, settled.status)
+    notice = _notice(client.portal_url, record, settled.notice, settled.what, settled.status)
+    return settled.outcome, notice
+
+
+def changed_notice(portal_url: str, record: Restriction, what: str) -> Finding:
+    """The follow-up of an administrator's change to a held restriction (``restrictions
+    extend`` or ``permanent`` in the CLI): ``what`` says what changed, e.g. "extended until
+    2026-12-01 08:00 UTC"."""
+    return _notice(portal_url, record, "restriction_extended", what, "done", action="extend")
 
 
 def _notice(
-    client: DocSpaceClient, record: Restriction, kind: str, what: str, status: str
+    portal_url: str,
+    record: Restriction,
+    kind: str,
+    what: str,
+    status: str,
+    *,
+    action: str = LIFT,
 ) -> Finding:
     name = record.user_name or record.user_id
     restricted = format_utc(record.restricted_at) if record.restricted_at else "?"
+    # The finding that caused the restriction: a follow-up names it, and its chat message joins
+    # that finding's thread (records from before titles were kept name the reason instead).
+    follows = (
+        FollowRef(record.finding_id, record.finding_title or f"{record.source}: {record.reason}")
+        if record.finding_id
+        else None
+    )
     return Finding(
         workflow=WORKFLOW,
         kind=kind,
         severity=Severity.MEDIUM if kind == "restriction_failed" else Severity.LOW,
-        title=f"Restriction of {name}: {what}",
+        title=f"{name}: {what}",
         summary=f"{name} was restricted by {record.source} at {restricted} ({record.reason}); {what}.",
-        dedup=(kind, record.user_id, restricted),
-        portal_url=client.portal_url,
+        dedup=(
+            kind,
+            record.user_id,
+            restricted,
+            *((what,) if kind == "restriction_extended" else ()),
+        ),
+        portal_url=portal_url,
         user=UserRef(record.user_id, record.user_name),
         evidence={"restriction": record.to_dict()},
-        actions=(ActionTaken(LIFT, record.user_id, status, what),),
+        actions=(ActionTaken(action, record.user_id, status, what),),
+        follows=follows,
     )

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..docspace.errors import NotFound
 from ..docspace.logins import LoginHistory, group_logins
-from ..docspace.message_actions import MessageAction
+from ..docspace.message_actions import KNOWN, activity_kind
 from ..docspace.models import AuditEvent, Room
 from ..docspace.rooms import RoomResolver
 from ..findings.finding import Finding, RoomRef, Severity, UserRef
@@ -30,7 +31,7 @@ from ..runtime.runner import RunContext, RunOutcome
 log = logging.getLogger(__name__)
 
 WORKFLOW = "vdr_activity"
-KNOWN_ACTIONS = frozenset(int(a) for a in MessageAction)
+KNOWN_ACTIONS = KNOWN
 SAMPLE = 20
 
 
@@ -139,6 +140,8 @@ class Seen(NamedTuple):
     scanned: int
     #: Events with no user or an action code this version does not know.
     skipped: int
+    #: Of the events this scan saw, how many of each kind (``message_actions.activity_kind``).
+    kinds: Mapping[HourKey, Counter[str]] = MappingProxyType({})
 
 
 def count_hours(
@@ -152,6 +155,7 @@ def count_hours(
     names: dict[str, str] = {}
     samples: dict[HourKey, list[int]] = defaultdict(list)
     hours: dict[HourKey, Counter[str]] = defaultdict(Counter)
+    kinds: dict[HourKey, Counter[str]] = defaultdict(Counter)
     scanned = skipped = 0
     for event in events:
         scanned += 1
@@ -164,11 +168,12 @@ def count_hours(
         stamp = event.date.isoformat()  # UTC: "2025-06-02T11:55:35+00:00", a third of strftime
         key = (event.user_id.lower(), room_id, stamp[:10])
         hours[key][stamp[11:13]] += 1
+        kinds[key][activity_kind(event.action_id)] += 1
         if event.user:
             names[key[0]] = event.user
         if len(samples[key]) < SAMPLE:
             samples[key].append(event.id)
-    return Seen(hours, names, samples, scanned, skipped)
+    return Seen(hours, names, samples, scanned, skipped, kinds)
 
 
 class Flag(NamedTuple):
@@ -178,6 +183,8 @@ class Flag(NamedTuple):
     #: The day's distinct events (``count`` is a tuple's method).
     events: int
     verdict: Judgement
+    #: The user's daily events in the room before that day (the baseline window).
+    history: tuple[int, ...] = ()
 
 
 Totals = Mapping[tuple[int, str], int]  # (room id, day) -> distinct events, from the store
@@ -206,7 +213,7 @@ def flag_days(
             count = mine.get((room_id, day), 0)
             verdict = judge(count, history, settings)
             if verdict.flagged:
-                flagged.append(Flag(user_id, room_id, day, count, verdict))
+                flagged.append(Flag(user_id, room_id, day, count, verdict, tuple(history)))
     return flagged
 
 
@@ -256,7 +263,7 @@ def _finding(
     flag: Flag,
     logins: Mapping[str, LoginHistory],
 ) -> Finding:
-    user_id, room_id, day, count, verdict = flag
+    user_id, room_id, day, count, verdict, _ = flag
     name = seen.names.get(user_id)
     start = _day_start(day)
     return Finding(
@@ -271,7 +278,14 @@ def _finding(
         room=RoomRef(room_id, room.title),
         period_start=start,
         period_end=min(start + timedelta(days=1), context.plan.end),
-        evidence=_evidence(count, verdict, settings, seen.samples.get((user_id, room_id, day), [])),
+        evidence=_evidence(
+            count,
+            verdict,
+            settings,
+            seen.samples.get((user_id, room_id, day), []),
+            seen.kinds.get((user_id, room_id, day), Counter()),
+            flag.history,
+        ),
         context={"logins": logins[user_id].to_dict()},
     )
 
@@ -292,14 +306,25 @@ def _day_start(day: str) -> datetime:
 
 
 def _evidence(
-    count: int, verdict: Judgement, settings: VdrSettings, sample: list[int]
+    count: int,
+    verdict: Judgement,
+    settings: VdrSettings,
+    sample: list[int],
+    kinds: Counter[str],
+    history: Sequence[int],
 ) -> dict[str, Any]:
+    """The day's count beside the user's usual level in this room, what kind of activity it was,
+    and the rule that flagged it."""
     evidence: dict[str, Any] = {
         "distinctEvents": count,
+        "usualLevel": _usual(history),
         "threshold": settings.max_events,
         "reason": verdict.reason,
-        "sampleEventIds": sample,
     }
+    if kinds:
+        # of the events this run read (a day read over several runs: its latest part)
+        evidence["activityKinds"] = {k: kinds[k] for k in _KIND_ORDER if kinds.get(k)}
+    evidence["sampleEventIds"] = sample
     if verdict.mean is not None:
         evidence |= {
             "baselineMean": round(verdict.mean, 2),
@@ -307,3 +332,15 @@ def _evidence(
             "zScore": round(verdict.z or 0.0, 2),
         }
     return evidence
+
+
+_KIND_ORDER = ("downloads", "views", "edits", "other")
+
+
+def _usual(history: Sequence[int]) -> str:
+    """The user's usual daily events in the room, in words (sentinel text)."""
+    if not history:
+        return "no earlier activity in this room"
+    mean = sum(history) / len(history)
+    std = math.sqrt(sum((x - mean) ** 2 for x in history) / len(history))
+    return f"{mean:.1f} ± {std:.1f} events a day over {len(history)} day(s)"

@@ -19,13 +19,17 @@ from ..docspace.client import DocSpaceClient
 from ..docspace.errors import DocSpaceError
 from ..docspace.models import WebhookConfig
 from ..docspace.secret import redact
-from ..findings.finding import Finding, Severity
+from ..findings.finding import Finding, FollowRef, Severity
 from ..runtime.env import Env, env_str
 from ..runtime.errors import ConfigError
+from ..state import keys as state_keys
+from ..state.store import StateStore
 
 log = logging.getLogger(__name__)
 
 KIND = "webhook_unhealthy"
+#: The follow-up when it works again (``follows`` the unhealthy finding).
+HEALTHY_KIND = "webhook_healthy"
 MISSING, DISABLED, FAILING, UNREADABLE = "missing", "disabled", "failing", "unreadable"
 _MAX_URL = 2048
 
@@ -79,8 +83,16 @@ def problem(matching: list[WebhookConfig]) -> tuple[str, WebhookConfig | None]:
     return DISABLED, matching[0]
 
 
-def check(client: DocSpaceClient, settings: WebhookHealthSettings, workflow: str) -> list[Finding]:
-    """The findings of one check (none when healthy or off). Never raises for the portal."""
+def check(
+    client: DocSpaceClient,
+    settings: WebhookHealthSettings,
+    workflow: str,
+    store: StateStore | None = None,
+) -> list[Finding]:
+    """The findings of one check (none when healthy or off). Never raises for the portal.
+
+    With ``store``: a healthy webhook after a ``webhook_unhealthy`` finding published within
+    its suppression period gives one ``webhook_healthy`` follow-up of that finding."""
     if not settings.receiver_url:
         return []
     try:
@@ -90,8 +102,55 @@ def check(client: DocSpaceClient, settings: WebhookHealthSettings, workflow: str
         return [_finding(client, workflow, settings.receiver_url, UNREADABLE, None, str(exc))]
     found, config = problem(ours(configs, settings.receiver_url))
     if not found:
-        return []
+        back = _recovered(client, workflow, settings.receiver_url, config, store)
+        return [back] if back is not None else []
     return [_finding(client, workflow, settings.receiver_url, found, config, None)]
+
+
+def _recovered(
+    client: DocSpaceClient,
+    workflow: str,
+    url: str,
+    config: WebhookConfig | None,
+    store: StateStore | None,
+) -> Finding | None:
+    """The follow-up of the latest ``webhook_unhealthy`` finding still within its suppression
+    period (its ``sent#`` record), or None. Only records this workflow may read are looked up."""
+    if store is None:
+        return None
+    now = store.now().timestamp()
+    latest: tuple[str, Finding] | None = None
+    for found in (MISSING, UNREADABLE, DISABLED, FAILING):
+        earlier = _finding(
+            client, workflow, url, found, config if found in (DISABLED, FAILING) else None, None
+        )
+        sent = store.get(*state_keys.sent(workflow, earlier.fingerprint))
+        if not sent or sent.get("state") != "done" or float(sent.get("expiresAt", 0)) <= now:
+            continue
+        stamp = f"{sent.get('doneAt', '')}"
+        if latest is None or stamp > latest[0]:
+            latest = (stamp, earlier)
+    if latest is None:
+        return None
+    stamp, earlier = latest
+    return Finding(
+        workflow=workflow,
+        kind=HEALTHY_KIND,
+        severity=Severity.LOW,
+        title="The real-time guard's DocSpace webhook is healthy again",
+        summary=(
+            f"The portal's webhook for {redact(url, 120)} is enabled and delivering again; "
+            "real-time detection has resumed."
+        ),
+        # one follow-up per incident: the earlier finding and when it was sent
+        dedup=(HEALTHY_KIND, earlier.fingerprint, stamp),
+        portal_url=client.portal_url,
+        evidence={
+            "was": earlier.evidence["problem"],
+            "receiverUrl": redact(url, 300),
+        },
+        follows=FollowRef(earlier.fingerprint, f"[{earlier.severity.name}] {earlier.title}"),
+    )
 
 
 _WHAT = {

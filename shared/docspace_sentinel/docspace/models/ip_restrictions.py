@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..errors import MalformedRecord
@@ -35,3 +38,11 @@ class IpRestrictionSettings(NamedTuple):
     def from_wire(cls, raw: Any) -> IpRestrictionSettings:
         raw = _require_mapping("ip restriction settings", raw)
         return cls(enable=_bool(raw, "enable"), last_modified=_str(raw, "lastModified"))
+
+
+def list_digest(enable: bool, entries: Iterable[tuple[str, bool]]) -> str:
+    """A digest of an IP-restriction state (switch and entries, order-free): what the portal
+    sync notes it wrote, and what the configuration watch's snapshot compares it with."""
+    state = {"enabled": bool(enable), "entries": sorted([ip, bool(a)] for ip, a in set(entries))}
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

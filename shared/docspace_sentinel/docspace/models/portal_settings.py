@@ -162,12 +162,21 @@ class SsoSettings(NamedTuple):
     users_type: int | None = None
     disable_email_verification: bool = False
     idp_certificates: tuple[str, ...] = ()  # sha256 of each certificate, 16 hex digits
+    #: ``idpCertificateAdvanced``: whether the identity provider's signed answers are checked
+    #: (``SsoSettingsV2.cs`` ``SsoIdpCertificateAdvanced``); switching one off lets forged
+    #: SAML answers through.
+    verify_auth_responses_sign: bool = False
+    verify_logout_requests_sign: bool = False
+    verify_logout_responses_sign: bool = False
+    decrypt_assertions: bool = False
 
     @classmethod
     def from_wire(cls, raw: Any) -> SsoSettings:
         raw = _require_mapping("sso settings", raw)
         idp = raw.get("idpSettings")
         idp = idp if isinstance(idp, dict) else {}
+        advanced = raw.get("idpCertificateAdvanced")
+        advanced = advanced if isinstance(advanced, dict) else {}
         certificates = raw.get("idpCertificates")
         fingerprints: set[str] = set()
         for cert in certificates[:_MAX_LIST] if isinstance(certificates, list) else ():
@@ -183,6 +192,10 @@ class SsoSettings(NamedTuple):
             users_type=_int(raw, "usersType"),
             disable_email_verification=_bool(raw, "disableEmailVerification"),
             idp_certificates=tuple(sorted(fingerprints)),
+            verify_auth_responses_sign=_bool(advanced, "verifyAuthResponsesSign"),
+            verify_logout_requests_sign=_bool(advanced, "verifyLogoutRequestsSign"),
+            verify_logout_responses_sign=_bool(advanced, "verifyLogoutResponsesSign"),
+            decrypt_assertions=_bool(advanced, "decryptAssertions"),
         )
 
 

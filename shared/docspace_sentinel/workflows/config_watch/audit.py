@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from ...docspace.message_actions import MessageAction
+from ...docspace.message_actions import KNOWN
 from ...docspace.models import AuditEvent
 from ...findings.finding import Severity
 from .catalogue import CATALOGUE, Subject, Watched, is_settings_event
 
-_KNOWN_CODES = frozenset(int(a) for a in MessageAction)
+_KNOWN_CODES = KNOWN
 
 
 class AuditChange(NamedTuple):

@@ -220,7 +220,16 @@ def snapshot_finding(
         severity=severity,
         title=_sentence(change.summary),
         summary=" ".join(summary),
-        dedup=("snapshot", change.subject, change.key, change.change, _digest(change.after)),
+        # ``since`` tells a repeated change (off, on, off again the same day) from a retry of
+        # the run that saw it (which compares the same two snapshots).
+        dedup=(
+            "snapshot",
+            change.subject,
+            change.key,
+            change.change,
+            _digest(change.after),
+            format_utc(since) if since else "first",
+        ),
         portal_url=portal_url,
         user=UserRef(actor.id, actor.name) if actor is not None and actor.id else None,
         period_start=since,

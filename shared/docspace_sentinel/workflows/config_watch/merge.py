@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from ...docspace.models.ip_restrictions import list_digest
 from .audit import AuditChange
 from .catalogue import Subject
 from .snapshot import SnapshotChange
@@ -54,12 +55,17 @@ def audit_keys(change: AuditChange) -> frozenset[str]:
 
 
 def explains(audit: AuditChange, pending: Pending) -> bool:
+    """The event is of the change's subject (and names its target, if it names any) and was
+    made between the snapshot before and the one that saw the change: never a change made
+    earlier, nor one made after it was seen (a later change back would take the blame)."""
     if family(audit.watched.subject) != family(pending.change.subject):
         return False
     # An event that names its targets must name this one; one that names none (the owner
     # change, most settings) explains any change of its subject.
     key, named = pending.change.key.lower(), audit_keys(audit)
     if key and named and key not in named:
+        return False
+    if audit.event.date > pending.seen_at + SKEW:
         return False
     return pending.since is None or audit.event.date >= pending.since - SKEW
 
@@ -90,3 +96,20 @@ def merge(
         else:
             merged.waiting.append(item)
     return merged
+
+
+def ip_state(after: Any) -> str | None:
+    """The digest of an IP-restriction section (``list_digest``), or the one kept when the
+    value was compacted to fit the state table (``ipState``); None when it cannot be told."""
+    if not isinstance(after, dict):
+        return None
+    kept = after.get("ipState")
+    if isinstance(kept, str):
+        return kept
+    entries = after.get("entries")
+    if not isinstance(entries, list):
+        return None
+    try:
+        return list_digest(bool(after.get("enabled")), ((e[0], e[1]) for e in entries))
+    except (IndexError, KeyError, TypeError):
+        return None

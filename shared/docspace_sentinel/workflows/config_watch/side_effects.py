@@ -5,7 +5,10 @@ lifetime but also after every password change (``UserUpdatedPassword`` 4017) and
 disable (``UsersUpdatedStatus`` 4020 or ``UserUpdated`` 4006): it resets that user's sign-in
 cookies. Reported as a session-settings change, each password change would be a false alarm.
 A 6032 is taken as such a side effect when the same actor wrote one of those events within
-``NEAR`` of it; each of those events explains one 6032 at most.
+``NEAR`` of it, from the same address (both come from one request; the server writes them
+seconds apart at most); each of those events explains one 6032 at most. An intruder who edits a
+profile and then changes the session lifetime is not hidden: that takes two requests, rarely
+within seconds of each other, and the snapshot's ``session`` section still sees the change.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import datetime, timedelta
 from ...docspace.message_actions import MessageAction
 from ...docspace.models import AuditEvent
 
-NEAR = timedelta(minutes=2)
+NEAR = timedelta(seconds=10)
 #: The event a side effect follows, by the side effect's action.
 CAUSES: dict[int, frozenset[int]] = {
     MessageAction.COOKIE_SETTINGS_UPDATED: frozenset(
@@ -36,24 +39,24 @@ class SideEffects:
     whether an event is one's side effect."""
 
     def __init__(self) -> None:
-        self._causes: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        self._causes: dict[str, list[tuple[datetime, int, str | None]]] = defaultdict(list)
         self._used: set[int] = set()
-        #: The events found to be side effects.
-        self.count = 0
 
     def watch(self, events: Iterable[AuditEvent]) -> Iterator[AuditEvent]:
         for event in events:
             if isinstance(event, AuditEvent) and event.action_id in _CAUSE_CODES:
-                self._causes[(event.user_id or "").lower()].append((event.date, event.id))
+                actor = (event.user_id or "").lower()
+                self._causes[actor].append((event.date, event.id, event.ip))
             yield event
 
     def explained(self, event: AuditEvent) -> bool:
         causes = CAUSES.get(event.action_id)
         if causes is None:
             return False
-        for date, cause_id in self._causes.get((event.user_id or "").lower(), ()):
-            if cause_id not in self._used and abs(date - event.date) <= NEAR:
+        for date, cause_id, ip in self._causes.get((event.user_id or "").lower(), ()):
+            if cause_id in self._used or abs(date - event.date) > NEAR:
+                continue
+            if ip == event.ip:
                 self._used.add(cause_id)
-                self.count += 1
                 return True
         return False

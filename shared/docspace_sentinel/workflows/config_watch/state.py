@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ...state import keys as state_keys
 from ...state.store import StateStore, to_iso
-from .merge import Pending
+from .merge import Pending, ip_state
 from .snapshot import Snapshot, SnapshotChange
 
 log = logging.getLogger(__name__)
@@ -45,24 +45,92 @@ def _compact(value: Any) -> Any:
     return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}
 
 
+#: In a section too large to keep whole, a list longer than this or a text longer than
+#: ``SHRUNK_TEXT`` is kept as its digest: the switches and short values beside it are still
+#: compared (2FA switched off stays visible however long its trusted-address list grows).
+SHRUNK_ITEMS = 100
+SHRUNK_TEXT = 300
+
+
+def shrink(value: Any) -> Any:
+    if isinstance(value, dict | list) and len(value) > 10 * SHRUNK_ITEMS:
+        # Never cut a mapping (a cut admins list would read as admins removed): its digest.
+        text = _dumps(value)
+        return f"sha256:{hashlib.sha256(text.encode()).hexdigest()[:32]} ({len(value)} items)"
+    if isinstance(value, dict):
+        return {k: shrink(v) for k, v in value.items()}
+    if isinstance(value, list) and len(value) > SHRUNK_ITEMS:
+        text = _dumps(value)
+        return f"sha256:{hashlib.sha256(text.encode()).hexdigest()[:32]} ({len(value)} items)"
+    if isinstance(value, list):
+        return [shrink(v) for v in value]
+    if isinstance(value, str) and len(value) > SHRUNK_TEXT:
+        return f"sha256:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()[:32]}"
+    return value
+
+
+def _bounded(item: Pending) -> Pending:
+    change = item.change
+    after = _compact(change.after)
+    if change.subject == "ip_restrictions" and after is not change.after:
+        # Compacted, the list can no longer be compared with what our sync noted writing.
+        after = {**after, "ipState": ip_state(change.after)}
+    return item._replace(
+        change=change._replace(
+            key=change.key[:200],
+            summary=change.summary[:500],
+            actor=change.actor[:64] if change.actor else None,
+            before=_compact(change.before),
+            after=after,
+        )
+    )
+
+
 def fit(snapshot: Snapshot, pending: list[Pending]) -> tuple[Snapshot, list[Pending]]:
-    """The record cut to fit ``ITEM_BUDGET``: the biggest sections become unreadable ("too large
-    to keep": not compared next run, never a crash), pending values become digests, and at
-    most ``MAX_PENDING`` changes wait (the newest)."""
-    pending = [
-        p._replace(change=p.change._replace(before=_compact(p.change.before),
-                                            after=_compact(p.change.after)))
-        for p in pending[-MAX_PENDING:]
-    ]  # fmt: skip
-    room = ITEM_BUDGET - len(_dumps([_pending_to_dict(p) for p in pending]))
+    """The record cut to fit ``ITEM_BUDGET`` (a hostile portal can make any section or name
+    huge): pending values become digests and texts are cut, at most ``MAX_PENDING`` changes
+    wait (the newest); then the biggest sections are shrunk (``shrink``), and a section still
+    too big becomes unreadable ("too large to keep": not compared, never a crash); last, the
+    oldest waiting changes go."""
+    pending = [_bounded(p) for p in pending[-MAX_PENDING:]]
     sections, unreadable = dict(snapshot.sections), dict(snapshot.unreadable)
     sizes = {name: len(_dumps(value)) for name, value in sections.items()}
-    while sections and sum(sizes.values()) > room:
+
+    def pending_size() -> int:
+        return len(_dumps([_pending_to_dict(p) for p in pending]))
+
+    while sections and sum(sizes.values()) + pending_size() > ITEM_BUDGET:
         name = max(sizes, key=lambda n: sizes[n])
+        smaller = shrink(sections[name])
+        if len(_dumps(smaller)) < sizes[name] and not _is_shrunk(name, unreadable):
+            log.warning("settings section %s is large (%d bytes): keeping digests", name,
+                        sizes[name])  # fmt: skip
+            sections[name], sizes[name] = smaller, len(_dumps(smaller))
+            unreadable[f"{name}#shrunk"] = "long lists and texts kept as digests"
+            continue
         log.warning("settings section %s is too large to keep (%d bytes)", name, sizes[name])
         unreadable[name] = f"too large to keep ({sizes.pop(name)} bytes)"
         del sections[name]
+    while pending and sum(sizes.values()) + pending_size() > ITEM_BUDGET:
+        pending.pop(0)
     return Snapshot(sections, unreadable), pending
+
+
+def _is_shrunk(name: str, unreadable: dict[str, str]) -> bool:
+    return f"{name}#shrunk" in unreadable
+
+
+def comparable(before: Snapshot | None, after: Snapshot) -> Snapshot:
+    """``after`` with the sections ``before`` kept shrunk shrunk the same way, so the two
+    compare like with like (a long list against its own digest is no change)."""
+    if before is None:
+        return after
+    sections = dict(after.sections)
+    for name in before.unreadable:
+        base = name.removesuffix("#shrunk")
+        if name.endswith("#shrunk") and base in sections:
+            sections[base] = shrink(sections[base])
+    return Snapshot(sections, dict(after.unreadable))
 
 
 class SnapshotRecord(NamedTuple):
@@ -93,6 +161,11 @@ def _pending_from_dict(raw: Any) -> Pending | None:
     try:
         fields = dict(raw["change"])
         fields["severity"] = Severity(fields["severity"])
+        for name in ("subject", "key", "change", "summary"):
+            if not isinstance(fields.get(name), str):
+                return None
+        if fields.get("actor") is not None and not isinstance(fields["actor"], str):
+            return None
         seen_at = _time(raw["seenAt"])
         if seen_at is None:
             return None

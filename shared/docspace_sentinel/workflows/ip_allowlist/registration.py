@@ -269,7 +269,7 @@ def registration_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
                 run_settings,
                 client=client,
                 store=store,
-                publisher=shared.finding_publisher(run_settings.topic_arn),
+                publisher=shared.publisher_of(run_settings, context),
             )
             try:
                 answer = register(

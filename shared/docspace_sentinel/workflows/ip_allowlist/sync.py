@@ -26,6 +26,7 @@ from typing import Any
 
 from ...docspace.client import DocSpaceClient
 from ...docspace.errors import DocSpaceError
+from ...docspace.models.ip_restrictions import list_digest
 from ...findings.finding import Finding
 from ...state import keys as state_keys
 from ...state.journal import IP_SYNC, OwnActions
@@ -168,7 +169,10 @@ def _sync(
         added = records.put(previous | set(plan.add), expected=added.version, always_allowed=always)
     except SyncConflict:
         return result("aborted", plan, "another sync ran meanwhile", "conflict")
-    OwnActions(records.store).record(IP_SYNC)
+    # The state the portal will hold: the configuration watch tells this write from another
+    # change of the list by it.
+    written = list_digest(plan.enable, ((e.ip, e.for_admin) for e in plan.entries))
+    OwnActions(records.store).record(IP_SYNC, detail=written)
     try:
         client.put_ip_restrictions(plan.entries, enable=plan.enable)
     except ValueError as exc:

@@ -12,9 +12,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ...docspace.client import DocSpaceClient
 from ...docspace.settings import ClientSettings
 from ...runtime.handler import (
-    finding_publisher,
     logger,
     metrics,
+    publisher_of,
     read_settings,
     remaining_time_of,
     set_workflow_dimension,
@@ -52,7 +52,7 @@ def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 clients.append(stack.enter_context(built))
             return clients[0]
 
-        publisher = finding_publisher(settings.run.topic_arn)
+        publisher = publisher_of(settings.run, context)
         consumer = Consumer(
             state_store(settings.run.state_table),
             settings.workflow,

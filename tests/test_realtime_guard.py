@@ -233,7 +233,9 @@ def test_a_reported_burst_skips_reading_the_window_again(
     assert len(real_read(user, rules.CHANGE, T0, T0 + W)) == 3
 
 
-def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> None:
+def test_the_confirmation_samples_the_portal_and_needs_three_confirmed_files() -> None:
+    import random
+
     from docspace_sentinel.docspace.errors import NotFound, ServerError
     from docspace_sentinel.docspace.models.files import FileEntry
     from docspace_sentinel.workflows.realtime_guard import confirm as c
@@ -259,7 +261,7 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     changed = {e.key: FileEntry(int(e.key), updated=e.at, updated_by=user) for e in entries}
     portal = Portal({int(k): v for k, v in changed.items()})
     check = c.confirm(portal, user.upper(), entries)
-    assert check.verdict == c.CONFIRMED and len(portal.calls) == 3
+    assert check.verdict == c.CONFIRMED and len(portal.calls) == c.SAMPLES == 5
     assert set(portal.calls) <= {int(k) for k in changed} and portal.calls == sorted(portal.calls)
     # a lock or comment: the content time did not move; someone else's change; a portal error
     stale = {int(k): v._replace(updated=T0 - timedelta(days=3)) for k, v in changed.items()}
@@ -273,6 +275,13 @@ def test_the_confirmation_samples_the_portal_and_needs_two_confirmed_files() -> 
     deletes = [e._replace(deleted=True) for e in entries]
     nobody = Portal({})
     assert c.confirm(nobody, user, deletes).verdict == c.UNCONFIRMED and nobody.calls == []
+    # one file deleted since the burst: still confirmed; two: not
+    for gone, verdict in ((1, c.CONFIRMED), (2, c.UNCONFIRMED)):
+        some: dict[int, FileEntry | Exception] = {int(k): v for k, v in changed.items()}
+        picked = [f for f, _, _ in c.samples(entries, random.Random(3))]
+        for file_id in picked[:gone]:
+            some[file_id] = NotFound("deleted")
+        assert c.confirm(Portal(some), user, entries, pick=random.Random(3)).verdict == verdict
     # bounded in time
     ticks = iter([0.0, 0.0, 100.0, 100.0])
     late = c.confirm(Portal({}), user, entries, clock=lambda: next(ticks))
@@ -291,7 +300,7 @@ def test_a_forger_cannot_choose_which_files_are_sampled() -> None:
 
     user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
     entries = _changes(21)  # files 1000..1020
-    real = {1000, 1010, 1020}
+    real = {1000, 1005, 1010, 1020}  # even four real edits among the made-up ones
 
     class Portal:
         def file(self, file_id: int) -> FileEntry:

@@ -326,7 +326,10 @@ class Runner:
 
     def _kept_back(self, finding: Finding) -> bool:
         """True when a suppression rule names ``finding``: not published, counted
-        (``findingsSuppressedByRule``) and recorded as the rule's hit."""
+        (``findingsSuppressedByRule``) and recorded as the rule's hit. A failed lift is never
+        kept back (``ALWAYS_FOLLOWED``): it leaves a user disabled."""
+        if finding.kind in self.ALWAYS_FOLLOWED:
+            return False
         rule = self.rules.match(Subject.of(finding))
         if rule is None:
             return False
@@ -334,8 +337,9 @@ class Runner:
         self.suppressed_by_rule += 1
         return True
 
-    #: Follow-ups that are news even after their finding was closed: a lift that failed leaves
-    #: the user disabled (a false positive's victim most of all), so it is always said.
+    #: Follow-ups that are news even after their finding was closed or a rule silences its
+    #: user: a lift that failed leaves the user disabled (a false positive's victim most of
+    #: all), so it is always said.
     ALWAYS_FOLLOWED = frozenset({"restriction_failed"})
 
     def _follows_closed(self, finding: Finding) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..runtime.errors import SentinelError
 from .untrusted import one_line
 
@@ -47,3 +50,18 @@ class ExportError(SentinelError):
         self.code = code
         self.detail = one_line(message)[:500]
         super().__init__(f"exporting to {target} failed: {code}: {self.detail}")
+
+
+def aws_call(target: str, call: Callable[[], Any]) -> dict[str, Any]:
+    """One export call to AWS; botocore's errors become ``ExportError`` naming ``target``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return dict(call())
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise ExportError(
+            target, str(error.get("Code") or "ClientError"), str(error.get("Message") or exc)
+        ) from exc
+    except BotoCoreError as exc:
+        raise ExportError(target, type(exc).__name__, str(exc)) from exc

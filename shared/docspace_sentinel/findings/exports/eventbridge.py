@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from ..errors import ExportError
+from ..errors import ExportError, aws_call
 from ..finding import Finding
 from ..normalize import shorten
 
@@ -91,18 +91,8 @@ class EventBus:
 
     def export(self, finding: Finding) -> str:
         """Put ``finding`` on the bus; returns the event id. Raises ``ExportError``."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         request = entry(finding, self.bus)
-        try:
-            answer = dict(self.client.put_events(Entries=[request]))
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise ExportError(
-                TARGET, str(error.get("Code") or "ClientError"), str(error.get("Message") or exc)
-            ) from exc
-        except BotoCoreError as exc:
-            raise ExportError(TARGET, type(exc).__name__, str(exc)) from exc
+        answer = aws_call(TARGET, lambda: self.client.put_events(Entries=[request]))
         result = (answer.get("Entries") or [{}])[0]
         if int(answer.get("FailedEntryCount") or 0) or "ErrorCode" in result:
             raise ExportError(

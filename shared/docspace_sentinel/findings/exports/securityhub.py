@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import ExportError
+from ..errors import ExportError, aws_call
 from ..finding import Finding
 from . import asff
 from .asff import Account
@@ -134,15 +134,4 @@ class SecurityHub:
 
 
 def _call(call: Callable[[], Any]) -> dict[str, Any]:
-    """One AWS call; botocore's errors as ``ExportError``."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return dict(call())
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise ExportError(
-            TARGET, str(error.get("Code") or "ClientError"), str(error.get("Message") or exc)
-        ) from exc
-    except BotoCoreError as exc:
-        raise ExportError(TARGET, type(exc).__name__, str(exc)) from exc
+    return aws_call(TARGET, call)

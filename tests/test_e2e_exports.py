@@ -179,3 +179,34 @@ def test_closing_refuses_a_bad_id_or_reason_in_one_line(
     assert cli.main(["findings", "close", "a" * 32, "--reason", "resolved"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: SECURITY_HUB_EXPORT") and err.count("\n") == 1
+
+
+def test_every_workflows_planted_case_lands_once_in_security_hub_and_once_on_the_bus(
+    simulator: SimulatorServer, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's scheduled workflows, each with its planted case, both exports on."""
+    from local.lambda_runtime import invoke
+
+    bus, _ = _both_on(simulator, aws, monkeypatch)
+    s = simulator.scenario
+    for user_id, entries in sorted(s.planted.allowlists.items()):
+        invoke("ip_allowlist", {"userId": user_id, "allowedIps": list(entries)},
+               attribute="register_handler")  # fmt: skip
+    now = utc_now()
+    admin = next(a for a in s.layout.admin_ids if a != s.layout.key_user_id)
+    run("config_watch", scheduled(iso(now)))  # its first snapshot
+    s.admin_actions.create_webhook(admin, "Export", "https://collector.example.net/in")
+    event = scheduled(iso(now + timedelta(minutes=3)))
+    workflows = ("vdr_activity", "login_audit", "bulk_change_guard", "inactive_members",
+                 "ip_allowlist", "config_watch")  # fmt: skip
+    for workflow in workflows:
+        run(workflow, event)
+    published = aws.findings()
+    assert {f["workflow"] for f in published} >= set(workflows) - {"inactive_members"}
+    assert any(f["kind"] == "config_change" for f in published)
+    client = __import__("boto3").client("securityhub", region_name="eu-west-1")
+    hub: list[str] = []
+    for page in client.get_paginator("get_findings").paginate():
+        hub += [h["Id"] for h in page["Findings"]]
+    assert sorted(hub) == sorted(f["id"] for f in published)  # each once
+    assert sorted(e["detail"]["id"] for e in bus.received()) == sorted(hub)

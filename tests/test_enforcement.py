@@ -510,3 +510,20 @@ def test_a_lapsed_logout_claim_of_another_run_is_never_taken_over(aws: LocalAws)
     action = later.act(_logout_on("7"))
     assert action.status == "skipped" and "may have done it" in action.detail
     assert portal.calls.count(f"logout {USER}") == 1
+
+
+def test_a_user_id_the_client_refuses_is_nobody_to_act_on_not_a_failed_run(
+    records: RestrictionStore,
+) -> None:
+    """An audit event naming "not-a-guid" as its user reaches the gate: no action, no
+    exception that would fail the run on every retry."""
+    from docspace_sentinel.docspace.client import guid
+
+    class Strict(FakePortal):
+        def user(self, user_id: str) -> User:
+            guid(user_id)  # the real client refuses what is not a GUID (ValueError)
+            return super().user(user_id)
+
+    portal: Any = Strict(_user())
+    action = _gate(portal, records).act(ActionRequest(DISABLE, "not-a-guid", NOW, "f", "why"))
+    assert action.status == "skipped" and "status 2" not in portal.calls

@@ -429,6 +429,13 @@ def test_follow_ups_of_a_closed_finding_are_skipped_and_counted(aws: LocalAws) -
     assert [f["kind"] for f in aws.findings()] == ["restriction_failed"]
 
 
+def test_a_malformed_closure_record_is_as_if_absent(aws: LocalAws) -> None:
+    """A hand-edited record must not fail every run that publishes a follow-up of it."""
+    store = StateStore(aws.table_name, client=aws.dynamodb)
+    store.put({"pk": "closed", "sk": "c" * 32, "reason": "resolved", "expiresAt": "soon"})
+    assert closures.closure_of(store, "c" * 32) is None
+
+
 def test_a_closure_records_who_when_and_why(aws: LocalAws) -> None:
     store = StateStore(aws.table_name, client=aws.dynamodb)
     closure = closures.close(store, "a" * 32, "resolved", "user:ann", "fixed", now=NOW)

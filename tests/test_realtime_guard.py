@@ -318,6 +318,41 @@ def test_a_forger_cannot_choose_which_files_are_sampled() -> None:
     assert len(picked) > 1
 
 
+@pytest.mark.parametrize("padding", ["string ids", "deletes", "folders"])
+def test_entries_the_portal_cannot_confirm_count_against_the_burst(padding: str) -> None:
+    """Three real recent edits of the victim padded with entries the confirmation cannot look
+    up (third-party string ids, deletes, folders) still cross the threshold: those entries may
+    be picked too, and count as not confirmed."""
+    import random
+
+    from docspace_sentinel.docspace.models.files import FileEntry
+    from docspace_sentinel.workflows.realtime_guard import confirm as c
+
+    user = "9f2c8c6e-5a1d-4c5b-9a8e-2f1e0b7d3a11"
+    real = [Entry(T0 + timedelta(seconds=n), str(1000 + n)) for n in range(3)]
+    pad = [
+        Entry(T0 + timedelta(seconds=10 + n), key, deleted)
+        for n in range(19)
+        for key, deleted in [
+            {
+                "string ids": (f"sbox-{n}", False),
+                "deletes": (str(2000 + n), True),
+                "folders": (f"folder:{n}", False),
+            }[padding]
+        ]
+    ]
+
+    class Portal:
+        def file(self, file_id: int) -> FileEntry:
+            return FileEntry(file_id, updated=T0 + timedelta(seconds=file_id - 1000),
+                             updated_by=user)  # fmt: skip
+
+    verdicts = {
+        c.confirm(Portal(), user, [*real, *pad], pick=random.Random(n)).verdict for n in range(50)
+    }
+    assert c.CONFIRMED not in verdicts
+
+
 def test_the_confirmation_refuses_an_old_createon_matched_to_a_later_real_edit() -> None:
     """A forged burst naming real files the user edited recently, with createOn chosen well
     before those edits (the receiver accepts createOn days old), is not confirmed: a file's

@@ -53,13 +53,17 @@ def test_entries_come_back_by_time_and_keep_apart_in_the_same_instant(
 
 
 def test_a_journal_that_cannot_be_written_never_stops_the_action(
-    store: StateStore, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(values: Any) -> None:
         raise StateError("throttled")
 
     monkeypatch.setattr(store, "put", broken)
-    OwnActions(store).record(journal.DISABLE, USER)  # logged, not raised
+    own = OwnActions(store)
+    with caplog.at_level("WARNING"):
+        assert own.record(journal.DISABLE, USER) is None  # logged, not raised
+    assert "could not journal our own disable" in caplog.text
+    own.forget(None)  # nothing to void
 
 
 class Portal:
@@ -88,3 +92,5 @@ def test_a_disable_is_journalled_before_the_portal_is_called(store: StateStore) 
     status, _ = disabling.disable(portal, records, USER)
     assert status == "failed"
     assert [(e.kind, e.target) for e in portal.journal_at_call] == [(journal.DISABLE, USER)]
+    # the portal refused it (403): it wrote no event, so the note no longer explains one
+    assert list(OwnActions(store).between(T0, T0)) == []

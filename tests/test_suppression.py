@@ -100,9 +100,12 @@ def test_a_malformed_stored_rule_is_skipped_and_logged(
     RuleStore(store).add(_rule())
     store.put({"pk": "suppress", "sk": "sr-bad", "userId": "../x", "workflow": "nope"})
     store.put({**_rule(id="sr-00000000ff").item(), "until": None, "permanent": False})
+    # a hand-edited item: the string "false" is not a permanent rule
+    store.put({**_rule(id="sr-00000000fe").item(), "until": None, "permanent": "false"})
     rules = Rules(store)
     assert [r.id for r in rules.load()] == ["sr-0123456789"]
     assert "sr-bad" in caplog.text and "sr-00000000ff" in caplog.text
+    assert "sr-00000000fe" in caplog.text
 
 
 def test_the_rules_are_read_once_per_run(aws: LocalAws) -> None:

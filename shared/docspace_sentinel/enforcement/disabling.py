@@ -44,11 +44,13 @@ def disable(client: DocSpaceClient, records: RestrictionStore, target: str) -> t
     """Call and confirm one disable, once its record is claimed (``RestrictionStore.begin``:
     none -> restricting): the action's status and detail (``done`` is left for the caller to
     word)."""
-    OwnActions(records.store).record(DISABLE, target)
+    journal = OwnActions(records.store)
+    noted = journal.record(DISABLE, target)
     try:
         updated = client.set_user_status([target], STATUS_TERMINATED)
     except Forbidden as exc:
         # A definite refusal: nothing changed on the portal.
+        journal.forget(noted)
         records.transition(target, RESTRICTING, FAILED, lastError=str(exc)[:500])
         return "failed", f"the portal refused: {exc.message}"
     except DocSpaceError as exc:

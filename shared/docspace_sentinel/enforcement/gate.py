@@ -387,6 +387,11 @@ class _Reads:
             return self._gate.client.user(self._user_id)
         except NotFound:
             return None
+        except ValueError:
+            # Not a user id the client will send (the portal's events are not trusted to name
+            # real users): nobody to act on, and never a run that fails on every retry.
+            log.warning("not acting on %r: not a user id", self._user_id[:64])
+            return None
 
     @cached_property
     def key_user_id(self) -> str:

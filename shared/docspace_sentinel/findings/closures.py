@@ -49,7 +49,11 @@ def close(
 
 def closure_of(store: StateStore, finding_id: str) -> Closure | None:
     item = store.get(*state_keys.closed(finding_id))
-    if item is None or int(item.get("expiresAt") or 0) < int(store.now().timestamp()):
+    try:
+        expires = int(item.get("expiresAt") or 0) if item is not None else 0
+    except (TypeError, ValueError):
+        expires = 0  # a malformed record: as if absent (the follow-up is published)
+    if item is None or expires < int(store.now().timestamp()):
         return None
     return Closure(
         finding_id,

@@ -128,7 +128,7 @@ class Rule(NamedTuple):
     def from_item(cls, item: Mapping[str, Any]) -> Rule:
         """A stored rule; ``ValueError`` for one that is malformed."""
         until = item.get("until")
-        if not until and not item.get("permanent"):
+        if not until and item.get("permanent") is not True:
             raise ValueError("neither until nor permanent")
         room = item.get("roomId")
         return cls(

@@ -15,6 +15,7 @@ pk           sk                                      attributes
 ``ownact``   ``<ISO UTC time>#<kind>#<target>#…``    ``kind``, ``target`` (user id, or ``portal``),
                                                      ``at``, ``workflow``, ``detail`` (what the
                                                      write sets: the IP sync's list digest),
+                                                     ``void`` (the portal refused the write),
                                                      ``expiresAt``
 ============ ======================================= ==============================================
 """
@@ -25,10 +26,11 @@ import logging
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import keys as state_keys
 from .errors import StateError
+from .keys import Key
 from .store import StateStore, to_epoch, to_iso
 
 log = logging.getLogger(__name__)
@@ -59,33 +61,52 @@ class OwnActions:
     def __init__(self, store: StateStore, workflow: str = "") -> None:
         self.store = store
         self.workflow = workflow
+        #: The notes this object wrote, for ``forget``.
+        self._items: dict[Key, dict[str, Any]] = {}
 
-    def record(self, kind: str, target: str = PORTAL, detail: str = "") -> None:
-        """Note a write about to be made. Never fails the action it notes: without the entry,
-        the watch reports our change as a change made with our key, which is the safe side."""
+    def record(self, kind: str, target: str = PORTAL, detail: str = "") -> Key | None:
+        """Note a write about to be made; its key, for ``forget``. Never fails the action it
+        notes: without the entry, the watch reports our change as a change made with our key,
+        which is the safe side."""
         at = self.store.now()
         target = target.lower()
         # A random tail keeps two writes in the same microsecond apart.
         key = state_keys.own_action(to_iso(at), kind, target, secrets.token_hex(3))
+        item = {
+            **key.item(),
+            "kind": kind,
+            "target": target,
+            "at": to_iso(at),
+            "workflow": self.workflow,
+            "detail": detail,
+            "expiresAt": to_epoch(at + KEEP),
+        }
         try:
-            self.store.put(
-                {
-                    **key.item(),
-                    "kind": kind,
-                    "target": target,
-                    "at": to_iso(at),
-                    "workflow": self.workflow,
-                    "detail": detail,
-                    "expiresAt": to_epoch(at + KEEP),
-                }
-            )
+            self.store.put(item)
         except StateError as exc:
             log.warning("could not journal our own %s of %s: %s", kind, target, exc)
+            return None
+        self._items[key] = item
+        return key
+
+    def forget(self, key: Key | None) -> None:
+        """Void the note of a write the portal definitely refused: it wrote no event, and a
+        note left behind could make someone else's change with our key look like ours. (The
+        note is written again as void: the writers may put notes, not delete them.)"""
+        item = self._items.get(key) if key is not None else None
+        if item is None:
+            return
+        try:
+            self.store.put({**item, "void": True})
+        except StateError as exc:
+            log.warning("could not void the note %s: %s", item["sk"], exc)
 
     def between(self, start: datetime, end: datetime) -> Iterator[OwnAction]:
         """Entries with ``start <= at <= end``, oldest first."""
         low, high = to_iso(start), to_iso(end) + "\uffff"
         for item in self.store.query(state_keys.OWN_ACTION, sk_from=low, sk_to=high):
+            if item.get("void") is True:
+                continue  # a write the portal refused
             try:
                 at = datetime.fromisoformat(str(item["at"]))
             except (KeyError, ValueError):

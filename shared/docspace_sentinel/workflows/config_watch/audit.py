@@ -17,8 +17,6 @@ from ...docspace.models import AuditEvent
 from ...findings.finding import Severity
 from .catalogue import CATALOGUE, Subject, Watched, is_settings_event
 
-_KNOWN_CODES = KNOWN
-
 
 class AuditChange(NamedTuple):
     event: AuditEvent
@@ -64,7 +62,7 @@ def classify(events: Iterable[AuditEvent], overrides: Mapping[int, Severity] = {
         watched = CATALOGUE.get(code)
         known = True
         if watched is None:
-            if code in _KNOWN_CODES or not _is_settings(event):
+            if code in KNOWN or not _is_settings(event):
                 ignored += 1
                 continue
             watched, known = unknown_action(code), False

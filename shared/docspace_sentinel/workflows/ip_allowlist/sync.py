@@ -172,12 +172,14 @@ def _sync(
     # The state the portal will hold: the configuration watch tells this write from another
     # change of the list by it.
     written = list_digest(plan.enable, ((e.ip, e.for_admin) for e in plan.entries))
-    OwnActions(records.store).record(IP_SYNC, detail=written)
+    journal = OwnActions(records.store)
+    noted = journal.record(IP_SYNC, detail=written)
     try:
         client.put_ip_restrictions(plan.entries, enable=plan.enable)
     except ValueError as exc:
         # The client refused the list before sending anything (an entry it cannot parse).
         log.warning("the IP restriction PUT was not sent: %s", exc)
+        journal.forget(noted)
         _roll_back(records, previous, added.version, previous_always)
         return result("failed", plan, f"nothing was sent: {exc}")
     except DocSpaceError as exc:
@@ -185,6 +187,7 @@ def _sync(
         if not exc.retryable:
             # A definite refusal wrote nothing: forget the addresses recorded for it, or a later
             # sync could remove the same address added by hand as if it were ours.
+            journal.forget(noted)
             _roll_back(records, previous, added.version, previous_always)
         return result("failed", plan, f"the portal refused: {exc}")
     try:

@@ -23,7 +23,9 @@ Verdicts: ``CONFIRMED`` (at least ``NEEDED`` samples confirmed and at most
 ``NEEDED`` samples and none of the files exists: the deliveries are made up), else
 ``UNCONFIRMED`` (too few samples, e.g. a burst of deletes, or portal errors, or files changed by
 someone else or not at all: report only, the polling guard acts on the audit trail). At most
-``SAMPLES`` calls and ``CONFIRM_SECONDS``; portal errors never fail the delivery.
+``SAMPLES`` calls and ``CONFIRM_SECONDS``; portal errors never fail the delivery. A burst of
+deletes, folders or third-party files cannot be confirmed: reported only, the polling guard acts
+on the audit trail.
 """
 
 from __future__ import annotations
@@ -69,29 +71,41 @@ class Confirmation(NamedTuple):
 _PICK = random.SystemRandom()
 
 
+#: A picked entry the portal cannot be asked about (a delete, a third-party string id, a folder,
+#: an id too long to be a file): it counts against the burst, never for it.
+UNCHECKABLE = None
+
+
+def _file_key(key: str) -> str:
+    """ "7" and "007" are one file: counted once, picked once."""
+    return str(int(key)) if key.isascii() and key.isdigit() and len(key) <= 18 else key
+
+
 def samples(
     entries: Iterable[Entry], pick: random.Random = _PICK
-) -> list[tuple[int, datetime, datetime]]:
-    """Up to ``SAMPLES`` (file id, first createOn, last createOn) of files changed other than
-    by a delete, picked at random, in file-id order."""
+) -> list[tuple[int, datetime, datetime] | None]:
+    """Up to ``SAMPLES`` of the burst's distinct entries, picked at random from all of them
+    (every entry counts toward the threshold, so every one may be picked): a file changed other
+    than by a delete as (file id, first createOn, last createOn), in file-id order; any other
+    entry as ``UNCHECKABLE``. A forger who pads three real edits with entries the portal
+    cannot confirm gets those picked too."""
     entries = sorted(set(entries))
     gone = {e.key for e in entries if e.deleted}
-    first: dict[int, datetime] = {}  # by file id: "7" and "007" are one file, sampled once
-    last: dict[int, datetime] = {}
+    first: dict[str, datetime] = {}
+    last: dict[str, datetime] = {}
     for entry in entries:
-        if (
-            entry.key not in gone
-            and entry.key.isascii()
-            and entry.key.isdigit()
-            and len(entry.key) <= 18
-        ):
-            file_id = int(entry.key)
-            first.setdefault(file_id, entry.at)
-            last[file_id] = max(entry.at, last.get(file_id, entry.at))
-    files = [(file_id, at, last[file_id]) for file_id, at in first.items()]
-    if len(files) <= SAMPLES:
-        return files
-    return sorted(pick.sample(files, SAMPLES))
+        key = _file_key(entry.key)
+        first.setdefault(key, entry.at)
+        last[key] = max(entry.at, last.get(key, entry.at))
+    gone = {_file_key(key) for key in gone}
+    keys = sorted(first)
+    picked = keys if len(keys) <= SAMPLES else pick.sample(keys, SAMPLES)
+    checkable = [
+        (int(key), first[key], last[key])
+        for key in picked
+        if key not in gone and key.isascii() and key.isdigit() and len(key) <= 18
+    ]
+    return [*sorted(checkable), *[UNCHECKABLE] * (len(picked) - len(checkable))]
 
 
 def confirm(
@@ -106,11 +120,15 @@ def confirm(
     picked = samples(entries, pick)
     deadline = clock() + CONFIRM_SECONDS
     user = user_id.lower()
-    sampled = confirmed = missing = 0
-    for file_id, at, until in picked:
-        if clock() > deadline:
-            break
+    sampled = confirmed = missing = looked_up = 0
+    late = False
+    for sample in picked:
         sampled += 1
+        late = late or (sample is not UNCHECKABLE and clock() > deadline)
+        if sample is UNCHECKABLE or late:
+            continue  # not confirmed
+        file_id, at, until = sample
+        looked_up += 1
         try:
             entry = client.file(file_id)
         except (NotFound, Forbidden):
@@ -127,10 +145,12 @@ def confirm(
         updated = entry.updated
         if updated is not None and at - SKEW <= updated <= until + LATE and user in by:
             confirmed += 1
-    if confirmed >= NEEDED and missing <= MISSING_ALLOWED:
+    # At most MISSING_ALLOWED picks not confirmed, for whatever reason (a file deleted since,
+    # an entry that cannot be checked, a portal error, the time limit).
+    if confirmed >= NEEDED and sampled - confirmed <= MISSING_ALLOWED:
         verdict = CONFIRMED
-    elif sampled >= NEEDED and missing == sampled:
+    elif looked_up >= NEEDED and missing == looked_up:
         verdict = FORGED
     else:
         verdict = UNCONFIRMED
-    return Confirmation(verdict, sampled, confirmed, missing)
+    return Confirmation(verdict, looked_up, confirmed, missing)
